@@ -1,0 +1,1 @@
+"""spiders package of nianbao."""
