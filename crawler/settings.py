@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import os
 
+from crawler.offline import use_bundled_suffix_list
+
+use_bundled_suffix_list()
+
 BOT_NAME = "nianbao"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"

@@ -1,0 +1,43 @@
+# nianbao — the README's two set-up commands are `make demo` and `make test`.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SYSSTAMP := $(VENV)/.system
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install system demo test test-fast lint browse bench clean
+
+install: $(STAMP) $(SYSSTAMP)
+
+# Debian packages the suite needs: chromium (browser family, browser capture), redis-server
+# (distributed crawl), antiword (DOC attachments). Installed only when missing.
+$(SYSSTAMP):
+	@bash scripts/install-system.sh
+	@mkdir -p $(VENV) && touch $@
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+demo: install
+	$(BIN)/python -m crawler.demo
+
+test: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+test-fast: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow and not browser and not redis"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy crawler spiders pipelines archive
+
+browse: install
+	$(BIN)/python -m pipelines.browse
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

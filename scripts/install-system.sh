@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Install the Debian packages nianbao's tests use, only those missing. Needs root (CI runs as root)
+# or passwordless sudo; without either it says what to install and stops.
+set -euo pipefail
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v antiword >/dev/null 2>&1 || need+=(antiword)
+[ ${#need[@]} -eq 0 ] && exit 0
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if sudo -n true 2>/dev/null; then SUDO="sudo -n"; else
+    echo "nianbao: missing Debian packages: ${need[*]}; run: sudo apt-get install -y --no-install-recommends ${need[*]}" >&2
+    exit 1
+  fi
+fi
+echo "nianbao: installing Debian packages: ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
