@@ -23,6 +23,13 @@ REMOTE_CONTROL_ENABLED = False
 EXTENSIONS: dict[str, int | None] = {
     "scrapy.extensions.telnet.TelnetConsole": None,
     "scrapy.extensions.remote_control.RemoteControl": None,
+    "crawler.crawllog.CrawlLog": 100,
+}
+# Refuse private/metadata addresses before robots.txt is asked (crawler/security.py); log each failed attempt
+# just above RetryMiddleware (crawler/crawllog.py).
+DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {
+    "crawler.security.AddressGuardMiddleware": 60,
+    "crawler.crawllog.CrawlLogMiddleware": 560,
 }
 
 # --- engine ---------------------------------------------------------------------------------------
@@ -34,6 +41,12 @@ LOG_LEVEL = os.environ.get("NIANBAO_LOG_LEVEL", "INFO")
 NIANBAO_SOURCES = "sources.toml"
 USER_AGENT = "nianbao/0.1 (+https://github.com/nianbao/nianbao; annual-report archiver)"
 ROBOTSTXT_OBEY = True
+
+# --- operations: address guard, crawl log, incremental runs, Redis (docs/operations.md) -------------
+NIANBAO_ADDRESS_GUARD = True
+NIANBAO_ALLOW_PRIVATE = False
+NIANBAO_ALLOWED_NETWORKS: list[str] = []
+NIANBAO_CRAWL_LOG = "crawl.log"
 
 # --- archive --------------------------------------------------------------------------------------
 ARCHIVE_DIR = os.environ.get("ARCHIVE_DIR", "data")

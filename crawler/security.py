@@ -1,0 +1,249 @@
+"""Refuse requests to non-public addresses (SSRF guard), by literal IP and after DNS, on every redirect hop.
+
+A page we crawl decides where the crawler goes next: a link, a redirect, an attachment on "another host". A hostile
+or compromised government site could point us at ``http://169.254.169.254/`` (the cloud metadata service that hands
+out credentials), at ``http://127.0.0.1:6800/`` (our own Scrapyd), or at the operator's intranet. This downloader
+middleware checks the address every request would connect to and refuses, with :class:`RefusedAddress` (an
+``IgnoreRequest``), anything that is not a public unicast address:
+
+* literal IPs in any spelling the resolver accepts (``2130706433``, ``0x7f.1``, ``[::ffff:127.0.0.1]``) — names
+  that are not literal IPs are resolved through the reactor's (caching) resolver, the same one the download then
+  uses, so a DNS answer that changes between our check and the connection is not picked up; the peer address of
+  the response is checked again (unless a proxy was used) as a second line;
+* every redirect hop (redirects come back through the middleware chain as new requests);
+* private (RFC 1918, ULA), loopback, link-local, shared (CGNAT), multicast, reserved, unspecified, IPv4-mapped /
+  NAT64 / 6to4 forms of those, and the cloud-metadata endpoints of AWS, GCP, Azure, Alibaba, Tencent, Oracle.
+
+A source may live on a private network (the demo portal does): the spider sets the request meta key
+``nianbao_allow_private`` for its requests. That allowance is scoped to the hosts the spider itself asked for (and
+their robots.txt); a redirect that leaves them for another private host is still refused. Cloud-metadata addresses
+are refused even then, unless listed in ``NIANBAO_ALLOWED_NETWORKS``. Settings: ``NIANBAO_ADDRESS_GUARD``,
+``NIANBAO_ALLOW_PRIVATE``, ``NIANBAO_ALLOWED_NETWORKS`` (docs/settings.md). Stats: ``nianbao/security/refused`` and
+``nianbao/security/refused/<category>``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Request, Response
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.error import DNSLookupError
+from twisted.internet.error import TimeoutError as TwistedTimeoutError
+
+from crawler.crawllog import crawl_event
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+META_ALLOW = "nianbao_allow_private"
+
+# Instance-metadata endpoints: they hand out cloud credentials to whoever asks from inside the VM.
+CLOUD_METADATA: frozenset[IPAddress] = frozenset(
+    ipaddress.ip_address(a)
+    for a in (
+        "169.254.169.254",  # AWS, GCP, Azure, OpenStack, DigitalOcean, Huawei, Baidu
+        "169.254.169.253",  # AWS VPC DNS
+        "169.254.169.123",  # AWS time sync
+        "169.254.170.2",  # AWS ECS task metadata
+        "169.254.170.23",  # AWS EKS pod identity
+        "169.254.0.23",  # Tencent Cloud (metadata.tencentyun.com)
+        "100.100.100.200",  # Alibaba Cloud
+        "192.0.0.192",  # Oracle Cloud (legacy)
+        "fd00:ec2::254",  # AWS IMDS over IPv6
+        "fd00:ec2::253",  # AWS VPC DNS over IPv6
+        "fd00:ec2::23",  # AWS EKS pod identity over IPv6
+    )
+)
+_SHARED = ipaddress.ip_network("100.64.0.0/10")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def classify(address: str | IPAddress) -> str | None:
+    """The category of a non-public address (``"loopback"``, ``"cloud-metadata"``, …), or None when public."""
+    ip = ipaddress.ip_address(address) if isinstance(address, str) else address
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            return classify(embedded)
+        if ip.teredo is not None:
+            return classify(ip.teredo[1])
+    if ip in CLOUD_METADATA:
+        return "cloud-metadata"
+    if ip.is_loopback:
+        return "loopback"
+    if ip.is_link_local:
+        return "link-local"
+    if ip.is_unspecified:
+        return "unspecified"
+    if ip.is_multicast:
+        return "multicast"
+    if isinstance(ip, ipaddress.IPv4Address) and ip in _SHARED:
+        return "shared"
+    if ip.is_reserved:
+        return "reserved"
+    if ip.is_private:
+        return "private"
+    if not ip.is_global:
+        return "reserved"
+    return None
+
+
+def literal_ip(host: str) -> IPAddress | None:
+    """``host`` as an address when it is an IP literal in any spelling ``inet_aton`` accepts, else None."""
+    host = host.strip("[]")
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if "%" in host:  # IPv6 with a zone index: fe80::1%eth0
+        try:
+            return ipaddress.ip_address(host.split("%", 1)[0])
+        except ValueError:
+            return None
+    try:  # 2130706433, 0x7f.1, 0177.0.0.1: what the C resolver would connect to
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
+class RefusedAddress(IgnoreRequest):
+    """A request was refused because it would connect to a non-public address."""
+
+
+@dataclass(frozen=True)
+class GuardConfig:
+    allow_private: bool
+    allowed_networks: tuple[IPNetwork, ...]
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> GuardConfig:
+        nets: list[IPNetwork] = []
+        for raw in settings.getlist("NIANBAO_ALLOWED_NETWORKS"):
+            try:
+                nets.append(ipaddress.ip_network(str(raw).strip(), strict=False))
+            except ValueError as e:
+                raise ValueError(f"NIANBAO_ALLOWED_NETWORKS: {raw!r} is not a CIDR network like 10.0.0.0/8") from e
+        return cls(allow_private=settings.getbool("NIANBAO_ALLOW_PRIVATE"), allowed_networks=tuple(nets))
+
+    def listed(self, ip: IPAddress) -> bool:
+        return any(ip.version == net.version and ip in net for net in self.allowed_networks)
+
+
+class AddressGuardMiddleware:
+    """Downloader middleware: refuse requests whose address is not public (see the module docstring)."""
+
+    def __init__(self, crawler: Crawler, config: GuardConfig) -> None:
+        self.crawler = crawler
+        self.config = config
+        # host:port pairs the spider itself asked for with nianbao_allow_private (not reached by a redirect)
+        self._private_ok: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        if not crawler.settings.getbool("NIANBAO_ADDRESS_GUARD", True):
+            raise NotConfigured("NIANBAO_ADDRESS_GUARD is off: requests to private addresses are not checked")
+        return cls(crawler, GuardConfig.from_settings(crawler.settings))
+
+    async def process_request(self, request: Request) -> None:
+        parts = urlsplit(request.url)
+        if parts.scheme == "file":
+            if not self.config.allow_private:
+                why = "a local-file URL reads the local disk; set NIANBAO_ALLOW_PRIVATE to allow it"
+                self._refuse(request, "local-file", f"refused {request.url}: {why}")
+            return None
+        host = (parts.hostname or "").lower()
+        if not host:
+            return None
+        netloc = self._netloc(parts)
+        allowed_here = self._allowance(request, netloc)
+        ip = literal_ip(host)
+        if ip is None:
+            if host.endswith(".localhost"):  # RFC 6761: always loopback, whatever DNS says
+                ip = ipaddress.ip_address("127.0.0.1")
+            else:
+                ip = await self._resolve(host)
+                if ip is None:  # unresolvable: the download fails with the usual DNS error, retried and logged
+                    return None
+        self._check(request, host, ip, allowed_here)
+        return None
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        # Second line: the address the download actually connected to (a proxy's address says nothing).
+        ip = response.ip_address
+        if ip is None or request.meta.get("proxy"):
+            return response
+        parts = urlsplit(request.url)
+        self._check(request, (parts.hostname or "").lower(), ip, self._allowance(request, self._netloc(parts)))
+        return response
+
+    def _allowance(self, request: Request, netloc: str) -> bool:
+        if netloc in self._private_ok:
+            return True
+        if request.meta.get(META_ALLOW) and not request.meta.get("redirect_urls"):
+            self._private_ok.add(netloc)
+            return True
+        return False
+
+    def _check(self, request: Request, host: str, ip: IPAddress, allowed_here: bool) -> None:
+        category = classify(ip)
+        if category is None or self.config.listed(ip):
+            return
+        if category != "cloud-metadata" and (allowed_here or self.config.allow_private):
+            return
+        shown = host if host.strip("[]") == str(ip) else f"{host} ({ip})"
+        hops = request.meta.get("redirect_urls") or []
+        via = f" (redirected from {hops[-1]})" if hops else ""
+        if category == "cloud-metadata":
+            how = "metadata endpoints are refused even for private sources; list it in NIANBAO_ALLOWED_NETWORKS"
+        elif hops and request.meta.get(META_ALLOW):
+            how = "the redirect leaves the hosts the source asked for"
+        else:
+            how = "set allow_private = true on its source or list it in NIANBAO_ALLOWED_NETWORKS"
+        self._refuse(request, category, f"refused {request.url}{via}: {shown} is a {category} address; {how}")
+
+    def _refuse(self, request: Request, category: str, message: str) -> None:
+        stats = self.crawler.stats
+        if stats is not None:
+            stats.inc_value("nianbao/security/refused")
+            stats.inc_value(f"nianbao/security/refused/{category}")
+        logger.warning(message)
+        self.crawler.signals.send_catch_log(
+            crawl_event, event="refused", url=request.url, reason=message, category=category
+        )
+        raise RefusedAddress(message)
+
+    @staticmethod
+    def _netloc(parts: Any) -> str:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
+        return f"{(parts.hostname or '').lower()}:{port}"
+
+    async def _resolve(self, host: str) -> IPAddress | None:
+        from twisted.internet import reactor
+
+        try:
+            answer = await maybe_deferred_to_future(reactor.resolve(host))  # type: ignore[attr-defined,arg-type]
+        except (DNSLookupError, TimeoutError, TwistedTimeoutError):
+            return None
+        try:
+            return ipaddress.ip_address(answer)
+        except ValueError:
+            return None
+
+
+__all__ = ["CLOUD_METADATA", "AddressGuardMiddleware", "RefusedAddress", "classify", "literal_ip"]
