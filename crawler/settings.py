@@ -39,8 +39,26 @@ LOG_LEVEL = os.environ.get("NIANBAO_LOG_LEVEL", "INFO")
 
 # --- crawl (spiders) ------------------------------------------------------------------------------
 NIANBAO_SOURCES = "sources.toml"
+NIANBAO_MAX_LIST_PAGES = 200  # listing pages per column; hitting it logs a warning
 USER_AGENT = "nianbao/0.1 (+https://github.com/nianbao/nianbao; annual-report archiver)"
-ROBOTSTXT_OBEY = True
+ROBOTSTXT_OBEY = True  # a source may say obey_robots = false; the spider logs it
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+CONCURRENT_REQUESTS = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+DOWNLOAD_TIMEOUT = 60
+DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
+# Browser only for requests with meta["playwright"]; Playwright itself starts on the first such request.
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.families.browser_handler.LazyPlaywrightDownloadHandler",
+    "https": "crawler.families.browser_handler.LazyPlaywrightDownloadHandler",
+}
 
 # --- operations: address guard, crawl log, incremental runs, Redis (docs/operations.md) -------------
 NIANBAO_ADDRESS_GUARD = True

@@ -1,0 +1,121 @@
+"""Family-independent link extraction: report links in a listing, attachments on a detail page, "next page".
+
+Routing only: these functions read ``<a>`` elements and the text around them; they never look at a report's
+content.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote, urljoin, urlsplit
+
+from parsel import Selector
+
+from crawler.titles import match_report_title, normalise
+
+DOC_EXTENSIONS = (".pdf", ".docx", ".doc")
+_DATE = re.compile(r"(20\d{2}|19\d{2})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})")
+_NEXT_TEXTS = frozenset({"下一页", "下页", "后页", "下一頁", "next", "next»", "›", "»", ">", "下一页>", "下一页»"})
+# Containers that hold the article body on the families we know (TRS, Hanweb, ucap, gov.cn, generic CMSs).
+_CONTENT_XPATH = (
+    "ancestor::*[contains(concat(' ', normalize-space(@class), ' '), ' TRS_Editor ')"
+    " or @id='zoom' or @id='zoomcon' or @id='UCAP-CONTENT' or @id='content'"
+    " or contains(@class, 'article') or contains(@class, 'content') or contains(@class, 'pages_content')]"
+)
+
+
+@dataclass(frozen=True)
+class ListedLink:
+    url: str
+    title: str
+    year: int
+    date: str | None
+
+
+def _skip_href(href: str) -> bool:
+    h = href.strip().lower()
+    return not h or h.startswith(("javascript:", "mailto:", "tel:", "#", "data:"))
+
+
+def anchor_title(a: Selector) -> str:
+    """The title a listing shows for a link: the ``title`` attribute when present, else the link text."""
+    title = (a.attrib.get("title") or "").strip()
+    if not title:
+        title = " ".join(t.strip() for t in a.xpath(".//text()").getall() if t.strip())
+    return normalise(title)
+
+
+def nearby_date(a: Selector) -> str | None:
+    """A publication date printed next to the link (same ``li``/``tr``/row), as ``YYYY-MM-DD``."""
+    for xpath in ("ancestor::li[1]", "ancestor::tr[1]", "ancestor::dd[1]", "ancestor::dl[1]", ".."):
+        node = a.xpath(xpath)
+        if not node:
+            continue
+        text = " ".join(node[0].xpath(".//text()").getall())
+        title = " ".join(a.xpath(".//text()").getall())
+        m = _DATE.search(text.replace(title, " ", 1))
+        if m:
+            y, mo, d = (int(x) for x in m.groups())
+            if 1 <= mo <= 12 and 1 <= d <= 31:
+                return f"{y:04d}-{mo:02d}-{d:02d}"
+    return None
+
+
+def report_links(sel: Selector, base_url: str) -> list[ListedLink]:
+    """Links whose listed title names a disclosure annual report of some year, in page order, unique by URL."""
+    out: dict[str, ListedLink] = {}
+    for a in sel.xpath("//a[@href]"):
+        href = a.attrib["href"]
+        if _skip_href(href):
+            continue
+        title = anchor_title(a)
+        m = match_report_title(title)
+        if m is None:
+            continue
+        url = urljoin(base_url, href.strip())
+        if url not in out:
+            out[url] = ListedLink(url=url, title=title, year=m.year, date=nearby_date(a))
+    return list(out.values())
+
+
+def is_document_url(url: str) -> bool:
+    """A PDF/DOCX/DOC by its path, or by a file name passed in the query (``downfile.jsp?filename=x.pdf``)."""
+    parts = urlsplit(url)
+    if parts.path.lower().endswith(DOC_EXTENSIONS):
+        return True
+    return any(unquote(v).lower().endswith(DOC_EXTENSIONS) for v in re.split(r"[&=]", parts.query) if v)
+
+
+def attachment_links(sel: Selector, base_url: str) -> list[tuple[str, str]]:
+    """``(url, link text)`` of document attachments of a detail page.
+
+    A document link counts when it sits in the article body, is labelled 附件, or is itself titled like a
+    report; download links in the page chrome (application forms in a sidebar) do not.
+    """
+    out: dict[str, str] = {}
+    for a in sel.xpath("//a[@href]"):
+        href = a.attrib["href"]
+        if _skip_href(href):
+            continue
+        url = urljoin(base_url, href.strip())
+        if not is_document_url(url):
+            continue
+        text = anchor_title(a)
+        before = " ".join(a.xpath("preceding-sibling::text()[1] | ../preceding-sibling::*[1]//text()").getall())
+        in_body = bool(a.xpath(_CONTENT_XPATH))
+        labelled = "附件" in text or "附件" in before or match_report_title(text) is not None
+        if (in_body or labelled) and url not in out:
+            out[url] = text
+    return list(out.items())
+
+
+def next_page_link(sel: Selector, base_url: str) -> str | None:
+    """The target of a "下一页" / "next" link, if the page has one."""
+    for a in sel.xpath("//a[@href]"):
+        text = "".join(a.xpath(".//text()").getall()).strip().lower().replace(" ", "")
+        if text in _NEXT_TEXTS or (a.attrib.get("title") or "").strip() in ("下一页", "下页"):
+            href = a.attrib["href"]
+            if not _skip_href(href):
+                return urljoin(base_url, href.strip())
+    return None

@@ -1,0 +1,446 @@
+"""The ``annual_reports`` spider: from each source's column to every report, attachments included.
+
+Routing only. Per source (``sources.toml``, see :mod:`crawler.sources`) it opens the column, decides the portal
+family (declared, or detected from the page), follows that family's pagination to the end (capped by
+``NIANBAO_MAX_LIST_PAGES``), picks report links by their listed title and year (:mod:`crawler.titles`), opens
+each detail page and, when the report is published as attachments (PDF/DOCX/DOC linked as 附件), fetches those.
+One :class:`crawler.items.ReportItem` per report: the detail page itself, or each attachment.
+
+Every request carries ``archive_metadata`` (role, source, agency, family, discovery path, listing title/date,
+attachment_of) for the capture layer, and ``nianbao_allow_private`` from the source.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from parsel import Selector
+from scrapy import Request, Spider
+from scrapy.crawler import Crawler
+from scrapy.http import FormRequest, Response, TextResponse
+from scrapy.settings import BaseSettings
+
+from crawler.families import detect_family, hanweb, jsapi, trs
+from crawler.families.links import ListedLink, attachment_links, is_document_url, next_page_link, report_links
+from crawler.items import ReportItem
+from crawler.sources import Source, load_sources, select_sources
+from crawler.titles import match_report_title
+
+logger = logging.getLogger(__name__)
+
+Ctx = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CrawlConfig:
+    sources_path: str
+    max_list_pages: int
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> CrawlConfig:
+        cap = settings.getint("NIANBAO_MAX_LIST_PAGES", 200)
+        if cap < 1:
+            raise ValueError(f"NIANBAO_MAX_LIST_PAGES must be >= 1, got {cap}")
+        return cls(sources_path=settings.get("NIANBAO_SOURCES", "sources.toml"), max_list_pages=cap)
+
+
+class AnnualReportsSpider(Spider):
+    name = "annual_reports"
+    allowed_domains: list[str] | None = None
+
+    def __init__(self, source: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.source_name = source
+        self.sources: dict[str, Source] = {}
+        self.config: CrawlConfig
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> AnnualReportsSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.config = CrawlConfig.from_settings(crawler.settings)
+        chosen = select_sources(load_sources(spider.config.sources_path), spider.source_name)
+        spider.sources = {s.name: s for s in chosen}
+        # Scrapy's offsite filter gets the union (host names only); each request is also checked against its
+        # own source's domains before it is made.
+        spider.allowed_domains = sorted({d.partition(":")[0] for s in chosen for d in s.allowed_domains})
+        return spider
+
+    # --- start ----------------------------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Any]:
+        for src in self.sources.values():
+            if not src.obey_robots:
+                logger.warning("source %s: robots.txt is NOT obeyed (obey_robots = false in sources.toml)", src.name)
+            for url in src.urls:
+                ctx: Ctx = {
+                    "source": src.name,
+                    "agency": src.agency,
+                    "family": src.family,
+                    "column": url,
+                    "discovery": [url],
+                    "page": 0,
+                }
+                browser = src.family == "jsapi"
+                req = self._request(url, self.parse_column, ctx, "listing", playwright=browser)
+                if req is not None:
+                    yield req
+
+    # --- columns and listing pages --------------------------------------------------------------------------
+
+    def parse_column(self, response: Response) -> Iterator[Request | ReportItem]:
+        ctx = self._ctx(response)
+        if not isinstance(response, TextResponse):
+            logger.warning("source %s: column %s is not a text page (%s)", ctx["source"], response.url,
+                           (response.headers.get("Content-Type") or b"").decode("latin-1"))
+            return
+        family = ctx["family"] or detect_family(response.text, response.selector, response.url)
+        ctx = {**ctx, "family": family}
+        self._stat(f"family/{family}")
+        if family == "jsapi" and not response.meta.get("playwright"):
+            req = self._request(response.url, self.parse_column, ctx, "listing", playwright=True, dont_filter=True)
+            if req is not None:
+                yield req
+            return
+        if family == "jsapi":
+            yield from self._parse_js_column(response, ctx)
+        elif family == "hanweb":
+            yield from self._parse_hanweb_column(response, ctx)
+        else:
+            yield from self.parse_listing(response, ctx)
+
+    def parse_listing(self, response: Response, ctx: Ctx | None = None) -> Iterator[Request | ReportItem]:
+        """A static listing page: its report links, then the rest of the column (TRS paging or "next")."""
+        ctx = ctx or self._ctx(response)
+        if not isinstance(response, TextResponse):
+            return
+        sel = response.selector
+        page_ctx = self._listing_ctx(ctx, response.url)
+        yield from self._follow_reports(report_links(sel, response.url), page_ctx)
+        if ctx["family"] == "govcn":
+            yield from self._follow_columns(sel, response.url, ctx)
+        if ctx.get("paged"):
+            return
+        page = int(ctx["page"])
+        paging = trs.find_paging(response.text) if page == 0 else None
+        if paging is not None and paging.pages > 1:
+            last = paging.pages
+            if last > self.config.max_list_pages:
+                self._cap_hit(ctx, response.url, f"createPageHTML announces {paging.pages} pages")
+                last = self.config.max_list_pages
+            for i in range(1, last):
+                url = paging.page_url(response.url, i)
+                req = self._request(url, self.parse_listing, {**ctx, "page": i, "paged": True}, "listing")
+                if req is not None:
+                    yield req
+            return
+        nxt = next_page_link(sel, response.url)
+        if nxt is None or nxt == response.url:
+            return
+        if page + 1 >= self.config.max_list_pages:
+            self._cap_hit(ctx, response.url, "the column still has a next page")
+            return
+        req = self._request(nxt, self.parse_listing, {**ctx, "page": page + 1}, "listing")
+        if req is not None:
+            yield req
+
+    def _follow_columns(self, sel: Selector, base_url: str, ctx: Ctx) -> Iterator[Request]:
+        """gov.cn-style pages link to other agencies' annual-report columns: open those in allowed domains."""
+        src = self.sources[ctx["source"]]
+        for a in sel.xpath("//a[@href]"):
+            text = " ".join(t.strip() for t in a.xpath(".//text()").getall() if t.strip())
+            title = (a.attrib.get("title") or text).strip()
+            if not title or match_report_title(title) is not None:
+                continue
+            if not any(k in title for k in ("年报", "年度报告")) or any(k in title for k in ("通知", "要点", "指南")):
+                continue
+            url = _join(base_url, a.attrib["href"])
+            if url is None or url == ctx["column"] or is_document_url(url) or not src.allows(url):
+                continue
+            agency = _agency_from_column_title(title) or ctx["agency"]
+            sub: Ctx = {**ctx, "agency": agency, "family": None, "column": url, "discovery": [*ctx["discovery"], url],
+                        "page": 0, "paged": False}
+            req = self._request(url, self.parse_column, sub, "listing")
+            if req is not None:
+                yield req
+
+    # --- Hanweb jpage -----------------------------------------------------------------------------------------
+
+    def _parse_hanweb_column(self, response: TextResponse, ctx: Ctx) -> Iterator[Request | ReportItem]:
+        try:
+            store = hanweb.embedded_datastore(response.text)
+        except hanweb.HanwebError as e:
+            self._stat("hanweb/bad_datastore")
+            logger.warning("source %s: %s: %s", ctx["source"], response.url, e)
+            store = None
+        if store is None:
+            yield from self.parse_listing(response, ctx)
+            return
+        page_ctx = self._listing_ctx(ctx, response.url)
+        yield from self._follow_reports(self._record_links(store.records, ctx["column"]), page_ctx)
+        cfg = hanweb.jpage_config(response.text, store)
+        first = len(store.records) + 1
+        if cfg.total is not None and first > cfg.total:
+            return
+        step = cfg.per_page * cfg.group
+        if cfg.total is None:
+            yield from self._hanweb_request(response.url, cfg, first, {**ctx, "page": 1, "jpage": vars(cfg)})
+            return
+        starts = list(range(first, cfg.total + 1, step))
+        if len(starts) + 1 > self.config.max_list_pages:
+            self._cap_hit(ctx, response.url, f"jpage announces {cfg.total} records")
+            starts = starts[: self.config.max_list_pages - 1]
+        for i, start in enumerate(starts, 1):
+            yield from self._hanweb_request(response.url, cfg, start, {**ctx, "page": i, "paged": True})
+
+    def _hanweb_request(self, page_url: str, cfg: hanweb.JpageConfig, start: int, ctx: Ctx) -> Iterator[Request]:
+        url, form = cfg.request(page_url, start)
+        req = self._request(url, self.parse_hanweb_proxy, {**ctx, "start": start}, "listing", formdata=form)
+        if req is not None:
+            yield req
+
+    def parse_hanweb_proxy(self, response: Response) -> Iterator[Request | ReportItem]:
+        ctx = self._ctx(response)
+        try:
+            store = hanweb.parse_datastore(response.body)
+        except hanweb.HanwebError as e:
+            self._stat("hanweb/bad_datastore")
+            logger.warning("source %s: %s: %s", ctx["source"], response.url, e)
+            return
+        page_ctx = self._listing_ctx(ctx, response.url)
+        yield from self._follow_reports(self._record_links(store.records, ctx["column"]), page_ctx)
+        if ctx.get("paged") or not store.records:
+            return
+        # Total unknown: ask for the next group until the column answers with no records.
+        page = int(ctx["page"])
+        if page + 1 >= self.config.max_list_pages:
+            self._cap_hit(ctx, response.url, "dataproxy.jsp keeps answering records")
+            return
+        cfg = hanweb.JpageConfig(**ctx["jpage"])
+        nxt = int(ctx["start"]) + cfg.per_page * cfg.group
+        yield from self._hanweb_request(ctx["column"], cfg, nxt, {**ctx, "page": page + 1})
+
+    @staticmethod
+    def _record_links(records: Iterable[str], base_url: str) -> list[ListedLink]:
+        out: dict[str, ListedLink] = {}
+        for record in records:
+            for link in report_links(Selector(text=record or "<p></p>"), base_url):
+                out.setdefault(link.url, link)
+        return list(out.values())
+
+    # --- JS-rendered columns (browser once, then the JSON API directly) --------------------------------------
+
+    def _parse_js_column(self, response: TextResponse, ctx: Ctx) -> Iterator[Request | ReportItem]:
+        seen: list[list[str]] = response.meta.get("nianbao_browser_responses", [])
+        apis = list(dict.fromkeys(u for u, ctype, rtype in seen if jsapi.looks_like_api(u, ctype, rtype)))
+        apis = [u for u in apis if self.sources[ctx["source"]].allows(u)]
+        self._stat("jsapi/api_recognised", len(apis))
+        if not apis:
+            logger.info("source %s: no JSON API seen on %s; reading the rendered page", ctx["source"], response.url)
+            yield from self.parse_listing(response, ctx)
+            return
+        for api in apis:
+            req = self._request(api, self.parse_api, {**ctx, "page": 0, "api": api}, "listing")
+            if req is not None:
+                yield req
+
+    def parse_api(self, response: Response) -> Iterator[Request | ReportItem]:
+        ctx = self._ctx(response)
+        try:
+            data = json.loads(response.body)
+        except ValueError:
+            self._stat("jsapi/not_json")
+            return
+        recs = jsapi.records(data)
+        if not recs:
+            return
+        links = []
+        for rec in recs:
+            m = match_report_title(rec.title)
+            url = _join(ctx["column"], rec.url)
+            if m is not None and url is not None:
+                links.append(ListedLink(url=url, title=m.title, year=m.year, date=rec.date))
+        yield from self._follow_reports(links, self._listing_ctx(ctx, response.url))
+        if ctx.get("paged"):
+            return
+        param = jsapi.page_param(response.url)
+        if param is None:
+            return
+        key, current = param
+        total = jsapi.total_pages(data)
+        page = int(ctx["page"])
+        if total is not None:
+            # ``current`` is the first page's number (0- or 1-based); the column has ``total`` pages.
+            count = total
+            if total > self.config.max_list_pages:
+                self._cap_hit(ctx, response.url, f"the API announces {total} pages")
+                count = self.config.max_list_pages
+            for i in range(1, count):
+                req = self._request(jsapi.with_page(response.url, key, current + i), self.parse_api,
+                                    {**ctx, "page": i, "paged": True}, "listing")
+                if req is not None:
+                    yield req
+            return
+        if page + 1 >= self.config.max_list_pages:
+            self._cap_hit(ctx, response.url, "the API keeps answering records")
+            return
+        req = self._request(jsapi.with_page(response.url, key, current + 1), self.parse_api,
+                            {**ctx, "page": page + 1}, "listing")
+        if req is not None:
+            yield req
+
+    # --- details, attachments, items ---------------------------------------------------------------------------
+
+    def _follow_reports(self, links: Iterable[ListedLink], ctx: Ctx) -> Iterator[Request]:
+        for link in links:
+            sub = {**ctx, "list_title": link.title, "list_date": link.date, "list_year": link.year}
+            if is_document_url(link.url):
+                req = self._request(link.url, self.parse_report, sub, "report")
+            else:
+                req = self._request(link.url, self.parse_detail, sub, "detail")
+            if req is not None:
+                self._stat("report_links")
+                yield req
+
+    def parse_detail(self, response: Response) -> Iterator[Request | ReportItem]:
+        ctx = self._ctx(response)
+        if not isinstance(response, TextResponse) or is_document_url(response.url):
+            yield self._item(response, ctx)
+            return
+        src = self.sources[ctx["source"]]
+        attachments = [(u, t) for u, t in attachment_links(response.selector, response.url) if src.allows(u)]
+        if not attachments:
+            yield self._item(response, ctx)
+            return
+        detail_ctx = {**ctx, "discovery": _path(ctx["discovery"], response.url), "attachment_of": response.url}
+        for url, _text in attachments:
+            req = self._request(url, self.parse_report, detail_ctx, "attachment")
+            if req is not None:
+                yield req
+
+    def parse_report(self, response: Response) -> Iterator[ReportItem]:
+        yield self._item(response, self._ctx(response))
+
+    def _item(self, response: Response, ctx: Ctx) -> ReportItem:
+        kind = "attachment" if ctx.get("attachment_of") else "page"
+        self._stat(f"reports/{kind}")
+        ctype = response.headers.get("Content-Type")
+        return ReportItem(
+            url=response.url,
+            body=response.body,
+            headers={
+                k.decode("latin-1"): [v.decode("latin-1") for v in vs] for k, vs in response.headers.items()
+            },
+            status=response.status,
+            content_type=ctype.decode("latin-1") if ctype else None,
+            source=ctx["source"],
+            agency=ctx["agency"],
+            family=ctx["family"],
+            list_title=ctx.get("list_title"),
+            list_date=ctx.get("list_date"),
+            discovery=_path(ctx["discovery"], response.url),
+            attachment_of=ctx.get("attachment_of"),
+            archive_record_id=response.meta.get("archive_record_id"),
+            archive_captured_at=response.meta.get("archive_captured_at"),
+            archive_warc_file=response.meta.get("archive_warc_file"),
+            extra={"list_year": ctx.get("list_year")},
+        )
+
+    # --- plumbing ---------------------------------------------------------------------------------------------
+
+    def _request(
+        self,
+        url: str,
+        callback: Callable[..., Any],
+        ctx: Ctx,
+        role: str,
+        *,
+        formdata: dict[str, str] | None = None,
+        playwright: bool = False,
+        dont_filter: bool = False,
+    ) -> Request | None:
+        src = self.sources[ctx["source"]]
+        if not src.allows(url):
+            self._stat("offsite_skipped")
+            logger.debug("source %s: not following %s (outside %s)", src.name, url, list(src.allowed_domains))
+            return None
+        discovery = ctx["discovery"] if role in ("detail", "report", "attachment") else _path(ctx["discovery"], url)
+        meta: dict[str, Any] = {
+            "nianbao": ctx,
+            "nianbao_allow_private": src.allow_private,
+            "archive_metadata": {
+                "role": role,
+                "source": src.name,
+                "agency": ctx["agency"],
+                "family": ctx["family"],
+                "discovery": _path(discovery, url),
+                "list_title": ctx.get("list_title"),
+                "list_date": ctx.get("list_date"),
+                "attachment_of": ctx.get("attachment_of"),
+            },
+        }
+        if not src.obey_robots:
+            meta["dont_obey_robotstxt"] = True
+        if playwright:
+            from scrapy_playwright.page import PageMethod
+
+            seen: list[list[str]] = []
+
+            def note(resp: Any) -> None:
+                seen.append([resp.url, resp.headers.get("content-type", ""), resp.request.resource_type])
+
+            meta.update(
+                playwright=True,
+                playwright_page_event_handlers={"response": note},
+                playwright_page_methods=[PageMethod("wait_for_load_state", "networkidle")],
+                nianbao_browser_responses=seen,
+            )
+        if formdata is not None:
+            return FormRequest(url, formdata=formdata, callback=callback, meta=meta, dont_filter=dont_filter)
+        return Request(url, callback=callback, meta=meta, dont_filter=dont_filter)
+
+    @staticmethod
+    def _ctx(response: Response) -> Ctx:
+        return dict(response.meta["nianbao"])
+
+    @staticmethod
+    def _listing_ctx(ctx: Ctx, page_url: str) -> Ctx:
+        return {**ctx, "discovery": _path(ctx["discovery"], page_url)}
+
+    def _cap_hit(self, ctx: Ctx, url: str, why: str) -> None:
+        self._stat("list_page_cap_reached")
+        logger.warning(
+            "source %s: NIANBAO_MAX_LIST_PAGES=%d reached at %s (%s); not following further pages",
+            ctx["source"], self.config.max_list_pages, url, why,
+        )
+
+    def _stat(self, key: str, count: int = 1) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(f"nianbao/{key}", count)
+
+
+def _path(discovery: list[str], url: str) -> list[str]:
+    """``discovery`` extended by ``url`` (not repeated when it is already the last step)."""
+    return list(discovery) if discovery and discovery[-1] == url else [*discovery, url]
+
+
+def _join(base: str, href: str) -> str | None:
+    from urllib.parse import urljoin
+
+    href = href.strip()
+    if not href or href.lower().startswith(("javascript:", "mailto:", "#")):
+        return None
+    url = urljoin(base, href)
+    return url if urlsplit(url).scheme in ("http", "https") else None
+
+
+def _agency_from_column_title(title: str) -> str | None:
+    for marker in ("政府信息公开", "政务公开", "信息公开", "年度报告", "年报"):
+        head = title.split(marker, 1)[0].strip(" ·-—|:：")
+        if head != title and head:
+            return head
+    return None
