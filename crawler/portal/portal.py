@@ -1,0 +1,202 @@
+"""The demo portal: several sites of different CMS families on one loopback port, with ground truth."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from collections.abc import Iterable
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from crawler.portal.faults import parse_faults, plan_transient
+from crawler.portal.samples import load_samples
+from crawler.portal.server import PortalServer, serve_in_thread
+from crawler.portal.site import Request, Response, Site, not_found
+from crawler.portal.trs import TrsSite
+
+DEFAULT_REPORTS_PER_SITE = 12
+
+# site name -> (family, path prefix, agency); the order is the order of sources.toml
+SITE_TABLE: dict[str, tuple[str, str, str]] = {
+    "trs": ("trs", "/trs", "平潭综合实验区"),
+}
+
+
+def _build_site(name: str, seed: int | str, size: int, faults: frozenset[str], with_samples: bool) -> Site:
+    family, prefix, agency = SITE_TABLE[name]
+    if family == "trs":
+        return TrsSite(name, prefix, agency, seed, size, samples=load_samples() if with_samples else None,
+                       faults=faults)
+    raise ValueError(f"unknown portal site {name!r}: expected one of {', '.join(SITE_TABLE)}")
+
+
+class Portal:
+    """Sites planned at start-up, pages rendered on first request and cached (same seed, same bytes)."""
+
+    slow_seconds = 3.0
+
+    def __init__(self, url: str, seed: int | str = 1, sites: Iterable[str] | None = None,
+                 faults: Iterable[str] | str | None = None, reports_per_site: int | None = None) -> None:
+        self.url = url.rstrip("/")
+        self.seed = seed
+        self.faults_enabled = parse_faults(faults)
+        names = list(sites) if sites is not None else list(SITE_TABLE)
+        unknown = [n for n in names if n not in SITE_TABLE]
+        if unknown:
+            raise ValueError(f"unknown portal site(s) {', '.join(unknown)}: expected any of {', '.join(SITE_TABLE)}")
+        size = DEFAULT_REPORTS_PER_SITE if reports_per_site is None else reports_per_site
+        self.sites: list[Site] = [_build_site(n, seed, size, self.faults_enabled, with_samples=n == "trs")
+                                  for n in names]
+        self._by_prefix = sorted(((s.prefix + "/", s) for s in self.sites), key=lambda p: -len(p[0]))
+        self._cache: dict[tuple[str, str, str], Response] = {}
+        self._lock = threading.Lock()
+        self.hits: Counter[str] = Counter()
+        self._transient = plan_transient(seed, self.faults_enabled, self._crawl_paths())
+        self._server: PortalServer | None = None
+
+    # --- serving --------------------------------------------------------------------------------
+    def respond(self, request: Request) -> Response:
+        with self._lock:
+            self.hits[request.path] += 1
+        if request.path == "/robots.txt":
+            return Response(body=self.robots_txt().encode(), content_type="text/plain; charset=utf-8")
+        key = (request.method if request.method != "HEAD" else "GET", request.path,
+               repr(sorted(request.query.items())) + repr(sorted(request.form.items())))
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        response = None
+        for prefix, site in self._by_prefix:
+            if request.path.startswith(prefix) or request.path + "/" == prefix:
+                response = site.handle(request)
+                break
+        if response is None:
+            response = not_found()
+        if response.cacheable:
+            self._cache[key] = response
+        return response
+
+    def take_fault(self, path: str) -> str | None:
+        """The transient fault this request meets, if any (each faulty URL fails its first requests)."""
+        fault = self._transient.get(path)
+        if fault is None:
+            return None
+        with self._lock:
+            seen = self.hits[f"fault:{path}"]
+            self.hits[f"fault:{path}"] += 1
+        return fault.fault if seen < fault.failures else None
+
+    def robots_txt(self) -> str:
+        lines = ["# nianbao demo portal: one robots.txt for every site on this host", "User-agent: *"]
+        for site in self.sites:
+            lines.extend(f"Disallow: {path}" for path in site.robots_disallow)
+        lines.append("")
+        return "\n".join(lines)
+
+    # --- ground truth ---------------------------------------------------------------------------
+    def _crawl_paths(self) -> list[str]:
+        paths = ["/robots.txt"]
+        for site in self.sites:
+            paths.extend(site.crawl_paths())
+        return paths
+
+    def all_urls(self) -> list[str]:
+        """Every URL a complete, polite crawl fetches: robots.txt, listings, details, attachments,
+        the redirect and the 404 (not notice pages, not robots-disallowed pages)."""
+        return [self.url + p for p in self._crawl_paths()]
+
+    @cached_property
+    def ground_truth(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for site in self.sites:
+            source = site.sources()[0].name
+            out.extend(plan.ground_truth(self.url, source) for plan in site.reports)
+        return out
+
+    @property
+    def notices(self) -> list[str]:
+        return [self.url + n.path for site in self.sites for n in site.notices]
+
+    @property
+    def special(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for site in self.sites:
+            for key, value in site.special.items():
+                full = [self.url + v for v in value] if isinstance(value, list) else self.url + value
+                out[key if site.name == "trs" else f"{site.name}:{key}"] = full
+        return out
+
+    @property
+    def faults(self) -> list[dict[str, Any]]:
+        """Every fault switched on, with the URL it affects (transient ones: how many failures)."""
+        out: list[dict[str, Any]] = [
+            {"fault": f.fault, "url": self.url + f.path, "failures": f.failures}
+            for f in sorted(self._transient.values(), key=lambda f: f.path)
+        ]
+        for site in self.sites:
+            out.extend({**entry, "url": self.url + entry["url"]} for entry in site.fault_entries)
+        return out
+
+    # --- sources --------------------------------------------------------------------------------
+    def sources_toml(self) -> str:
+        lines = [f"# nianbao demo portal at {self.url} (seed {self.seed}); written by `scrapy portal`", ""]
+        for site in self.sites:
+            for entry in site.sources():
+                lines += [
+                    "[[sources]]",
+                    f"name = {json.dumps(entry.name, ensure_ascii=False)}",
+                    f"agency = {json.dumps(entry.agency, ensure_ascii=False)}",
+                    f"family = {json.dumps(entry.family)}",
+                    "columns = [" + ", ".join(json.dumps(self.url + c) for c in entry.columns) + "]",
+                    'allowed_domains = ["127.0.0.1"]',
+                    "allow_private = true",
+                    "verified = true",
+                    "",
+                ]
+        return "\n".join(lines)
+
+    def write_sources(self, path: str | Path) -> Path:
+        """Write sources.toml at ``path`` and ground_truth.json beside it; returns the ground-truth path."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(self.sources_toml(), encoding="utf-8")
+        truth = target.with_name("ground_truth.json")
+        payload = {"portal": self.url, "seed": self.seed, "reports": self.ground_truth, "notices": self.notices,
+                   "special": self.special, "faults": self.faults, "all_urls": self.all_urls()}
+        truth.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+        return truth
+
+    # --- life cycle -----------------------------------------------------------------------------
+    def attach(self, server: PortalServer) -> None:
+        self._server = server
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> Portal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_portal(host: str = "127.0.0.1", port: int = 0, seed: int | str = 1, sites: Iterable[str] | None = None,
+                 faults: Iterable[str] | str | None = None, reports_per_site: int | None = None) -> Portal:
+    """Bind, plan the sites, serve in a daemon thread; ``portal.stop()`` ends it."""
+    server = PortalServer((host, port))
+    bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
+    try:
+        portal = Portal(f"http://{bound_host}:{bound_port}", seed=seed, sites=sites, faults=faults,
+                        reports_per_site=reports_per_site)
+    except BaseException:
+        server.server_close()
+        raise
+    server.portal = portal
+    portal.attach(server)
+    serve_in_thread(server)
+    return portal

@@ -1,0 +1,189 @@
+"""The demo portal: every listed URL answers, the ground truth is consistent, same seed -> same bytes."""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from crawler.portal import Portal, check_identities, start_portal
+from crawler.portal.samples import PINGTAN_2024_TABLES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def fetch(url: str, method: str = "GET", headers: dict[str, str] | None = None,
+          body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def portal() -> Iterator[Portal]:
+    p = start_portal(seed=1)
+    yield p
+    p.stop()
+
+
+def test_every_url_of_a_complete_crawl_answers(portal: Portal) -> None:
+    special = portal.special
+    for url in portal.all_urls() + portal.notices:
+        status, headers, body = fetch(url)
+        if url == special["not_found"]:
+            assert status == 404
+        elif url == special["redirect"][0]:
+            assert status == 301 and portal.url + urlsplit(headers["location"]).path == special["redirect"][1]
+        else:
+            assert status == 200, url
+            assert body, url
+
+
+def test_ground_truth_is_consistent(portal: Portal) -> None:
+    truth = portal.ground_truth
+    urls = [e["url"] for e in truth]
+    assert len(urls) == len(set(urls))
+    crawl = set(portal.all_urls())
+    assert set(urls) <= crawl
+    assert not set(urls) & set(portal.notices)
+    keys = [(e["agency"], e["year"]) for e in truth]
+    assert len(keys) == len(set(keys)), "an agency-year appears twice"
+    kinds = {e["kind"] for e in truth}
+    assert {"html", "pdf", "docx", "image"} <= kinds
+    assert {e["broken"] for e in truth} >= {"balance", "missing_cell", "row_total", None}
+    for entry in truth:
+        assert entry["format"] in ("2021", "2019", "legacy", "unknown")
+        if entry["kind"] in ("pdf", "docx"):
+            assert entry["attachment_of"] in crawl
+        if entry["tables"] is None:
+            assert entry["kind"] == "image" or entry["origin"] != "generated"
+            continue
+        violations = check_identities(entry["tables"], entry["format"])
+        if entry["broken"] in (None, "missing_cell"):
+            assert violations == [], entry["url"]
+        else:
+            assert violations and entry["issues_expected"] == ["identity_violated"]
+
+
+def test_real_sample_is_served_with_its_transcribed_tables(portal: Portal) -> None:
+    assert check_identities(PINGTAN_2024_TABLES, "2021") == []
+    entry = next((e for e in portal.ground_truth if e["origin"] == "sample:pingtan_2024_page.html"), None)
+    if entry is None:
+        pytest.skip("../shared/real-samples is not beside the repository")
+    status, _, body = fetch(entry["url"])
+    assert status == 200 and "div class=TRS_Editor" in body.decode()
+    assert entry["url"].endswith("/202503/t20250310_97791.htm")
+
+
+def test_column_paginates_with_create_page_html(portal: Portal) -> None:
+    listings = [u for u in portal.all_urls() if re.search(r"/index(_\d+)?\.html$", u)]
+    assert len(listings) >= 3
+    assert listings[0].endswith("/trs/zwgk/zfxxgk/zfxxgknb/index.html")
+    for n, url in enumerate(listings):
+        _, _, body = fetch(url, headers={"Accept-Encoding": "identity"})
+        html = body.decode("utf-8")
+        assert f'createPageHTML({len(listings)}, {n}, "index", "html")' in html
+        assert re.findall(r'href="\./(\d{6})/t\1\d{2}_\d+\.htm"', html)
+
+
+def test_charsets_gzip_and_conditional_requests(portal: Portal) -> None:
+    by_encoding = {e["encoding"]: e for e in portal.ground_truth if e["origin"] == "generated" and e["kind"] == "html"}
+    status, headers, body = fetch(by_encoding["gbk-nodecl"]["url"], headers={"Accept-Encoding": "identity"})
+    assert headers["content-type"] == "text/html" and b"charset" not in body[:600].lower()
+    body.decode("gb18030")
+    with pytest.raises(UnicodeDecodeError):
+        body.decode("utf-8")
+    _, _, body = fetch(by_encoding["gbk-wrongdecl"]["url"], headers={"Accept-Encoding": "identity"})
+    assert b"charset=utf-8" in body[:600]
+    with pytest.raises(UnicodeDecodeError):
+        body.decode("utf-8")
+    gz = next(e for e in portal.ground_truth if e["origin"] == "generated" and e["kind"] == "html"
+              and e["encoding"] == "utf-8" and fetch(e["url"], headers={"Accept-Encoding": "gzip"})[1]
+              .get("content-encoding") == "gzip")
+    status, headers, body = fetch(gz["url"], headers={"Accept-Encoding": "gzip"})
+    assert gzip.decompress(body).decode("utf-8").count("TRS_Editor") == 1
+    status, headers, _ = fetch(gz["url"])
+    assert "content-encoding" not in headers
+    status, _, body = fetch(gz["url"], headers={"If-None-Match": headers["etag"]})
+    assert status == 304 and body == b""
+
+
+def test_robots_txt_disallows_the_hidden_report(portal: Portal) -> None:
+    status, _, body = fetch(portal.url + "/robots.txt")
+    hidden = urlsplit(portal.special["robots_disallowed"]).path
+    assert status == 200
+    assert any(hidden.startswith(line.split(": ", 1)[1]) for line in body.decode().splitlines()
+               if line.startswith("Disallow: "))
+    assert portal.special["robots_disallowed"] not in portal.all_urls()
+
+
+def test_same_seed_same_bytes_other_seed_other_pages() -> None:
+    a, b, c = start_portal(seed=5), start_portal(seed=5), start_portal(seed=6)
+    try:
+        paths_a = [urlsplit(u).path for u in a.all_urls()]
+        assert paths_a == [urlsplit(u).path for u in b.all_urls()]
+        assert paths_a != [urlsplit(u).path for u in c.all_urls()]
+        for path in paths_a:
+            assert fetch(a.url + path)[2] == fetch(b.url + path)[2], path
+    finally:
+        for p in (a, b, c):
+            p.stop()
+
+
+def test_write_sources_points_at_the_portal(portal: Portal, tmp_path: Path) -> None:
+    import tomllib
+
+    truth_path = portal.write_sources(tmp_path / "sources.toml")
+    sources = tomllib.loads((tmp_path / "sources.toml").read_text(encoding="utf-8"))["sources"]
+    assert {s["family"] for s in sources} >= {"trs"}
+    for source in sources:
+        assert source["allow_private"] is True and source["allowed_domains"] == ["127.0.0.1"]
+        assert all(col.startswith(portal.url + "/") for col in source["columns"])
+    truth = json.loads(truth_path.read_text(encoding="utf-8"))
+    assert [r["url"] for r in truth["reports"]] == [r["url"] for r in portal.ground_truth]
+
+
+def test_start_up_is_fast_and_large_portals_work() -> None:
+    import time
+
+    started = time.perf_counter()
+    small = start_portal(seed=2)
+    assert time.perf_counter() - started < 1.0
+    small.stop()
+    big = start_portal(seed=2, sites=["trs"], reports_per_site=300)
+    try:
+        assert len([e for e in big.ground_truth if e["origin"] == "generated"]) == 300
+        listing = next(u for u in big.all_urls() if u.endswith("index_7.html"))
+        assert fetch(listing)[0] == 200
+    finally:
+        big.stop()
+
+
+def test_unknown_site_and_fault_names_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown portal site"):
+        start_portal(sites=["nope"])
+    with pytest.raises(ValueError, match="unknown portal fault"):
+        start_portal(faults=["nope"])
+
+
+def test_scrapy_portal_command_help_and_bad_input() -> None:
+    ok = subprocess.run([sys.executable, "-m", "scrapy", "portal", "--help"], cwd=ROOT, capture_output=True,
+                        text=True, timeout=60)
+    assert ok.returncode == 0 and "--sources-out" in ok.stdout
+    bad = subprocess.run([sys.executable, "-m", "scrapy", "portal", "--faults", "bogus"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "unknown portal fault(s) bogus" in bad.stderr
