@@ -1,0 +1,159 @@
+"""HTML to blocks: pick the article body, drop page chrome, turn tables into span-resolved grids."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import lxml.html
+from lxml import etree
+
+from crawler.report._blocks import Block, Grid, cell_text, line_text
+
+_BLOCK_TAGS = frozenset({
+    "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "br", "section", "article", "blockquote",
+    "pre", "dd", "dt", "dl", "center", "hr", "header", "footer", "form", "caption", "figure", "main",
+})  # fmt: skip
+_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "svg", "button", "select", "textarea")
+# Containers of the article body in the CMSs seen on government portals (TRS WCM, Hanweb, ...).
+_BODY_XPATHS = (
+    "//*[contains(concat(' ', normalize-space(@class), ' '), ' TRS_Editor ')]",
+    "//*[contains(concat(' ', normalize-space(@class), ' '), ' TRS_UEDITOR ')]",
+    "//*[@id='zoom' or @id='Zoom' or @id='UCAP-CONTENT' or @id='content' or @id='article']",
+    "//*[contains(concat(' ', normalize-space(@class), ' '), ' article_content ')]",
+    "//*[contains(concat(' ', normalize-space(@class), ' '), ' Custom_UnionStyle ')]",
+    "//article",
+)
+_CHROME_CLASS = re.compile(r"header|footer|nav|share|qrcode|ewm|breadcrumb|position|crumb|toolbar|print", re.I)
+_META_NAMES = ("ArticleTitle", "PubDate", "ContentSource", "firstpublishedtime", "publishdate", "Url", "Title")
+
+
+def _drop(el: Any) -> None:
+    parent = el.getparent()
+    if parent is None:
+        return
+    tail = el.tail
+    if tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(el)
+
+
+def parse_html(text: str) -> tuple[list[Block], dict[str, str]]:
+    """Blocks of the article body and the page's ``<meta>``/``<title>`` values."""
+    try:
+        doc = lxml.html.document_fromstring(text)
+    except (etree.ParserError, ValueError):
+        return [], {}
+    meta: dict[str, str] = {}
+    for m in doc.iter("meta"):
+        name = m.get("name") or m.get("property")
+        content = m.get("content")
+        if name and content and name in _META_NAMES:
+            meta[name] = content.strip()
+    title_el = doc.find(".//title")
+    if title_el is not None and title_el.text_content().strip():
+        meta["html_title"] = title_el.text_content().strip()
+    for el in list(doc.iter(*_DROP_TAGS)):
+        _drop(el)
+    root = None
+    for xp in _BODY_XPATHS:
+        found = doc.xpath(xp)
+        if found:
+            root = found[0]
+            break
+    if root is None:
+        root = doc.find("body")
+        if root is None:
+            root = doc
+        for el in list(root.iter()):
+            cls = (el.get("class") or "") + " " + (el.get("id") or "")
+            if el.tag in ("nav", "header", "footer") or (cls.strip() and _CHROME_CLASS.search(cls)):
+                if el.getparent() is not None and el.tag not in ("table", "tr", "td"):
+                    _drop(el)
+    blocks: list[Block] = []
+    buf: list[str] = []
+    _walk(root, blocks, buf)
+    _flush(blocks, buf)
+    return blocks, meta
+
+
+def _flush(blocks: list[Block], buf: list[str]) -> None:
+    if buf:
+        line = line_text("".join(buf))
+        if line:
+            blocks.append(line)
+        buf.clear()
+
+
+def _walk(el: Any, blocks: list[Block], buf: list[str]) -> None:
+    tag = el.tag if isinstance(el.tag, str) else ""
+    if tag == "table":
+        _flush(blocks, buf)
+        grid = table_grid(el)
+        if grid.rows:
+            blocks.append(grid)
+        return
+    block = tag in _BLOCK_TAGS
+    if block:
+        _flush(blocks, buf)
+    if el.text and tag:
+        buf.append(el.text)
+    for child in el:
+        _walk(child, blocks, buf)
+        if child.tail:
+            buf.append(child.tail)
+    if block:
+        _flush(blocks, buf)
+
+
+def _span(value: str | None) -> int:
+    if not value:
+        return 1
+    digits = re.match(r"\s*(\d+)", value)
+    if not digits:
+        return 1
+    return max(1, min(int(digits.group(1)), 200))
+
+
+def table_grid(table: Any) -> Grid:
+    """Resolve rowspan/colspan into a rectangular grid; a spanned cell's text fills every slot it covers."""
+    rows: list[list[str]] = []
+    pending: dict[tuple[int, int], str] = {}
+    r = 0
+    for tr in table.iter("tr"):
+        # rows of a nested table belong to that table
+        if _owner_table(tr) is not table:
+            continue
+        row: list[str] = []
+        c = 0
+        for td in tr:
+            if td.tag not in ("td", "th"):
+                continue
+            while (r, c) in pending:
+                row.append(pending.pop((r, c)))
+                c += 1
+            text = cell_text(td.text_content())
+            rs, cs = _span(td.get("rowspan")), _span(td.get("colspan"))
+            for dc in range(cs):
+                row.append(text)
+                for dr in range(1, rs):
+                    pending[(r + dr, c + dc)] = text
+            c += cs
+        while (r, c) in pending:
+            row.append(pending.pop((r, c)))
+            c += 1
+        rows.append(row)
+        r += 1
+    width = max((len(x) for x in rows), default=0)
+    return Grid([x + [""] * (width - len(x)) for x in rows if any(x)])
+
+
+def _owner_table(tr: Any) -> Any:
+    el = tr.getparent()
+    while el is not None and el.tag != "table":
+        el = el.getparent()
+    return el

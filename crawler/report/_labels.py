@@ -1,0 +1,142 @@
+"""Row and column labels of the standard tables, matched by their words (never by position alone)."""
+
+from __future__ import annotations
+
+import re
+
+# Table 3 rows: keywords found anywhere in a row label (the label of an HTML row includes the texts
+# of its rowspan group cells, so the most specific words are tried first).
+_APP_KEYWORDS: tuple[tuple[str, str], ...] = (
+    ("partially_granted", r"部分公开"),
+    ("granted", r"予以公开"),
+    ("new_received", r"本年新收|新收政府信息公开申请|新收申请"),
+    ("carried_over", r"上年结转"),
+    ("carried_forward", r"结转下年|继续办理"),
+    ("denied_state_secret", r"国家秘密"),
+    ("denied_law_prohibited", r"禁止公开"),
+    ("denied_three_securities", r"三安全|一稳定"),
+    ("denied_third_party", r"第三方"),
+    ("denied_internal_affairs", r"内部事务"),
+    ("denied_process_info", r"过程性"),
+    ("denied_enforcement_file", r"执法案卷"),
+    ("denied_query", r"查询事项"),
+    ("unable_not_held", r"不掌握"),
+    ("unable_needs_creation", r"另行制作|没有现成"),
+    ("unable_unclear", r"不明确"),
+    ("not_processed_petition", r"信访|举报投诉"),
+    ("not_processed_duplicate", r"重复申请"),
+    ("not_processed_publication", r"出版物"),
+    ("not_processed_massive", r"大量反复"),
+    ("not_processed_confirm", r"重新出具|确认或"),
+    ("other_overdue_correction", r"不补正"),
+    ("other_unpaid_fee", r"缴纳费用|收费通知"),
+    ("total_processed", r"[（(]七[）)]\s*总计|^总计$"),
+    ("other_other", r"[0-9][.．、]?其他$|^其他$"),
+    ("other", r"其他处理$"),
+)
+_APP_RES = tuple((key, re.compile(p)) for key, p in _APP_KEYWORDS)
+
+# Where a Table 3 row label starts in run-on text (numbering included, so digits glued to the previous
+# row's numbers are not taken for the label).
+_N = r"[0-9][.．、]\s*"
+_APP_STARTS: tuple[tuple[str, str], ...] = (
+    ("new_received", r"一\s*[、.．]\s*本年新收"),
+    ("carried_over", r"二\s*[、.．]\s*上年结转"),
+    ("granted", r"[（(]一[）)]\s*予以公开"),
+    ("partially_granted", r"[（(]二[）)]\s*部分公开"),
+    ("denied_state_secret", _N + r"属于国家秘密"),
+    ("denied_law_prohibited", _N + r"其他法律"),
+    ("denied_three_securities", _N + r"危及"),
+    ("denied_third_party", _N + r"保护第三方"),
+    ("denied_internal_affairs", _N + r"属于三类"),
+    ("denied_process_info", _N + r"属于四类"),
+    ("denied_enforcement_file", _N + r"属于行政执法"),
+    ("denied_query", _N + r"属于行政查询"),
+    ("unable_not_held", _N + r"本机关不掌握"),
+    ("unable_needs_creation", _N + r"没有现成"),
+    ("unable_unclear", _N + r"补正后"),
+    ("not_processed_petition", _N + r"信访"),
+    ("not_processed_duplicate", _N + r"重复申请"),
+    ("not_processed_publication", _N + r"要求提供公开出版物"),
+    ("not_processed_massive", _N + r"无正当理由大量"),
+    ("not_processed_confirm", _N + r"要求行政机关确认"),
+    ("other_overdue_correction", _N + r"申请人无正当理由逾期不补正"),
+    ("other_unpaid_fee", _N + r"申请人逾期未按收费"),
+    ("other_other", _N + r"其他(?!法律|处理)"),
+    ("other", r"[（(]六[）)]\s*其他处理"),
+    ("total_processed", r"[（(]七[）)]\s*总计"),
+    ("carried_forward", r"四\s*[、.．]\s*结转下年"),
+)
+APP_START_RE = re.compile("|".join(f"(?P<{key}>{p})" for key, p in _APP_STARTS))
+
+# Table 3 columns, matched on the lowest header cell of each column.
+_APP_COLUMN_KEYWORDS: tuple[tuple[int, str], ...] = (
+    (0, r"自然人"), (1, r"商业"), (2, r"科研"), (3, r"公益"), (4, r"法律服务"), (6, r"总计|合计"), (5, r"其他"),
+)  # fmt: skip
+_APP_COLUMN_RES = tuple((i, re.compile(p)) for i, p in _APP_COLUMN_KEYWORDS)
+
+# Table 2 rows and the header words of its columns.
+_ACTIVE_KEYWORDS: tuple[tuple[str, str], ...] = (
+    ("normative_documents", r"规范性文件"),
+    ("regulations", r"^规章$|^规章|规章$"),
+    ("other_services", r"其他对外管理服务"),
+    ("licensing", r"行政许可"),
+    ("punishment", r"行政处罚"),
+    ("enforcement", r"行政强制"),
+    ("fees", r"行政事业性收费|收费"),
+    ("procurement", r"集中采购|政府采购"),
+)
+_ACTIVE_RES = tuple((key, re.compile(p)) for key, p in _ACTIVE_KEYWORDS)
+ACTIVE_START_RE = re.compile(
+    r"(?P<normative_documents>(?:行政)?规范性文件)|(?P<regulations>规章)|(?P<other_services>其他对外管理服务事项)|"
+    r"(?P<licensing>行政许可)|(?P<punishment>行政处罚)|(?P<enforcement>行政强制)|(?P<fees>行政事业性收费)|"
+    r"(?P<procurement>政府集中采购)")
+_FIELD_KEYWORDS: tuple[tuple[str, str], ...] = (
+    ("issued", r"制发"), ("abolished", r"废止"), ("in_force", r"现行有效"),
+    ("new_made", r"新制作"), ("new_published", r"新公开"), ("total_published", r"公开总数|对外公开总"),
+    ("prev_year_items", r"上一年"), ("change", r"增.?减"), ("decisions", r"处理决定"),
+    ("amount_10k_yuan", r"收费金额"), ("items", r"采购项目数"), ("amount", r"采购总金额"),
+)  # fmt: skip
+_FIELD_RES = tuple((key, re.compile(p)) for key, p in _FIELD_KEYWORDS)
+
+# Table 4: group and column header words.
+_REVIEW_GROUP_KEYWORDS = (("litigation_direct", r"未经复议|直接起诉"), ("litigation_after_review", r"复议后"),
+                          ("review", r"行政复议"))
+REVIEW_GROUP_RES = tuple((k, re.compile(p)) for k, p in _REVIEW_GROUP_KEYWORDS)
+_REVIEW_COLUMN_KEYWORDS = ((0, r"维持"), (1, r"纠正"), (2, r"其他"), (3, r"尚未|审结"), (4, r"总计|合计"))
+REVIEW_COLUMN_RES = tuple((i, re.compile(p)) for i, p in _REVIEW_COLUMN_KEYWORDS)
+
+
+def app_row_key(label: str) -> str | None:
+    for key, rx in _APP_RES:
+        if rx.search(label):
+            return key
+    return None
+
+
+def app_column(label: str) -> int | None:
+    for idx, rx in _APP_COLUMN_RES:
+        if rx.search(label):
+            return idx
+    return None
+
+
+def active_row_key(label: str) -> str | None:
+    for key, rx in _ACTIVE_RES:
+        if rx.search(label):
+            return key
+    return None
+
+
+def active_field(label: str) -> str | None:
+    for key, rx in _FIELD_RES:
+        if rx.search(label):
+            return key
+    return None
+
+
+def review_column(label: str) -> int | None:
+    for idx, rx in REVIEW_COLUMN_RES:
+        if rx.search(label):
+            return idx
+    return None

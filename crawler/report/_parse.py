@@ -1,0 +1,265 @@
+"""``parse_report``: bytes (HTML, text, PDF, DOCX, DOC) in, a validated canonical ``Report`` out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from crawler.report import _active, _applications, _review
+from crawler.report._attachments import AttachmentError, doc_text, docx_text, pdf_text, sniff
+from crawler.report._blocks import Block, Grid
+from crawler.report._html import parse_html
+from crawler.report._identities import application_identities, identity_issues, resolve, review_identities
+from crawler.report._metadata import (
+    agency_from_text,
+    clean_html_title,
+    detect_format,
+    iso_date,
+    report_year,
+    signature,
+    title_from_text,
+    title_parts,
+    url_date,
+)
+from crawler.report._model import Issue, Number, Report, empty_source
+from crawler.report._plaintext import split_dump_header, text_blocks
+from crawler.report._schema import (
+    ACTIVE_ROWS,
+    APPLICANT_COLUMNS,
+    APPLICATION_ROWS,
+    REVIEW_COLUMNS,
+    REVIEW_GROUPS,
+)
+from crawler.report._sections import SectionSpan, split_sections
+from crawler.textfix import decode, repair
+
+_HTML_SNIFF = re.compile(r"<(?:!doctype\s+html|html|head|body|table|div|p|meta|br)[\s>/]", re.I)
+
+
+def _issue_from(d: Mapping[str, Any]) -> Issue:
+    return Issue(str(d.get("code", "mojibake")), d.get("table"), d.get("row"), d.get("column"),
+                 str(d.get("detail", "")))
+
+
+def parse_report(content: bytes | str, url: str | None = None, content_type: str | None = None,
+                 headers: Mapping[str, Any] | None = None) -> Report:
+    """Parse one report. Pure and deterministic; every problem is an issue in the result, never an exception."""
+    report = Report(source=empty_source(url, content_type))
+    try:
+        _parse(report, content, url, content_type, headers)
+    except RecursionError as e:
+        report.issues.append(Issue("unparsed_document", detail=f"input nests too deeply to read: {e}"))
+    return report
+
+
+def _parse(report: Report, content: bytes | str, url: str | None, content_type: str | None,
+           headers: Mapping[str, Any] | None) -> None:
+    if isinstance(content, str):
+        text = content
+        kind = "markup"
+        report.charset = None
+    else:
+        raw = bytes(content)
+        kind = sniff(raw, content_type, url)
+        text = ""
+        if kind == "markup":
+            decoded = decode(raw, headers, url)
+            text, report.charset = decoded.text, decoded.charset
+    if kind != "markup":
+        try:
+            if kind == "pdf":
+                text = pdf_text(raw)
+            elif kind == "docx":
+                text = docx_text(raw)
+            else:
+                text = doc_text(raw)
+        except AttachmentError as e:
+            code = "unsupported_attachment" if kind == "doc" else "unparsed_document"
+            report.issues.append(Issue(code, detail=f"{kind}: {e}"))
+            return
+    is_html = kind == "markup" and bool(_HTML_SNIFF.search(text[:4096]))
+    repaired = repair(text)
+    report.repairs = repaired.repairs_json()
+    report.issues.extend(_issue_from(i) for i in repaired.issues)
+    work = repaired.text
+
+    meta: dict[str, str] = {}
+    if is_html:
+        blocks, meta = parse_html(work)
+    else:
+        body, fields = split_dump_header(work)
+        meta = {"ArticleTitle": fields.get("标题", ""), "PubDate": fields.get("发布时间", ""),
+                "ContentSource": fields.get("发布机构", ""), "Url": fields.get("原文链接", "")}
+        blocks = text_blocks(body)
+    lines = [b for b in blocks if isinstance(b, str)]
+    flat = "\n".join(lines)
+    _metadata(report, meta, lines, flat, url)
+
+    fmt = detect_format(flat + "\n" + _grid_text(blocks), report.year)
+    report.format = fmt
+    spans = split_sections(blocks, legacy=fmt == "legacy")
+    report.sections = [s.section for s in spans]
+    if fmt == "legacy":
+        return
+    if fmt == "unknown":
+        report.issues.append(Issue("format_unknown", detail="no format markers and no report year"))
+    _tables(report, spans, blocks, "2021" if fmt == "unknown" else fmt)
+
+
+def _grid_text(blocks: list[Block]) -> str:
+    return "\n".join("".join(row) for b in blocks if isinstance(b, Grid) for row in b.rows)
+
+
+def _metadata(report: Report, meta: dict[str, str], lines: list[str], flat: str, url: str | None) -> None:
+    title = meta.get("ArticleTitle") or None
+    if not title and meta.get("html_title"):
+        cand = clean_html_title(meta["html_title"])
+        title = cand if title_parts(cand)[1] is not None else None
+    if not title:
+        title = title_from_text(lines)
+    report.title = title
+    agency, year = title_parts(title)
+    sig_agency, sig_date = signature(lines)
+    report.agency = agency or sig_agency or agency_from_text(flat) or meta.get("ContentSource") or None
+    published = iso_date(meta.get("PubDate")) or sig_date or url_date(url) or url_date(meta.get("Url"))
+    report.published = published
+    if year is None:
+        year = report_year(flat, int(published[:4]) if published else None)
+    report.year = year
+
+
+def _zone(spans: list[SectionSpan], key: str) -> tuple[bool, list[Grid], str]:
+    """(section present?, its grids, its text); the whole document when no section has the key."""
+    own = [s for s in spans if s.section.key == key]
+    chosen = own or spans
+    grids = [b for s in chosen for b in s.blocks if isinstance(b, Grid)]
+    text = "\n".join(b for s in chosen for b in s.blocks if isinstance(b, str))
+    return bool(own), grids, text
+
+
+def _tables(report: Report, spans: list[SectionSpan], blocks: list[Block], fmt: str) -> None:
+    issues: list[Issue] = []
+    apps = _applications_table(spans, fmt, issues)
+    review = _review_table(spans, issues)
+    active = _active_table(spans, fmt, issues)
+    report.tables = {"active_disclosure": active, "applications": apps, "review_litigation": review}
+    app_fmt = fmt
+    if apps is not None and "other" in apps:
+        app_fmt = "2019"
+    elif apps is not None:
+        app_fmt = "2021"
+    issues.extend(identity_issues(apps, review, app_fmt))
+    report.issues.extend(issues)
+
+
+def _missing(present: bool, table: str) -> Issue:
+    if present:
+        return Issue("table_missing", table, detail="the section has no table (it may be an image)")
+    return Issue("table_missing", table, detail="neither the section nor its table was found")
+
+
+def _applications_table(spans: list[SectionSpan], fmt: str, issues: list[Issue]) -> dict[str, Any] | None:
+    present, grids, text = _zone(spans, "applications")
+    obs = [o for g in grids for o in _applications.grid_rows(g)]
+    if not any(o.key for o in obs):
+        obs = _applications.text_rows(text)
+    if sum(1 for o in obs if o.choices) < 3:
+        issues.append(_missing(present, "applications"))
+        return None
+    row_fmt = _applications.detect_rows_format(obs) or fmt
+    order = APPLICATION_ROWS[row_fmt]
+    found, unplaced = _applications.assemble(obs, row_fmt, order)
+    rows: dict[str, list[Number | None]] = {r: [None] * 7 for r in order}
+    choices: dict[str, list[list[Number | None]]] = {}
+    for raw in unplaced:
+        issues.append(Issue("unparsed_row", "applications", detail=f"row with no known label: {raw[:80]}"))
+    for r, ch in found.items():
+        if ch is None:
+            issues.append(Issue("unparsed_row", "applications", r,
+                                detail="digits run together with too many possible splits"))
+        elif not ch:
+            issues.append(Issue("unparsed_row", "applications", r,
+                                detail="its numbers do not fit the seven columns"))
+        elif len(ch) == 1:
+            rows[r] = list(ch[0])
+        else:
+            choices[r] = ch
+    observed = set(found)
+    filled, undecided = resolve(rows, observed, choices, application_identities(row_fmt))
+    for r in undecided:
+        issues.append(Issue("unparsed_row", "applications", r,
+                            detail=f"{len(choices[r])} readings of its digits and the identities do not pick one"))
+    for r, c in filled:
+        issues.append(Issue("inferred_cell", "applications", r, APPLICANT_COLUMNS[c],
+                            detail=f"blank or missing in the source; {rows[r][c]} by the table's identities"))
+    for r in order:
+        if r not in observed:
+            issues.append(Issue("cells_missing", "applications", r, detail="row not found"))
+        elif r not in undecided and found.get(r):
+            for c, v in enumerate(rows[r]):
+                if v is None:
+                    issues.append(Issue("cells_missing", "applications", r, APPLICANT_COLUMNS[c],
+                                        detail="blank in the source and not determined by the identities"))
+    return dict(rows)
+
+
+def _review_table(spans: list[SectionSpan], issues: list[Issue]) -> dict[str, Any] | None:
+    present, grids, text = _zone(spans, "review_litigation")
+    groups = None
+    bad_raw = None
+    for grid in grids:
+        groups, bad_raw = _review.grid_review(grid)
+        if groups is not None:
+            break
+    ambiguous = False
+    if groups is None and bad_raw is None:
+        groups, bad_raw, ambiguous = _review.text_review(text)
+    if groups is None:
+        if bad_raw is not None:
+            why = "too many ways to split its digits" if ambiguous else "its numbers do not fit 3×5 columns"
+            issues.append(Issue("unparsed_row", "review_litigation", detail=f"{why}: {bad_raw[:80]}"))
+        else:
+            issues.append(_missing(present, "review_litigation"))
+        return None
+    rows: dict[str, list[Number | None]] = {g: list(groups.get(g) or [None] * 5) for g in REVIEW_GROUPS}
+    filled, _ = resolve(rows, set(groups), {}, review_identities())
+    for r, c in filled:
+        issues.append(Issue("inferred_cell", "review_litigation", r, REVIEW_COLUMNS[c],
+                            detail=f"blank or missing in the source; {rows[r][c]} by the table's identities"))
+    for g in REVIEW_GROUPS:
+        for c, v in enumerate(rows[g]):
+            if v is None:
+                issues.append(Issue("cells_missing", "review_litigation", g, REVIEW_COLUMNS[c],
+                                    detail="blank in the source and not determined by the identities"))
+    return dict(rows)
+
+
+def _active_table(spans: list[SectionSpan], fmt: str, issues: list[Issue]) -> dict[str, Any] | None:
+    present, grids, text = _zone(spans, "active_disclosure")
+    obs = [o for g in grids for o in _active.grid_active(g, fmt)]
+    seen = {o.key for o in obs}
+    obs += [o for o in _active.text_active(text, fmt) if o.key not in seen]
+    if not obs:
+        issues.append(_missing(present, "active_disclosure"))
+        return None
+    fields_by_row = ACTIVE_ROWS[fmt]
+    table: dict[str, dict[str, Number | None]] = {r: dict.fromkeys(f) for r, f in fields_by_row.items()}
+    got: set[str] = set()
+    for o in obs:
+        if o.key in got:
+            continue
+        got.add(o.key)
+        if o.values is None:
+            issues.append(Issue("unparsed_row", "active_disclosure", o.key,
+                                detail=f"digits run together with no unique split: {o.raw[:40]}"))
+            continue
+        table[o.key] = o.values
+    for r, fields in fields_by_row.items():
+        if r not in got:
+            issues.append(Issue("cells_missing", "active_disclosure", r, detail="row not found"))
+            continue
+        for f in fields:
+            if table[r][f] is None and any(o.key == r and o.values is not None for o in obs):
+                issues.append(Issue("cells_missing", "active_disclosure", r, f, detail="blank in the source"))
+    return table

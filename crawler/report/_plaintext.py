@@ -1,0 +1,80 @@
+"""Text to blocks: the archive's page.txt header, ``|``-per-cell tables, markdown tables, plain lines."""
+
+from __future__ import annotations
+
+import re
+
+from crawler.report._blocks import Block, Grid, cell_text, line_text
+
+_DUMP_RULE = re.compile(r"^=+\s*正文\s*=+$")
+_DUMP_FIELD = re.compile(r"^(标题|发布时间|文号|发布机构|栏目|原文链接|来源|发文机关|成文日期)\s*[:：]\s*(.*)$")
+_MD_SEPARATOR = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
+
+
+def split_dump_header(text: str) -> tuple[str, dict[str, str]]:
+    """Page dumps start with ``标题: …`` lines and a ``==== 正文 ====`` rule; return (body, header fields)."""
+    lines = text.split("\n", 40)
+    for i, line in enumerate(lines[:40]):
+        if _DUMP_RULE.match(line.strip()):
+            fields: dict[str, str] = {}
+            for head in lines[:i]:
+                m = _DUMP_FIELD.match(head.strip())
+                if m and m.group(2).strip():
+                    fields[m.group(1)] = m.group(2).strip()
+            return "\n".join(lines[i + 1:]), fields
+    return text, {}
+
+
+def text_blocks(text: str) -> list[Block]:
+    blocks: list[Block] = []
+    lines = text.splitlines()
+    i, n = 0, len(lines)
+    while i < n:
+        raw = lines[i].strip()
+        if raw == "|":
+            i = _pipe_table(lines, i, blocks)
+            continue
+        if raw.startswith("|") and raw.count("|") >= 3:
+            i = _markdown_table(lines, i, blocks)
+            continue
+        line = line_text(raw)
+        if line:
+            blocks.append(line)
+        i += 1
+    return blocks
+
+
+def _pipe_table(lines: list[str], i: int, blocks: list[Block]) -> int:
+    """Tables flattened one cell per line: a lone ``|`` opens a row, each ``text |`` line is a cell."""
+    rows: list[list[str]] = []
+    n = len(lines)
+    while i < n and lines[i].strip() == "|":
+        i += 1
+        row: list[str] = []
+        while i < n:
+            raw = lines[i].strip()
+            if raw == "|" or "|" not in raw:
+                break
+            row.append(cell_text(raw.split("|", 1)[0]))
+            i += 1
+        rows.append(row)
+    if rows:
+        blocks.append(Grid(rows))
+    return i
+
+
+def _markdown_table(lines: list[str], i: int, blocks: list[Block]) -> int:
+    rows: list[list[str]] = []
+    n = len(lines)
+    while i < n:
+        raw = lines[i].strip()
+        if not (raw.startswith("|") and raw.count("|") >= 2):
+            break
+        i += 1
+        if _MD_SEPARATOR.match(raw):
+            continue
+        inner = raw[1:-1] if raw.endswith("|") else raw[1:]
+        rows.append([cell_text(c) for c in inner.split("|")])
+    if rows:
+        blocks.append(Grid(rows))
+    return i
