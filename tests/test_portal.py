@@ -145,14 +145,14 @@ def test_same_seed_same_bytes_other_seed_other_pages() -> None:
 
 
 def test_write_sources_points_at_the_portal(portal: Portal, tmp_path: Path) -> None:
-    import tomllib
+    from crawler.sources import load_sources
 
     truth_path = portal.write_sources(tmp_path / "sources.toml")
-    sources = tomllib.loads((tmp_path / "sources.toml").read_text(encoding="utf-8"))["sources"]
-    assert {s["family"] for s in sources} >= {"trs"}
+    sources = load_sources(tmp_path / "sources.toml")
+    assert {s.family for s in sources} >= {"trs"}
     for source in sources:
-        assert source["allow_private"] is True and source["allowed_domains"] == ["127.0.0.1"]
-        assert all(col.startswith(portal.url + "/") for col in source["columns"])
+        assert source.allow_private is True and source.allowed_domains == ("127.0.0.1",)
+        assert all(url.startswith(portal.url + "/") for url in source.urls)
     truth = json.loads(truth_path.read_text(encoding="utf-8"))
     assert [r["url"] for r in truth["reports"]] == [r["url"] for r in portal.ground_truth]
 

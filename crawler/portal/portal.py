@@ -145,16 +145,20 @@ class Portal:
         for site in self.sites:
             for entry in site.sources():
                 lines += [
-                    "[[sources]]",
+                    "[[source]]",
                     f"name = {json.dumps(entry.name, ensure_ascii=False)}",
                     f"agency = {json.dumps(entry.agency, ensure_ascii=False)}",
+                    'level = "other"',
                     f"family = {json.dumps(entry.family)}",
-                    "columns = [" + ", ".join(json.dumps(self.url + c) for c in entry.columns) + "]",
+                    "urls = [" + ", ".join(json.dumps(self.url + c) for c in entry.columns) + "]",
                     'allowed_domains = ["127.0.0.1"]',
-                    "allow_private = true",
+                    f"seen_at = {json.dumps(self.url + '/')}",
                     "verified = true",
-                    "",
+                    "allow_private = true",
                 ]
+                if entry.notes:
+                    lines.append(f"notes = {json.dumps(entry.notes, ensure_ascii=False)}")
+                lines.append("")
         return "\n".join(lines)
 
     def write_sources(self, path: str | Path) -> Path:
