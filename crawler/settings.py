@@ -65,12 +65,26 @@ NIANBAO_ADDRESS_GUARD = True
 NIANBAO_ALLOW_PRIVATE = False
 NIANBAO_ALLOWED_NETWORKS: list[str] = []
 NIANBAO_CRAWL_LOG = "crawl.log"
+# Redis frontier for several workers (crawler/distributed.py); empty = one process with the local scheduler.
+NIANBAO_REDIS_URL = os.environ.get("NIANBAO_REDIS_URL", "")
+NIANBAO_REDIS_BUSY_TTL = 10.0
+NIANBAO_REDIS_POLL = 0.5
+ADDONS: dict[str, int] = {"crawler.distributed.RedisFrontier": 0}
 
 # --- archive --------------------------------------------------------------------------------------
 ARCHIVE_DIR = os.environ.get("ARCHIVE_DIR", "data")
 
 # --- catalog / pipelines --------------------------------------------------------------------------
-ITEM_PIPELINES: dict[str, int] = {}
+# parse → validate (worker thread) → store into <ARCHIVE_DIR>/catalog.sqlite (batched, writer thread)
+ITEM_PIPELINES: dict[str, int] = {
+    "pipelines.parse_pipeline.ParseReportPipeline": 300,
+    "pipelines.store_pipeline.CatalogStorePipeline": 800,
+}
+EXTENSIONS["pipelines.summary.CrawlSummary"] = 900  # the end-of-crawl table
+CATALOG_ENABLED = True
+CATALOG_PATH = ""  # empty: <ARCHIVE_DIR>/catalog.sqlite
+CATALOG_BATCH_SIZE = 50
+CATALOG_SUMMARY_ENABLED = True
 
 # --- browser (scrapy-playwright, used only by requests that ask for it) ---------------------------
 PLAYWRIGHT_BROWSER_TYPE = "chromium"

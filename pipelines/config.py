@@ -1,0 +1,32 @@
+"""``CATALOG_*`` settings, parsed once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from scrapy.settings import BaseSettings
+
+
+@dataclass(frozen=True)
+class CatalogConfig:
+    enabled: bool
+    path: Path
+    warc_dir: Path
+    batch_size: int
+    summary: bool
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> CatalogConfig:
+        archive_dir = Path(settings.get("ARCHIVE_DIR") or "data")
+        raw_path = settings.get("CATALOG_PATH") or ""
+        batch_size = settings.getint("CATALOG_BATCH_SIZE", 50)
+        if batch_size < 1:
+            raise ValueError(f"CATALOG_BATCH_SIZE={batch_size}: must be at least 1")
+        return cls(
+            enabled=settings.getbool("CATALOG_ENABLED", True),
+            path=Path(raw_path) if raw_path else archive_dir / "catalog.sqlite",
+            warc_dir=archive_dir / "warc",
+            batch_size=batch_size,
+            summary=settings.getbool("CATALOG_SUMMARY_ENABLED", True),
+        )

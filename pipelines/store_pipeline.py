@@ -1,0 +1,98 @@
+"""Item pipeline 2: store parsed reports into the catalog, in batches, on a writer thread.
+
+At the end of the crawl (``engine_stopped``, once the archive has closed its WARC files) it fills the WARC offsets
+that were not known when the items passed, recomputes ``crawl_runs``, and sends :data:`pipelines.signals.catalog_closed`
+for the crawl summary.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from itemadapter import ItemAdapter
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+
+from pipelines import signals as catalog_signals
+from pipelines.catalog import StoreEntry, open_catalog, store_entries
+from pipelines.config import CatalogConfig
+from pipelines.offthread import run_in_thread
+from pipelines.parse_pipeline import ENTRY_KEY, capture_from_item
+from pipelines.processing import process_capture
+from pipelines.runs import fill_offsets, refresh_runs
+
+
+class CatalogStorePipeline:
+    def __init__(self, crawler: Crawler, config: CatalogConfig) -> None:
+        self.crawler = crawler
+        self.config = config
+        self.stats = crawler.stats
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-store")
+        self.conn: sqlite3.Connection | None = None
+        self.batch: list[StoreEntry] = []
+        self.stored_ids: list[str] = []  # this crawl's captures, for the summary
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CatalogStorePipeline:
+        config = CatalogConfig.from_settings(crawler.settings)
+        if not config.enabled:
+            raise NotConfigured("CATALOG_ENABLED is off")
+        pipe = cls(crawler, config)
+        crawler.signals.connect(pipe.engine_stopped, signal=signals.engine_stopped)
+        return pipe
+
+    async def open_spider(self) -> None:
+        self.conn = await run_in_thread(self.executor, _open_for_thread, self.config.path)
+
+    async def process_item(self, item: Any) -> Any:
+        extra = ItemAdapter(item).get("extra") or {}
+        entry = extra.pop(ENTRY_KEY, None)
+        if entry is None:  # ParseReportPipeline is not in ITEM_PIPELINES: parse here, on the writer thread
+            info, body, raw_ctype = capture_from_item(item)
+            entry = await run_in_thread(self.executor, process_capture, body, info, raw_ctype)
+        self.batch.append(entry)
+        if len(self.batch) >= self.config.batch_size:
+            await self._flush()
+        return item
+
+    async def _flush(self) -> None:
+        batch, self.batch = self.batch, []
+        if not batch or self.conn is None:
+            return
+        self.stored_ids += [e.capture.record_id for e in batch]
+        written = await run_in_thread(self.executor, store_entries, self.conn, batch)
+        if self.stats is not None:
+            self.stats.inc_value("catalog/batches")
+            self.stats.inc_value("catalog/stored", written)
+            self.stats.inc_value("catalog/failed", sum(1 for e in batch if e.error))
+
+    async def close_spider(self) -> None:
+        await self._flush()
+
+    async def engine_stopped(self) -> None:
+        if self.conn is not None:
+            try:
+                filled = await run_in_thread(self.executor, self._finish)
+                if self.stats is not None:
+                    self.stats.set_value("catalog/offsets_filled", filled)
+            finally:
+                await run_in_thread(self.executor, self.conn.close)
+                self.conn = None
+        self.executor.shutdown(wait=True)
+        await self.crawler.signals.send_catch_log_async(
+            signal=catalog_signals.catalog_closed, path=self.config.path, record_ids=list(self.stored_ids))
+
+    def _finish(self) -> int:
+        assert self.conn is not None
+        filled = fill_offsets(self.conn, self.config.warc_dir)
+        refresh_runs(self.conn)
+        return filled
+
+
+def _open_for_thread(path: Path) -> sqlite3.Connection:
+    # The connection is created on the writer thread and only ever used there; closing happens there too.
+    return open_catalog(path, check_same_thread=False)
