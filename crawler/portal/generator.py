@@ -245,7 +245,8 @@ _PROBLEMS = (
 def _prose(rng: random.Random, fmt: str, agency: str, year: int,
            tables: dict[str, Any]) -> tuple[str, tuple[Section, ...]]:
     doc = "国办公开办函〔2021〕30号" if fmt == "2021" else "国办公开办函〔2019〕60号"
-    preamble = (f"本报告根据《中华人民共和国政府信息公开条例》（以下简称《条例》）和{doc}等文件要求编制。"
+    preamble = (f"本报告根据《中华人民共和国政府信息公开条例》（以下简称《条例》）和{doc}等文件要求，"
+                f"由{agency}编制。"
                 f"本报告所列数据统计期限为{year}年1月1日至{year}年12月31日。")
     apps = tables["applications"]["new_received"][6]
     overview = [f"{year}年，{agency}深入贯彻落实《条例》要求，坚持“以公开为常态、不公开为例外”，"

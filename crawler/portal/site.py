@@ -14,6 +14,7 @@ from typing import Any
 
 from crawler.portal.generator import GeneratedReport, generate_report
 from crawler.portal.identities import check_identities
+from crawler.portal.titles import NO_AGENCY_VARIANT
 
 # How a page's bytes and charset declarations relate (wrong or missing declarations are real and common).
 ENCODINGS: dict[str, tuple[str, str, str | None]] = {
@@ -106,6 +107,11 @@ class ReportPlan:
     sample: Sample | None = None
     transform: str | None = None  # mirror: "pinyin" | "traditional" | "byteshift"
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # a file has no page around it that names the agency: its title must (variant 4 has none)
+        if self.kind in ("pdf", "docx") and self.title_variant == NO_AGENCY_VARIANT:
+            self.title_variant = 0
 
     @cached_property
     def report(self) -> GeneratedReport:

@@ -22,6 +22,7 @@ REPORT_TITLE_VARIANTS: tuple[str, ...] = (
     "{agency}政府信息公开工作{year}年度报告",
     "{cn_year}年度{agency}政府信息公开工作年度报告",
 )
+NO_AGENCY_VARIANT = 4  # "{year}年度政府信息公开工作年度报告": only the page around it names the agency
 
 
 def report_title(agency: str, year: int, variant: int) -> str:
