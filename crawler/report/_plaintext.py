@@ -31,7 +31,7 @@ def text_blocks(text: str) -> list[Block]:
     i, n = 0, len(lines)
     while i < n:
         raw = lines[i].strip()
-        if raw == "|":
+        if lines[i].rstrip() == "|":
             i = _pipe_table(lines, i, blocks)
             continue
         if raw.startswith("|") and raw.count("|") >= 3:
@@ -48,15 +48,19 @@ def _pipe_table(lines: list[str], i: int, blocks: list[Block]) -> int:
     """Tables flattened one cell per line: a lone ``|`` opens a row, each ``text |`` line is a cell."""
     rows: list[list[str]] = []
     n = len(lines)
-    while i < n and lines[i].strip() == "|":
+    while i < n and lines[i].rstrip() == "|":
         i += 1
         row: list[str] = []
         while i < n:
-            raw = lines[i].strip()
-            if raw == "|" or "|" not in raw:
+            line = lines[i].rstrip()
+            if line == "|" or "|" not in line:
                 break
-            row.append(cell_text(raw.split("|", 1)[0]))
             i += 1
+            if not line.strip().strip("|"):
+                if line.startswith((" ", "\t", "\u3000")) and line.strip() == "|":
+                    row.append("")  # a blank cell: " |"
+                continue  # padding left by spanned columns: "|||"
+            row.append(cell_text(line.split("|", 1)[0]))
         rows.append(row)
     if rows:
         blocks.append(Grid(rows))

@@ -80,8 +80,31 @@ def _rect_mapping(header: list[list[str]], row: list[str]) -> dict[str, Values] 
     return out if len(seen) == 15 else None
 
 
+_GROUP_ROW = re.compile(r"(?P<review>行政复议)|(?P<litigation_direct>未经复议直接起诉)|(?P<litigation_after_review>复议后起诉)"
+                        r"[ \t:：]*")
+_GROUP_RUN = re.compile(r"[ \t:：]*([-−－]?[0-9][0-9. \t\-−－]*)")
+
+
+def _group_rows(text: str) -> dict[str, Values] | None:
+    """One row per group (``行政复议 0 0 1 0 1``), as flat tables print Table 4."""
+    out: dict[str, Values] = {}
+    for m in _GROUP_ROW.finditer(text):
+        key = m.lastgroup
+        run_m = _GROUP_RUN.match(text, m.end())
+        if key is None or key in out or not run_m:
+            continue
+        choices = splits(run_m.group(1).strip(), 5, lambda v: abs(sum(v[:4]) - v[4]) < 1e-9)
+        if choices and len(choices) == 1:
+            out[key] = list(choices[0])
+    return out if len(out) == 3 else None
+
+
 def text_review(text: str) -> tuple[dict[str, Values] | None, str | None, bool]:
-    """(groups, the digit run, ambiguous?) from the numbers that follow the last header word."""
+    """(groups, the digit run, ambiguous?) from rows per group, or else from the numbers that follow the
+    last header word."""
+    per_group = _group_rows(text)
+    if per_group is not None:
+        return per_group, None, False
     m = _LAST_HEADER.search(text)
     if not m:
         return None, None, False
