@@ -1,0 +1,128 @@
+"""Distributed crawl (crawler/distributed.py): two worker processes share one real redis-server's frontier.
+
+Each portal URL is fetched once (robots.txt aside: each worker asks for it), both workers take part, each writes
+into its own ARCHIVE_DIR, and together their catalogs hold exactly the ground truth."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from crawler.portal import start_portal
+from tests.conftest import ROOT
+
+pytestmark = [pytest.mark.redis, pytest.mark.skipif(shutil.which("redis-server") is None,
+                                                      reason="redis-server (Debian package) not installed")]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory):
+    port = free_port()
+    work = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen(
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+         "--dir", str(work), "--protected-mode", "yes"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=port)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError(f"redis-server did not start on 127.0.0.1:{port}") from None
+            time.sleep(0.05)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _stat(stderr: str, key: str) -> int:
+    m = re.search(rf"'{re.escape(key)}': (\d+)", stderr)
+    return int(m.group(1)) if m else 0
+
+
+@pytest.fixture(scope="module")
+def two_workers(redis_url: str, tmp_path_factory: pytest.TempPathFactory):
+    tmp = tmp_path_factory.mktemp("workers")
+    portal = start_portal(host="127.0.0.1", port=0, seed=11)
+    try:
+        sources = tmp / "sources.toml"
+        portal.write_sources(sources)
+        procs = []
+        for name in ("w1", "w2"):
+            cmd = [sys.executable, "-m", "scrapy", "crawl", "annual_reports",
+                   "-s", f"NIANBAO_SOURCES={sources}", "-s", f"ARCHIVE_DIR={tmp / name}",
+                   "-s", f"NIANBAO_REDIS_URL={redis_url}", "-s", "LOG_LEVEL=INFO",
+                   "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2"]
+            procs.append(subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        outs = []
+        for p in procs:
+            out, err = p.communicate(timeout=240)
+            assert p.returncode == 0, err[-4000:]
+            outs.append(err)
+        yield portal, tmp, outs, redis_url
+    finally:
+        portal.stop()
+
+
+def test_each_url_fetched_once(two_workers) -> None:
+    portal, _, _, _ = two_workers
+    hits = Counter({path: n for path, n in portal.hits.items() if not path.startswith("fault:")})
+    twice = {path: n for path, n in hits.items() if n > 1 and path != "/robots.txt"}
+    assert twice == {}, "fetched by both workers"
+    assert hits["/robots.txt"] == 2, "each worker reads robots.txt for itself"
+    wanted = {u.split("://", 1)[1].split("/", 1)[1] for u in portal.all_urls()}
+    assert {"/" + w for w in wanted} <= set(hits), "URLs nobody fetched"
+
+
+def test_both_workers_took_part(two_workers) -> None:
+    _, _, errs, _ = two_workers
+    counts = [_stat(err, "downloader/response_count") for err in errs]
+    assert all(n >= 3 for n in counts), counts
+    assert all(_stat(err, "scheduler/dequeued/redis") > 0 for err in errs)
+
+
+def test_catalogs_together_hold_the_ground_truth(two_workers) -> None:
+    portal, tmp, _, _ = two_workers
+    rows: list[tuple[str, str, int]] = []
+    for name in ("w1", "w2"):
+        con = sqlite3.connect(tmp / name / "catalog.sqlite")
+        rows += con.execute("SELECT url, agency, year FROM reports").fetchall()
+        con.close()
+    counts = Counter(url for url, _, _ in rows)
+    assert [u for u, n in counts.items() if n > 1] == [], "a report stored by both workers"
+    truth = {r["url"]: r for r in portal.ground_truth}
+    assert set(counts) == set(truth)
+    for url, agency, year in rows:
+        assert (agency, year) == (truth[url]["agency"], truth[url]["year"]), url
+
+
+def test_last_worker_cleared_the_frontier(two_workers) -> None:
+    import redis
+
+    _, _, _, url = two_workers
+    client = redis.Redis.from_url(url)
+    assert sorted(k.decode() for k in client.keys("nianbao:*")) == []
