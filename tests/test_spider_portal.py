@@ -1,0 +1,85 @@
+"""End to end per portal family: ``scrapy crawl annual_reports`` against the demo portal on port 0.
+
+Every ground-truth report is yielded exactly once (attachments as themselves, with ``attachment_of``), no notice
+is taken for a report, nothing outside the column is fetched. Families not (yet) in the portal are skipped.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawler.portal import portal as portal_module
+from crawler.portal import start_portal
+from tests.test_spider_support import CrawlResult, run_crawl
+
+BROWSER_FAMILIES = {"jsapi"}
+
+
+def _site_for(family: str) -> str | None:
+    for name, (fam, _prefix, _agency) in portal_module.SITE_TABLE.items():
+        if fam == family:
+            return name
+    return None
+
+
+def crawl_family(family: str, tmp_path: Path) -> tuple[Any, CrawlResult]:
+    site = _site_for(family)
+    if site is None:
+        pytest.skip(f"the demo portal has no {family!r} site yet")
+    portal = start_portal(host="127.0.0.1", port=0, seed=11, sites=[site])
+    try:
+        sources = tmp_path / "sources.toml"
+        portal.write_sources(sources)
+        res = run_crawl(sources, tmp_path)
+        return portal, res
+    finally:
+        portal.stop()
+
+
+def check_reports_exactly_once(portal: Any, res: CrawlResult) -> None:
+    assert res.returncode == 0, res.log[-4000:]
+    counts = Counter(i["url"] for i in res.items)
+    assert [u for u, n in counts.items() if n > 1] == [], "a report yielded twice"
+    truth = {r["url"]: r for r in portal.ground_truth}
+    assert set(truth) - set(counts) == set(), "reports missed"
+    assert set(counts) - set(truth) == set(), "something that is not a report was taken for one"
+    assert not set(counts) & set(portal.notices)
+    for item in res.items:
+        t = truth[item["url"]]
+        assert item["attachment_of"] == t["attachment_of"], item["url"]
+        assert item["status"] == 200
+        assert item["extra"]["list_year"] == t["year"], (item["list_title"], t["year"])
+        assert item["discovery"][0] in {u for s in _sources(portal) for u in s}, item["discovery"]
+        assert item["discovery"][-1] == item["url"]
+        if t["attachment_of"]:
+            assert item["discovery"][-2] == t["attachment_of"]
+            assert item["content_type"].split(";")[0] in (
+                "application/pdf", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                "application/msword")
+
+
+def _sources(portal: Any) -> list[list[str]]:
+    return [[portal.url + c for c in entry.columns] for site in portal.sites for entry in site.sources()]
+
+
+@pytest.mark.parametrize("family", ["trs", "hanweb", "ucap", "govcn", "mirror"])
+def test_family_end_to_end(family: str, tmp_path: Path) -> None:
+    portal, res = crawl_family(family, tmp_path)
+    check_reports_exactly_once(portal, res)
+    assert {i["family"] for i in res.items} == {family}
+    log = res.log
+    assert "Traceback" not in log, log[-4000:]
+    if family == "trs":
+        assert "robots_disallowed" in portal.special
+        assert not any(portal.special["robots_disallowed"] == i["url"] for i in res.items)
+
+
+@pytest.mark.browser
+def test_js_family_end_to_end_through_chromium(tmp_path: Path) -> None:
+    portal, res = crawl_family("jsapi", tmp_path)
+    check_reports_exactly_once(portal, res)
+    assert "'nianbao/jsapi/api_recognised'" in res.log, "the JSON API was not recognised"
