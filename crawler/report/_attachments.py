@@ -42,8 +42,6 @@ def _md_row(cells: list[str]) -> str:
 
 def pdf_text(content: bytes) -> str:
     import pdfplumber
-    from pdfminer.pdfparser import PDFSyntaxError
-    from pdfminer.psparser import PSException
 
     out: list[str] = []
     try:
@@ -67,8 +65,8 @@ def pdf_text(content: bytes) -> str:
                     rows = [_md_row([(c or "") for c in row]) for row in t.extract()]
                     pieces.append((float(t.bbox[1]), "\n" + "\n".join(rows) + "\n"))
                 out.extend(text for _, text in sorted(pieces, key=lambda p: p[0]))
-    except (PDFSyntaxError, PSException, ValueError, KeyError, TypeError, AttributeError) as e:
-        raise AttachmentError(f"unreadable PDF: {e}") from e
+    except Exception as e:  # noqa: BLE001 - pdfminer raises arbitrary types on hostile files
+        raise AttachmentError(f"unreadable PDF: {type(e).__name__}: {e}") from e
     return "\n".join(out)
 
 
@@ -88,26 +86,17 @@ def docx_text(content: bytes) -> str:
 
     try:
         document = docx.Document(io.BytesIO(content))
-    except (KeyError, ValueError, zipfile.BadZipFile) as e:
-        raise AttachmentError(f"unreadable DOCX: {e}") from e
-    out: list[str] = []
-    for item in document.iter_inner_content():
-        if isinstance(item, Paragraph):
-            out.append(item.text)
-        elif isinstance(item, Table):
-            out.append("")
-            for row in item.rows:
-                cells: list[str] = []
-                last = None
-                for cell in row.cells:
-                    # merged cells come back once per grid column; python-docx reuses the element
-                    if last is not None and cell._tc is last:
-                        cells.append(cells[-1])
-                        continue
-                    last = cell._tc
-                    cells.append(cell.text)
-                out.append(_md_row(cells))
-            out.append("")
+        out: list[str] = []
+        for item in document.iter_inner_content():
+            if isinstance(item, Paragraph):
+                out.append(item.text)
+            elif isinstance(item, Table):
+                # a merged cell comes back once per grid column it covers, like an HTML span
+                out.append("")
+                out.extend(_md_row([cell.text for cell in row.cells]) for row in item.rows)
+                out.append("")
+    except Exception as e:  # noqa: BLE001 - python-docx/lxml raise arbitrary types on hostile files
+        raise AttachmentError(f"unreadable DOCX: {type(e).__name__}: {e}") from e
     return "\n".join(out)
 
 

@@ -79,16 +79,16 @@ def _parse(report: Report, content: bytes | str, url: str | None, content_type: 
             report.issues.append(Issue(code, detail=f"{kind}: {e}"))
             return
     is_html = kind == "markup" and bool(_HTML_SNIFF.search(text[:4096]))
-    repaired = repair(text)
-    report.repairs = repaired.repairs_json()
-    report.issues.extend(_issue_from(i) for i in repaired.issues)
-    work = repaired.text
-
     meta: dict[str, str] = {}
     if is_html:
-        blocks, meta = parse_html(work)
+        # Repair only the article text, not the whole page: chrome and markup are most of a page's bytes.
+        blocks, meta = parse_html(text)
+        blocks, meta = _repair_blocks(report, blocks, meta)
     else:
-        body, fields = split_dump_header(work)
+        repaired = repair(text)
+        report.repairs = repaired.repairs_json()
+        report.issues.extend(_issue_from(i) for i in repaired.issues)
+        body, fields = split_dump_header(repaired.text)
         meta = {"ArticleTitle": fields.get("标题", ""), "PubDate": fields.get("发布时间", ""),
                 "ContentSource": fields.get("发布机构", ""), "Url": fields.get("原文链接", "")}
         blocks = text_blocks(body)
@@ -105,6 +105,33 @@ def _parse(report: Report, content: bytes | str, url: str | None, content_type: 
     if fmt == "unknown":
         report.issues.append(Issue("format_unknown", detail="no format markers and no report year"))
     _tables(report, spans, blocks, "2021" if fmt == "unknown" else fmt)
+
+
+def _repair_blocks(report: Report, blocks: list[Block], meta: dict[str, str]) -> tuple[
+        list[Block], dict[str, str]]:
+    """Repair every line and cell in one ``repair`` call (one line each), then put them back in place."""
+    keys = sorted(meta)
+    pieces = [meta[k].replace("\n", " ").replace("\r", " ") for k in keys]
+    for b in blocks:
+        if isinstance(b, Grid):
+            pieces.extend(c for row in b.rows for c in row)
+        else:
+            pieces.append(b)
+    repaired = repair("\n".join(pieces))
+    report.repairs = repaired.repairs_json()
+    report.issues.extend(_issue_from(i) for i in repaired.issues)
+    fixed = repaired.text.split("\n")
+    if len(fixed) != len(pieces):  # a repair joined or split lines: repair piece by piece instead
+        fixed = [repair(p).text for p in pieces]
+    it = iter(fixed)
+    new_meta = {k: next(it) for k in keys}
+    new_blocks: list[Block] = []
+    for b in blocks:
+        if isinstance(b, Grid):
+            new_blocks.append(Grid([[next(it) for _ in row] for row in b.rows]))
+        else:
+            new_blocks.append(next(it))
+    return new_blocks, new_meta
 
 
 def _grid_text(blocks: list[Block]) -> str:
