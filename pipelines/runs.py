@@ -26,10 +26,7 @@ def reader_offsets(path: Path) -> Iterable[tuple[str, str, int]]:
     from archive.reader import iter_captures
 
     for cap in iter_captures([path]):
-        record_id = getattr(cap, "record_id", None)
-        offset = getattr(cap, "offset", None)
-        if record_id and offset is not None:
-            yield record_id, getattr(cap, "warc_file", None) or path.name, int(offset)
+        yield cap.record_id, path.name, cap.offset
 
 
 def fill_offsets(conn: sqlite3.Connection, warc_dir: Path, read: OffsetReader = reader_offsets) -> int:

@@ -1,0 +1,69 @@
+"""`scrapy rebuild [--warc-dir D] [--workers N]`: the catalog (and CDXJ index) again from the WARCs, offline."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from scrapy.commands import ScrapyCommand
+from scrapy.exceptions import UsageError
+
+from pipelines.config import CatalogConfig
+
+
+class Command(ScrapyCommand):
+    requires_project = True
+    requires_crawler_process = False
+    default_settings = {"LOG_ENABLED": False}
+
+    def syntax(self) -> str:
+        return "[--warc-dir D] [--workers N] [--catalog FILE] [--no-index]"
+
+    def short_desc(self) -> str:
+        return "Rebuild the catalog and the CDXJ index from WARC files, offline"
+
+    def long_desc(self) -> str:
+        return ("Read every WARC under --warc-dir (default <ARCHIVE_DIR>/warc; ours or another tool's), recognise "
+                "the report captures (metadata records, else the title rules), parse them with N worker processes "
+                "through the same code as the crawl's pipelines, and replace the catalog (default CATALOG_PATH). "
+                "Damaged records are skipped and listed at the end. Progress (captures/s, ETA) goes to stderr.")
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        parser.add_argument("--warc-dir", metavar="D", help="folder of WARC files (default: <ARCHIVE_DIR>/warc)")
+        parser.add_argument("--workers", type=int, default=1, metavar="N", help="parser processes (default: 1)")
+        parser.add_argument("--catalog", metavar="FILE", help="catalog to write (default: CATALOG_PATH)")
+        parser.add_argument("--no-index", action="store_true", help="do not refresh <ARCHIVE_DIR>/index")
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        from archive.rebuild import rebuild
+
+        if args:
+            raise UsageError(f"scrapy rebuild takes no positional arguments, got {' '.join(args)!r}")
+        if opts.workers < 1:
+            raise UsageError(f"--workers {opts.workers}: must be at least 1")
+        assert self.settings is not None
+        config = CatalogConfig.from_settings(self.settings)
+        warc_dir = Path(opts.warc_dir) if opts.warc_dir else config.warc_dir
+        catalog = Path(opts.catalog) if opts.catalog else config.path
+        if not warc_dir.is_dir():
+            self._fail(f"scrapy rebuild: --warc-dir {warc_dir}: no such directory")
+            return
+        result = rebuild(warc_dir, catalog, workers=opts.workers, progress=sys.stderr)
+        for line in result.summary_lines():
+            print(line)
+        if not opts.no_index:
+            self._index(warc_dir, Path(self.settings.get("ARCHIVE_DIR") or "data") / "index")
+
+    def _index(self, warc_dir: Path, index_dir: Path) -> None:
+        try:
+            from archive.cdxj import build_index
+        except ImportError:  # the index belongs to archive/; without it the catalog alone is rebuilt
+            return
+        report = build_index(warc_dir, index_dir)
+        print(f"index: {len(report.indexed)} WARC files indexed, {len(report.skipped)} up to date -> {index_dir}")
+
+    def _fail(self, message: str) -> None:
+        print(message, file=sys.stderr)
+        self.exitcode = 1
