@@ -15,7 +15,11 @@ TRADITIONAL = "根據《中華人民共和國政府信息公開條例》規定�
 
 
 def html(charset_meta: str | None, text: str) -> str:
-    meta = f'<meta http-equiv="Content-Type" content="text/html; charset={charset_meta}">' if charset_meta else ""
+    meta = (
+        f'<meta http-equiv="Content-Type" content="text/html; charset={charset_meta}">'
+        if charset_meta
+        else ""
+    )
     return f"<html><head>{meta}<title>report</title></head><body><p>{text}</p></body></html>"
 
 
@@ -115,7 +119,9 @@ def test_megabytes_of_one_character():
     assert len(result.text) == 1_000_000
 
 
-@pytest.mark.parametrize("name", ["pingtan_2024_page.html", "pingtan_2020_page.txt", "kirogov_kewei-2024-source.md"])
+@pytest.mark.parametrize(
+    "name", ["pingtan_2024_page.html", "pingtan_2020_page.txt", "kirogov_kewei-2024-source.md"]
+)
 def test_real_samples_round_trip_gbk_undeclared(name):
     text = (SHARED / "real-samples" / name).read_text(encoding="utf-8")
     body = text.encode("gb18030")

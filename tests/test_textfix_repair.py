@@ -110,3 +110,83 @@ def test_never_raises(text):
     result = repair(text)
     assert isinstance(result.text, str)
     assert isinstance(result.repairs_json(), dict)
+
+
+def test_seed_000_garbled_spans_reported_and_recovered():
+    text = seed("000")
+    result = repair(text)
+    spans = result.mojibake_spans
+    assert len(spans) >= 3
+    for span in spans:
+        assert text[span["start"] : span["end"]] == span["garbled"]
+        assert span["unrecovered"] == span["recovered"].count("\ufffd")
+    by_garbage = {span["garbled"]: span for span in spans}
+    first = next(s for g, s in by_garbage.items() if "ǘ┩晟乒" in g)
+    assert first["garbled"].startswith("?。") and "（" in first["recovered"] and "完善" in first["recovered"]
+    second = next(s for g, s in by_garbage.items() if "敝贫龋" in g)
+    assert "制度，" in second["recovered"]
+    third = next(s for g, s in by_garbage.items() if "└倪" in g)
+    assert "改進" in third["recovered"]
+    for garbage in ("晟乒", "敝贫龋", "└倪", "峁┱畔"):
+        assert garbage not in result.text and garbage not in result.original
+    assert "完善" in result.text and "制度，对拟公开" in result.text and "改进措施" in result.text
+    codes = [issue["code"] for issue in result.issues]
+    assert codes.count("mojibake") == len(spans)
+    assert all(set(issue) == {"code", "table", "row", "column", "detail"} for issue in result.issues)
+    assert result.repairs_json()["mojibake_spans"] == spans
+
+
+@pytest.mark.parametrize(
+    ("family", "corrupt"),
+    [
+        ("utf-8 read as gbk", lambda s: s.encode("utf-8").decode("gb18030", "replace")),
+        ("utf-8 read as latin-1/cp1252", lambda s: s.encode("utf-8").decode("cp1252", "replace")),
+        ("utf-8 read as latin-1/cp1252", lambda s: s.encode("utf-8").decode("latin-1")),
+        ("gbk read as latin-1/cp1252", lambda s: s.encode("gbk").decode("latin-1")),
+    ],
+)
+def test_whole_document_misdecoding_repaired(family, corrupt):
+    clean = (SHARED / "real-samples" / "pingtan_2024_page.txt").read_text(encoding="utf-8")
+    result = repair(corrupt(clean))
+    assert len(result.original) == len(clean)
+    wrong = sum(a != b for a, b in zip(result.original, clean, strict=True))
+    assert wrong <= len(clean) // 1000
+    assert any(family in issue["detail"] for issue in result.issues)
+
+
+def test_issue_examples_of_misdecoding():
+    assert repair("锛堜簩锛夊畬鍠勫叕寮€鍒跺害").original.startswith("（二）完善")
+    assert repair("æ”¿åºœä¿¡æ¯å…¬å¼€").original == "政府信息公开"  # one byte lost without a trace
+    assert repair("政府信息公开".encode().decode("cp1252", "replace")).original == "政府信息公开"
+    assert repair("Õþ¸®ÐÅÏ¢¹«¿ª").original == "政府信息公开"
+
+
+def shift_garble(clean: str) -> str:
+    """What a GBK decoder one byte out of step makes of `clean` (unmappable pairs become '?')."""
+    raw = clean.encode("gbk")[1:]
+    out = []
+    i = 0
+    while i < len(raw):
+        if raw[i] < 0x80:
+            out.append(chr(raw[i]))
+            i += 1
+            continue
+        try:
+            out.append(raw[i : i + 2].decode("gbk"))
+        except UnicodeDecodeError:
+            out.append("?")
+        i += 2
+    return "".join(out)
+
+
+def test_synthetic_byte_shift_burst_is_found():
+    clean = seed("003")
+    line = next(line for line in clean.splitlines() if len(line) > 60 and line.isascii() is False)
+    burst = line[20:30]
+    garbage = shift_garble(burst)
+    damaged = clean.replace(burst, garbage, 1)
+    result = repair(damaged)
+    assert len(result.mojibake_spans) == 1
+    span = result.mojibake_spans[0]
+    assert damaged[span["start"] : span["end"]] == span["garbled"]
+    assert garbage.strip("?") in span["garbled"]

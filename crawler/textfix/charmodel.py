@@ -14,6 +14,9 @@ from importlib import resources
 
 import opencc
 
+from .tokens import PUNCT as COMMON_PUNCT
+from .tokens import bigram_token
+
 _T2S = opencc.OpenCC("t2s")
 
 # Mixture weights of the clean-text model (they sum to 1).
@@ -23,9 +26,7 @@ _W_FLOOR = 0.05
 # How the floor mass is shared between GB2312 level-1 (the 3,755 common characters), level-2, and the rest.
 _FLOOR_SHARE = {"l1": 0.80, "l2": 0.15, "other": 0.05}
 
-COMMON_PUNCT = "，。、：；“”‘’（）《》！？—…·【】〔〕「」『』％＋－／"
 _CLEAN_NON_CJK = {
-    "common_punct": math.log(0.01),
     "ascii": math.log(0.003),
     "question": math.log(1e-4),
     "replacement": math.log(1e-5),
@@ -65,6 +66,9 @@ def _gb2312_level(ch: str) -> str:
     return "other"
 
 
+_T2S_CHAR: dict[str, str] = {}
+
+
 def _build_cjk_table() -> dict[str, float]:
     report, general = _load_counts()
     total_report = sum(report.values()) or 1
@@ -78,6 +82,8 @@ def _build_cjk_table() -> dict[str, float]:
     table: dict[str, float] = {}
     for ch, s in zip(chars, simplified, strict=True):
         s = s if len(s) == 1 else ch
+        if s != ch:
+            _T2S_CHAR[ch] = s
         level = levels.get(s) or _gb2312_level(s)
         p = (
             _W_REPORT * report.get(s, 0) / total_report
@@ -89,6 +95,16 @@ def _build_cjk_table() -> dict[str, float]:
 
 
 _CJK_LOGP = _build_cjk_table()
+
+
+def _build_punct_table() -> dict[str, float]:
+    report, _general = _load_counts()
+    total = sum(n for ch, n in report.items() if ch not in COMMON_PUNCT) or 1
+    # Punctuation is about as frequent per CJK character in any report; unseen marks keep a small floor.
+    return {ch: math.log((report.get(ch, 0) + 1) / total) for ch in COMMON_PUNCT}
+
+
+_PUNCT_LOGP = _build_punct_table()
 _GBK_CACHE: dict[str, bool] = {}
 
 
@@ -113,8 +129,9 @@ def clean_logp(ch: str) -> float:
     logp = _CJK_LOGP.get(ch)
     if logp is not None:
         return logp
-    if ch in COMMON_PUNCT:
-        return _CLEAN_NON_CJK["common_punct"]
+    punct = _PUNCT_LOGP.get(ch)
+    if punct is not None:
+        return punct
     if ch == "?":
         return _CLEAN_NON_CJK["question"]
     if ch == "\ufffd":
@@ -135,6 +152,97 @@ def garbage_logq(ch: str) -> float:
     if in_gbk(ch):
         return LOGQ_GBK_PAIR
     return LOGQ_IMPOSSIBLE
+
+
+def _load_bigrams() -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    pairs: dict[str, int] = {}
+    left: dict[str, int] = {}
+    right: dict[str, int] = {}
+    text = resources.files(__package__).joinpath("bigrams.tsv").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        a, b, n = line.split("\t")
+        a = "\n" if a == "\\n" else a
+        b = "\n" if b == "\\n" else b
+        count = int(n)
+        pairs[a + b] = count
+        left[a] = left.get(a, 0) + count
+        right[b] = right.get(b, 0) + count
+    return pairs, left, right
+
+
+_BIGRAMS, _LEFT, _RIGHT = _load_bigrams()
+_TOTAL_BIGRAMS = sum(_RIGHT.values()) or 1
+# Dirichlet smoothing of the bigram estimates towards the unigram model.
+_BIGRAM_PRIOR = 20.0
+
+
+def simplified_char(ch: str) -> str:
+    return _T2S_CHAR.get(ch, ch)
+
+
+def context_logp(prev: str | None, ch: str, nxt: str | None) -> float:
+    """log P(ch | prev) + log P(nxt | ch), bigrams from real reports smoothed towards the unigram model.
+
+    Terms that do not depend on `ch` are dropped, so only compare scores for the same (prev, nxt).
+    """
+    s = simplified_char(ch)
+    unigram = math.exp(clean_logp(s))
+    score = 0.0
+    p = bigram_token(simplified_char(prev)) if prev is not None else None
+    if p is not None:
+        score += math.log(
+            (_BIGRAMS.get(p + s, 0) + _BIGRAM_PRIOR * unigram) / (_LEFT.get(p, 0) + _BIGRAM_PRIOR)
+        )
+    else:
+        score += math.log(unigram)
+    q = bigram_token(simplified_char(nxt)) if nxt is not None else None
+    if q is not None:
+        following = _RIGHT.get(q, 0) / _TOTAL_BIGRAMS + 1e-6
+        score += math.log(
+            (_BIGRAMS.get(s + q, 0) + _BIGRAM_PRIOR * following) / (_LEFT.get(s, 0) + _BIGRAM_PRIOR)
+        )
+    return score
+
+
+# Bonus (nats) when a candidate forms a dictionary word with a neighbour (pypinyin's phrase list).
+_WORD_BONUS = 2.0
+_WORD_PAIRS: set[str] | None = None
+
+
+def _word_pairs() -> set[str]:
+    """Adjacent character pairs of pypinyin's ~47,000 phrases; loaded on first use (it takes ~0.2 s)."""
+    global _WORD_PAIRS
+    if _WORD_PAIRS is None:
+        from pypinyin.phrases_dict import phrases_dict
+
+        pairs: set[str] = set()
+        for phrase in phrases_dict:
+            pairs.update(phrase[i : i + 2] for i in range(len(phrase) - 1))
+        _WORD_PAIRS = pairs
+    return _WORD_PAIRS
+
+
+def word_bonus(prev: str | None, ch: str, nxt: str | None) -> float:
+    """_WORD_BONUS for each neighbour `ch` forms a dictionary word with (Simplified forms compared)."""
+    pairs = _word_pairs()
+    s = simplified_char(ch)
+    bonus = 0.0
+    if prev is not None and simplified_char(prev) + s in pairs:
+        bonus += _WORD_BONUS
+    if nxt is not None and s + simplified_char(nxt) in pairs:
+        bonus += _WORD_BONUS
+    return bonus
+
+
+def known_pair(a: str, b: str) -> bool:
+    """True when `a` then `b` occurs in real reports or forms a dictionary word (Simplified forms)."""
+    sa, sb = simplified_char(a), simplified_char(b)
+    ta, tb = bigram_token(sa), bigram_token(sb)
+    if ta is not None and tb is not None and ta + tb in _BIGRAMS:
+        return True
+    return sa + sb in _word_pairs()
 
 
 def text_score(text: str) -> float:

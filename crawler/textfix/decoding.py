@@ -140,7 +140,13 @@ def decode(body: bytes, headers: Mapping[str, Any] | None = None, url: str | Non
         text, bad = _lenient(body[length:], charset)
         if bad:
             problems.append(f"invalid sequences replaced: {bad}")
-        charset = "utf-16" if charset.startswith("utf-16") else "utf-32" if charset.startswith("utf-32") else charset
+        charset = (
+            "utf-16"
+            if charset.startswith("utf-16")
+            else "utf-32"
+            if charset.startswith("utf-32")
+            else charset
+        )
         return Decoded(text, charset, evidence, problems)
     evidence.append("bom: none")
 
@@ -167,7 +173,11 @@ def decode(body: bytes, headers: Mapping[str, Any] | None = None, url: str | Non
 
     chosen: str | None = None
     if _is_ascii(body):
-        chosen = declared[0][1] if declared and declared[0][1] in ("utf-8", "gb18030", "big5", "cp1252") else "utf-8"
+        chosen = (
+            declared[0][1]
+            if declared and declared[0][1] in ("utf-8", "gb18030", "big5", "cp1252")
+            else "utf-8"
+        )
         for source, charset in declared:
             evidence.append(f"{source}: {charset}")
         evidence.append("bytes: ascii only")

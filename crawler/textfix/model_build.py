@@ -4,7 +4,8 @@ Counts every CJK character of the given text files after OpenCC t2s, so Simplifi
 sources count alike. Run from the project root:
 
     python -m crawler.textfix.model_build ../shared/real-samples/*.txt ../shared/real-samples/*.html \
-        ../shared/real-samples/kirogov*.md ../shared/seeds/00[1-4]_*.txt -o crawler/textfix/charfreq.tsv
+        ../shared/real-samples/kirogov*.md ../shared/seeds/00[1-4]_*.txt -o crawler/textfix/charfreq.tsv \
+        --bigrams crawler/textfix/bigrams.tsv
 
 Two columns per character: `report` (counts in the given reports) and `general` (how many of pypinyin's
 ~47,000 dictionary phrases contain the character: a broad, genre-free proxy for how common it is).
@@ -21,14 +22,35 @@ from pathlib import Path
 
 import opencc
 
+from .tokens import PUNCT, bigram_token
+
 
 def count_characters(texts: list[str]) -> Counter[str]:
-    """Counts of CJK unified ideographs in `texts`, after t2s."""
+    """Counts of CJK unified ideographs and full-width punctuation in `texts`, after t2s."""
     converter = opencc.OpenCC("t2s")
     counts: Counter[str] = Counter()
     for text in texts:
-        counts.update(ch for ch in converter.convert(text) if "\u3400" <= ch <= "\u9fff")
+        counts.update(ch for ch in converter.convert(text) if "\u3400" <= ch <= "\u9fff" or ch in PUNCT)
     return counts
+
+
+BIGRAM_MIN_COUNT = 2
+
+
+def _escape(ch: str) -> str:
+    return "\\n" if ch == "\n" else ch
+
+
+def count_bigrams(texts: list[str]) -> Counter[str]:
+    """Counts of adjacent pairs of bigram tokens (CJK, punctuation, newline, digit and letter classes)."""
+    converter = opencc.OpenCC("t2s")
+    counts: Counter[str] = Counter()
+    for text in texts:
+        tokens = [bigram_token(ch) for ch in converter.convert(text)]
+        counts.update(
+            a + b for a, b in zip(tokens, tokens[1:], strict=False) if a is not None and b is not None
+        )
+    return Counter({pair: n for pair, n in counts.items() if n >= BIGRAM_MIN_COUNT})
 
 
 def count_phrase_characters() -> Counter[str]:
@@ -46,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+", type=Path, help="UTF-8 text or HTML files of clean reports")
     parser.add_argument("-o", "--output", type=Path, required=True, help="where to write the table")
+    parser.add_argument("--bigrams", type=Path, required=True, help="where to write the bigram table")
     args = parser.parse_args(argv)
     texts = []
     for path in args.files:
@@ -63,6 +86,16 @@ def main(argv: list[str] | None = None) -> int:
         " built by crawler.textfix.model_build\n"
     )
     args.output.write_text(header + "\n".join(lines) + "\n", encoding="utf-8")
+    bigrams = count_bigrams(texts)
+    rows = [
+        f"{_escape(pair[0])}\t{_escape(pair[1])}\t{n}"
+        for pair, n in sorted(bigrams.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    args.bigrams.write_text(
+        f"# first\tsecond\tcount (after t2s, count >= {BIGRAM_MIN_COUNT}, newline written as \\n);"
+        " built by crawler.textfix.model_build\n" + "\n".join(rows) + "\n",
+        encoding="utf-8",
+    )
     return 0
 
 

@@ -14,9 +14,7 @@ from pypinyin.pinyin_dict import pinyin_dict
 
 _LETTER = r"[A-Za-z\u00c0-\u024f\u1e3f\u01f9\u0300-\u036f]"
 # A CJK character followed by one or more bracketed syllables (ASCII or full-width brackets, tone digits ok).
-_ANNOTATED = re.compile(
-    r"([\u3400-\u9fff\uf900-\ufaff])((?:[(（]\s?" + _LETTER + r"{1,7}[1-5]?\s?[)）])+)"
-)
+_ANNOTATED = re.compile(r"([\u3400-\u9fff\uf900-\ufaff])((?:[(（]\s?" + _LETTER + r"{1,7}[1-5]?\s?[)）])+)")
 _GROUP = re.compile(r"[(（]\s?(" + _LETTER + r"{1,7})([1-5]?)\s?[)）]")
 
 

@@ -1,0 +1,299 @@
+"""GBK byte-shift garbage: find the spans, recover what their bytes still hold.
+
+When a GBK stream loses (or gains) one byte, a decoder pairs each character's trail byte with the next
+character's lead byte until an ASCII byte puts it back in step: `制度，` becomes `敝贫龋`. Such spans read
+as rare characters, `?`, box-drawing signs and pinyin letters where prose should be; the character model
+scores each character's log-likelihood ratio (garbage vs clean report text) and the best-scoring runs above
+a threshold are the spans. Recovery re-encodes a span to GBK and re-pairs its bytes one byte later; a
+re-paired character is kept only when the model finds it plausible, the rest becomes U+FFFD.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .charmodel import clean_logp, garbage_logq, is_cjk, known_pair
+from .pinyin import readings
+
+# Minimum summed log-likelihood ratio (nats) of a span; clean reports peak below 8, garbage spans score 15+.
+SPAN_THRESHOLD = 10.0
+# Spans at least this strong are reported even when re-pairing recovers nothing.
+STRONG_THRESHOLD = 18.0
+# A re-paired character is kept when at least this likely under the clean model (GB2312 level 1 or seen).
+KEEP_LOGP = -12.5
+_UNRECOVERED_COST = -14.0
+# The most frequent characters (的, 和, 是...) are kept without needing a neighbour to vouch for them.
+_ALWAYS_KEEP_LOGP = -5.5
+_MAX_SPAN = 200
+HOLE = "\ufffd"
+# Rest of a pinyin annotation whose "(" was swallowed by the garbage: `瑢?duì)`.
+_REMNANT = re.compile(r"\?([A-Za-z\u00c0-\u024f]{1,7})\)")
+
+
+@dataclass(frozen=True)
+class ShiftSpan:
+    start: int
+    end: int
+    garbled: str
+    recovered: str
+    unrecovered: int
+    score: float
+
+
+def llr(ch: str) -> float:
+    """Log-likelihood ratio of `ch` being byte-shift garbage rather than clean report text."""
+    return _llr_cached(ch)
+
+
+@lru_cache(maxsize=65536)
+def _llr_cached(ch: str) -> float:
+    return garbage_logq(ch) - clean_logp(ch)
+
+
+# A bracketed syllable is an annotation (kept apart by the pinyin pass), not garbage: `進(jìn)` after `M`.
+_BRACKETED = re.compile(r"[(（][A-Za-z\u00c0-\u024f]{1,7}[1-5]?[)）]")
+_ANNOTATION_LLR = -1.0
+
+
+def _ratios(text: str) -> list[float]:
+    ratios = [_llr_cached(ch) for ch in text]
+    if "(" in text or "（" in text:
+        for match in _BRACKETED.finditer(text):
+            for i in range(match.start(), match.end()):
+                ratios[i] = _ANNOTATION_LLR
+    return ratios
+
+
+def _candidate_spans(text: str) -> list[tuple[int, int, float]]:
+    """Maximal-scoring runs (start, end, score) with score >= SPAN_THRESHOLD; newlines end a run."""
+    spans: list[tuple[int, int, float]] = []
+    ratios = _ratios(text)
+    cur = 0.0
+    start = 0
+    best = 0.0
+    best_end = 0
+    for i, ch in enumerate(text):
+        if ch in "\n\r":
+            if best >= SPAN_THRESHOLD:
+                spans.append((start, best_end, best))
+            cur = best = 0.0
+            start = i + 1
+            continue
+        if cur <= 0.0:
+            if best >= SPAN_THRESHOLD:
+                spans.append((start, best_end, best))
+            cur = best = 0.0
+            start = i
+        cur += ratios[i]
+        if cur > best:
+            best = cur
+            best_end = i + 1
+        if i - start > _MAX_SPAN and best >= SPAN_THRESHOLD:
+            spans.append((start, best_end, best))
+            cur = best = 0.0
+            start = i + 1
+    if best >= SPAN_THRESHOLD:
+        spans.append((start, best_end, best))
+    return spans
+
+
+def _units(span: str) -> list[int | None]:
+    """The span's bytes in GBK, None for a byte the garbage no longer holds (`?`, U+FFFD)."""
+    out: list[int | None] = []
+    for ch in span:
+        if ch in "?\ufffd":
+            out.append(None)
+            continue
+        try:
+            encoded = ch.encode("gb18030")
+        except UnicodeEncodeError:
+            out.append(None)
+            continue
+        if len(encoded) > 2:
+            out.append(None)
+        else:
+            out.extend(encoded)
+    return out
+
+
+@lru_cache(maxsize=65536)
+def _pair(lead: int, trail: int) -> str | None:
+    try:
+        ch = bytes((lead, trail)).decode("gbk")
+    except UnicodeDecodeError:
+        return None
+    return ch if len(ch) == 1 else None
+
+
+def _with_reading(lead: int, syllable: str) -> str | None:
+    """The most likely GBK character with this lead byte whose readings include `syllable`."""
+    best: tuple[float, str] | None = None
+    for trail in range(0x40, 0xFF):
+        ch = _pair(lead, trail)
+        if ch is None or syllable not in readings(ch):
+            continue
+        score = clean_logp(ch)
+        if best is None or score > best[0]:
+            best = (score, ch)
+    return best[1] if best else None
+
+
+def _reading(units: list[int | None], shifted: bool, syllable: str | None) -> tuple[str, float]:
+    """Decode the byte units (re-paired one byte later when `shifted`): text with holes, and its score."""
+    out: list[str] = []
+    score = 0.0
+    i = 1 if shifted else 0
+    if shifted and units:
+        out.append(HOLE)  # the first byte is the trail of a character whose lead is gone
+        score += _UNRECOVERED_COST
+    n = len(units)
+    while i < n:
+        b = units[i]
+        if b is None:
+            out.append(HOLE)
+            score += _UNRECOVERED_COST
+            i += 1
+            continue
+        if b < 0x80:
+            ch = chr(b)
+            keep = ch.isdigit()
+            out.append(ch if keep else HOLE)
+            score += clean_logp(ch) if keep else _UNRECOVERED_COST
+            i += 1
+            continue
+        trail = units[i + 1] if i + 1 < n else None
+        if trail is None:
+            # A lead byte whose trail is lost: a pinyin remnant after the span may still name the character.
+            ch_or_none = _with_reading(b, syllable) if syllable and i + 1 >= n else None
+            out.append(ch_or_none or HOLE)
+            score += clean_logp(ch_or_none) if ch_or_none else _UNRECOVERED_COST
+            i += 1 if trail is None and i + 1 < n else 2
+            continue
+        ch_pair = _pair(b, trail)
+        if ch_pair is not None and clean_logp(ch_pair) >= KEEP_LOGP:
+            out.append(ch_pair)
+            score += clean_logp(ch_pair)
+        else:
+            out.append(HOLE)
+            score += _UNRECOVERED_COST
+        i += 2
+    return "".join(out), score
+
+
+def _collapse(text: str) -> str:
+    return re.sub(HOLE + "+", HOLE, text)
+
+
+def _veto_unsupported(chars: list[str], left: str | None, right: str | None) -> list[str]:
+    """Replace recovered characters that pair with none of their neighbours (no report bigram, no word).
+
+    Re-pairing across a pair the garbage dropped yields a plausible but wrong character (`（订` for `（二）`);
+    such splices rarely make a word with either side, while true recoveries (`完善`, `制度`) do.
+    """
+    out = list(chars)
+    for i, ch in enumerate(chars):
+        if ch == HOLE or not is_cjk(ch) or clean_logp(ch) >= _ALWAYS_KEEP_LOGP:
+            continue
+        before = chars[i - 1] if i > 0 else left
+        after = chars[i + 1] if i + 1 < len(chars) else right
+        neighbours = [(before, ch), (ch, after)]
+        if not any(
+            a is not None and b is not None and a != HOLE and b != HOLE and known_pair(a, b)
+            for a, b in neighbours
+        ):
+            out[i] = HOLE
+    return out
+
+
+def recover(
+    span: str, syllable: str | None = None, left: str | None = None, right: str | None = None
+) -> tuple[str, int]:
+    """Best recovery of a garbled span: (recovered text with U+FFFD holes, number of holes).
+
+    `left`/`right` are the characters around the span (context for judging recovered characters).
+    """
+    pieces: list[str] = []
+    # '?' and ASCII below 0x40 put the decoder back in step: each run between them is re-paired on its own.
+    for run in re.split(r"([\x00-\x3f])", span):
+        if not run:
+            continue
+        if len(run) == 1 and run < "\x40":
+            pieces.append(run if run.isdigit() else HOLE)
+            continue
+        units = _units(run)
+        is_last = span.endswith(run)
+        as_is, as_is_score = _reading(units, False, None)
+        shifted, shifted_score = _reading(units, True, syllable if is_last else None)
+        pieces.append(shifted if shifted_score > as_is_score else as_is)
+    recovered = _collapse("".join(_veto_unsupported(list("".join(pieces)), left, right)))
+    return recovered, recovered.count(HOLE)
+
+
+def find_and_recover(text: str) -> list[ShiftSpan]:
+    """Every byte-shift span of `text`, with its recovery (offsets into `text`)."""
+    found: list[ShiftSpan] = []
+    for start, end, score in _candidate_spans(text):
+        while start < end and _llr_cached(text[start]) <= 0.0:
+            start += 1
+        if start >= end:
+            continue
+        syllable: str | None = None
+        body_end = end
+        remnant = _REMNANT.search(text, start + 1, min(len(text), end + 10))
+        if remnant is not None and not remnant.start() <= end <= remnant.end():
+            remnant = None
+        if remnant is not None:
+            syllable = remnant.group(1).lower()
+            body_end = remnant.start()
+            end = remnant.end()
+        # The run may have started a character or two earlier (`?。` before `ǘ┩`): take the start that
+        # makes the recovery read best.
+        best_start = start
+        right = text[end] if end < len(text) else None
+        recovered, holes = recover(text[start:body_end], syllable, _left(text, start), right)
+        best_gain = _gain(text[start:body_end], recovered)
+        for earlier in (start - 1, start - 2):
+            if (
+                earlier < 0
+                or text[earlier] in "\n\r"
+                or text[earlier:start].isascii()
+                and text[earlier] != "?"
+            ):
+                break
+            candidate, candidate_holes = recover(
+                text[earlier:body_end], syllable, _left(text, earlier), right
+            )
+            gain = _gain(text[earlier:body_end], candidate)
+            if gain > best_gain + 0.5:
+                best_start, recovered, holes, best_gain = earlier, candidate, candidate_holes, gain
+        start = best_start
+        # The ASCII byte right after a span may be the trail byte of its last character (`钨M` -> `費`).
+        if remnant is None and end < len(text) and "\x40" <= text[end] <= "\x7e":
+            after = text[end + 1] if end + 1 < len(text) else None
+            longer, longer_holes = recover(text[start : end + 1], None, _left(text, start), after)
+            if longer_holes <= holes and _gain(text[start : end + 1], longer) > _gain(
+                text[start:end], recovered
+            ):
+                end += 1
+                body_end = end
+                recovered, holes = longer, longer_holes
+        garbled = text[start:end]
+        if recovered == garbled:
+            continue
+        if _gain(text[start:body_end], recovered) <= 0.0 and score < STRONG_THRESHOLD:
+            continue
+        found.append(ShiftSpan(start, end, garbled, recovered, holes, round(score, 2)))
+    return found
+
+
+def _left(text: str, start: int) -> str | None:
+    return text[start - 1] if start > 0 else None
+
+
+def _gain(garbled: str, recovered: str) -> float:
+    """How much better the recovery reads than the garbage, in nats (holes count as nothing)."""
+    before = sum(clean_logp(ch) - garbage_logq(ch) for ch in garbled)
+    after = sum(clean_logp(ch) - garbage_logq(ch) for ch in recovered if ch != HOLE)
+    return after - before
