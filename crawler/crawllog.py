@@ -65,6 +65,8 @@ _CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_-]+)""", 
 _TEXT_TYPES = ("text/", "application/xhtml", "application/xml", "application/json", "application/javascript")
 _GB = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "cp936": "gb18030", "gb18030": "gb18030"}
 _CHARSET_PROBE = 65536
+# Request meta flag: CrawlLogMiddleware wrote this request's failure, the scraper's "Error downloading" need not.
+_LOGGED = "nianbao_crawllog_logged"
 # Loggers whose events are written explicitly (not again from their WARNING records).
 _OWN_LOGGERS = ("crawler.security", "crawler.crawllog")
 
@@ -277,12 +279,17 @@ class _LogTap(logging.Handler):
             else:
                 return  # max size and data loss also raise; CrawlLogMiddleware writes those
         elif name == "scrapy.core.scraper" and "Error downloading" in message:
-            return  # the failed attempts were written by CrawlLogMiddleware, the last one as gave_up
+            request = record.args.get("request") if isinstance(record.args, dict) else None
+            if isinstance(request, Request) and request.meta.get(_LOGGED):
+                return  # CrawlLogMiddleware wrote this failure (and RetryMiddleware's give-up) already
+            kind = "error"  # raised outside process_exception's reach, e.g. by a process_response
         elif "NIANBAO_MAX_LIST_PAGES" in message:
             kind = "pagination_capped"
         else:
             kind = "error" if record.levelno >= logging.ERROR else "warning"
         reason = message.splitlines()[0][:500] if message else record.levelname
+        if record.exc_info and record.exc_info[1] is not None and str(record.exc_info[1]) not in reason:
+            reason = f"{reason}: {_describe(record.exc_info[1])}"[:800]
         self.log.write(kind, url, reason, logger=name)
 
     @staticmethod
@@ -317,6 +324,7 @@ class CrawlLogMiddleware:
         if isinstance(exception, RefusedAddress):
             return None  # the guard wrote its own "refused" event
         kind = classify_exception(exception)
+        request.meta[_LOGGED] = True
         self.crawler.signals.send_catch_log(
             crawl_event, event=kind, url=request.url, reason=_describe(exception),
             attempt=request.meta.get("retry_times", 0),
