@@ -73,6 +73,17 @@ ADDONS: dict[str, int] = {"crawler.distributed.RedisFrontier": 0}
 
 # --- archive --------------------------------------------------------------------------------------
 ARCHIVE_DIR = os.environ.get("ARCHIVE_DIR", "data")
+ARCHIVE_ENABLED = True
+ARCHIVE_WARC_MAX_SIZE = 1_000_000_000
+ARCHIVE_GZIP_LEVEL = 6
+ARCHIVE_DEDUP = True
+ARCHIVE_CONDITIONAL_REQUESTS = True
+ARCHIVE_MEND_ON_START = True
+ARCHIVE_BROWSER_CAPTURE = True
+ARCHIVE_OPERATOR = ""
+# 950: on the response path it runs before HttpCompression (590) and Redirect (600), so bodies are archived
+# still content-encoded and every redirect hop is seen; on the request path after them, so headers are final.
+DOWNLOADER_MIDDLEWARES["archive.capture.WarcCaptureMiddleware"] = 950
 
 # --- catalog / pipelines --------------------------------------------------------------------------
 # parse → validate (worker thread) → store into <ARCHIVE_DIR>/catalog.sqlite (batched, writer thread)

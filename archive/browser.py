@@ -1,0 +1,160 @@
+"""Browser capture for scrapy-playwright requests.
+
+A rendered page is not an HTTP response. What the browser received on the network (the document, XHR/JSON
+list data, scripts…) is written as response records; the rendered DOM the spider gets is written as a
+`resource` record under `urn:dom:<url>`. Playwright hands over bodies already content-decoded, so the
+Content-Encoding / Content-Length / Transfer-Encoding headers are kept renamed (`X-Archive-Orig-*`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from scrapy import Request
+from scrapy.http import Response
+
+from .records import Exchange, new_record_id, request_record, resource_record, response_record, warc_date
+from .urls import target_uri
+
+if TYPE_CHECKING:
+    from .capture import WarcCaptureMiddleware
+    from .writer import BuiltRecord
+
+logger = logging.getLogger("archive.browser")
+
+DOM_URN_PREFIX = "urn:dom:"
+META_LISTENER = "archive_browser_key"
+_RENAMED = {"content-encoding", "content-length", "transfer-encoding"}
+_COLLECT_TIMEOUT = 10.0
+_keys = itertools.count()
+_TRAFFIC: dict[str, list[asyncio.Future[Exchange | None]]] = {}
+
+
+def dom_urn(url: str) -> str:
+    return DOM_URN_PREFIX + target_uri(url)
+
+
+class NetworkListener:
+    """A Playwright `response` event handler that is picklable (it holds only a key), so requests carrying it
+    can still go to a disk queue."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def __call__(self, response: Any) -> None:
+        tasks = _TRAFFIC.get(self.key)
+        if tasks is not None:
+            tasks.append(asyncio.ensure_future(_exchange(response)))
+
+
+def _header_pairs(array: list[dict[str, str]], body_decoded: bool) -> list[tuple[str, str]]:
+    out = []
+    encoded = any(h["name"].lower() == "content-encoding" for h in array)
+    for h in array:
+        name = h["name"]
+        if name.startswith(":"):
+            continue  # HTTP/2 pseudo-headers
+        if (body_decoded and encoded and name.lower() in _RENAMED) or name.lower() == "transfer-encoding":
+            name = "X-Archive-Orig-" + name
+        out.append((name, h["value"]))
+    return out
+
+
+async def _exchange(response: Any) -> Exchange | None:
+    try:
+        req = response.request
+        try:
+            body = await response.body()
+        except Exception:  # redirects and aborted loads have no body in Playwright
+            body = b""
+        headers = await response.headers_array()
+        req_headers = await req.headers_array()
+        server = await response.server_addr()
+    except Exception as exc:  # the page may be gone; the capture of the rest must go on
+        logger.debug("archive: browser response not captured: %r", exc)
+        return None
+    return Exchange(url=response.url, method=req.method, request_headers=_header_pairs(req_headers, False),
+                    request_body=req.post_data_buffer or b"", status=response.status,
+                    response_headers=_header_pairs(headers, True), body=body,
+                    date=warc_date(datetime.now(UTC)),
+                    ip_address=(server or {}).get("ipAddress"))
+
+
+@dataclass
+class BrowserCapture:
+    mw: WarcCaptureMiddleware
+
+    def process_request(self, request: Request) -> None:
+        key = f"{id(self)}-{next(_keys)}"
+        _TRAFFIC[key] = []
+        handlers = dict(request.meta.get("playwright_page_event_handlers") or {})
+        handlers["response"] = NetworkListener(key)
+        request.meta["playwright_page_event_handlers"] = handlers
+        request.meta[META_LISTENER] = key
+
+    async def process_response(self, request: Request, response: Response) -> Response:
+        key = request.meta.pop(META_LISTENER, None)
+        tasks = _TRAFFIC.pop(key, []) if key else []
+        handlers = request.meta.get("playwright_page_event_handlers")
+        if isinstance(handlers, dict):
+            handlers.pop("response", None)
+        exchanges: list[Exchange] = []
+        if tasks:
+            done, pending = await asyncio.wait(tasks, timeout=_COLLECT_TIMEOUT)
+            for t in pending:
+                t.cancel()
+            exchanges = [ex for t in done if not t.cancelled() and t.exception() is None
+                         and (ex := t.result()) is not None]
+        date = warc_date(datetime.now(UTC))
+        dom_id = new_record_id()
+        document = next((ex for ex in exchanges if ex.url == response.url), None)
+        meta = request.meta.get("archive_metadata")
+        meta_dict = dict(meta) if isinstance(meta, dict) else None
+        body = response.body
+        writer = self.mw.writer
+        assert writer is not None
+
+        def build() -> list[BuiltRecord]:
+            from .cdxj import IndexInfo
+            from .metadata import metadata_content
+            from .records import metadata_record
+
+            out: list[BuiltRecord] = []
+            for ex in exchanges:
+                rec = response_record(ex)
+                ctype = next((v for k, v in ex.response_headers if k.lower() == "content-type"), None)
+                info = IndexInfo(url=rec.rec_headers.get_header("WARC-Target-URI"), date=ex.date,
+                                 record_type="response", status=ex.status,
+                                 mime=ctype.split(";", 1)[0].strip().lower() if ctype else None,
+                                 digest=rec.rec_headers.get_header("WARC-Payload-Digest"), method=ex.method,
+                                 request_body=ex.request_body)
+                out.append((rec, info))
+                out.append((request_record(ex), None))
+            dom = resource_record(dom_urn(response.url), date, "text/html; charset=utf-8", body, record_id=dom_id,
+                                  concurrent_to=document.record_id if document else None,
+                                  source_uri=response.url)
+            out.append((dom, IndexInfo(url=dom_urn(response.url), date=date, record_type="resource", status=200,
+                                       mime="text/html", digest=dom.rec_headers.get_header("WARC-Payload-Digest"))))
+            if meta_dict is not None:
+                fake = Exchange(url=response.url, method="GET", request_headers=[], request_body=b"", status=200,
+                                response_headers=[("Content-Type", "text/html; charset=utf-8")], body=body,
+                                date=date)
+                out.append((metadata_record(dom_urn(response.url), date, dom_id, metadata_content(meta_dict, fake)),
+                            None))
+            return out
+
+        size = len(body) + sum(len(ex.body) + 2048 for ex in exchanges) + 2048
+        name = writer.submit(build, size)
+        request.meta["archive_record_id"] = dom_id
+        request.meta["archive_captured_at"] = date
+        request.meta["archive_warc_file"] = name
+        if document is not None:
+            request.meta["archive_document_record_id"] = document.record_id
+        self.mw._inc("archive/browser_pages")
+        self.mw._inc("archive/browser_responses", len(exchanges))
+        return response

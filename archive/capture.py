@@ -1,0 +1,310 @@
+"""The capture middleware: every response the crawl receives goes into the WARCs, as received.
+
+Ordered at 950, after (on the response path: before) HttpCompressionMiddleware (590) and RedirectMiddleware
+(600): the body is still content-encoded, each redirect hop and each retried response is seen, and the request
+headers are final. The reactor thread only gathers values, hashes the body and queues the group; building,
+gzip and disk I/O happen on the writer thread (`archive.writer`).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Coroutine
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import scrapy
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.http import Response
+from scrapy.responsetypes import responsetypes
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet import threads
+
+from .browser import BrowserCapture
+from .config import ArchiveConfig
+from .dedup import DedupStore, PayloadRef, UrlRef
+from .mend import mend_open_files
+from .metadata import metadata_content
+from .reader import read_capture_at
+from .records import (
+    PROFILE_IDENTICAL,
+    PROFILE_NOT_MODIFIED,
+    Exchange,
+    RevisitOf,
+    metadata_record,
+    request_record,
+    response_record,
+    sha1_digest,
+    warc_date,
+)
+from .writer import BuiltRecord, RotatingWarcWriter, WrittenRecord
+
+logger = logging.getLogger("archive.capture")
+
+META_RECORD_ID = "archive_record_id"
+META_CAPTURED_AT = "archive_captured_at"
+META_WARC_FILE = "archive_warc_file"
+META_METADATA = "archive_metadata"
+META_SKIP = "archive_skip"
+META_CONDITIONAL = "archive_conditional"
+
+
+def _pairs(headers: Any) -> list[tuple[str, str]]:
+    out = []
+    for name, values in headers.items():
+        n = name.decode("latin-1") if isinstance(name, bytes) else str(name)
+        for v in values:
+            out.append((n, v.decode("latin-1") if isinstance(v, bytes) else str(v)))
+    return out
+
+
+def _version(dist: str) -> str:
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def warcinfo_fields(crawler: Crawler, cfg: ArchiveConfig) -> list[tuple[str, str]]:
+    s = crawler.settings
+    spider = getattr(crawler, "spidercls", None)
+    config = {
+        "spider": getattr(spider, "name", None),
+        "sources": s.get("NIANBAO_SOURCES"),
+        "concurrent_requests": s.getint("CONCURRENT_REQUESTS"),
+        "concurrent_requests_per_domain": s.getint("CONCURRENT_REQUESTS_PER_DOMAIN"),
+        "download_delay": s.getfloat("DOWNLOAD_DELAY"),
+        "autothrottle": s.getbool("AUTOTHROTTLE_ENABLED"),
+        "depth_limit": s.getint("DEPTH_LIMIT"),
+        "warc_max_size": cfg.max_size,
+        "dedup": cfg.dedup,
+        "conditional_requests": cfg.conditional,
+    }
+    import json
+
+    return [
+        ("software", f"nianbao/{_version('nianbao')} (Scrapy {scrapy.__version__}, warcio {_version('warcio')})"),
+        ("format", "WARC File Format 1.1"),
+        ("conformsTo", "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"),
+        ("hostname", socket.gethostname()),
+        ("operator", cfg.operator),
+        ("isPartOf", s.get("BOT_NAME") or "nianbao"),
+        ("robots", "obey" if s.getbool("ROBOTSTXT_OBEY") else "ignore"),
+        ("http-header-user-agent", s.get("USER_AGENT") or ""),
+        ("crawl-configuration", json.dumps(config, sort_keys=True, ensure_ascii=False)),
+    ]
+
+
+class WarcCaptureMiddleware:
+    """Downloader middleware writing every response (and its request) to rotating WARC files."""
+
+    def __init__(self, crawler: Crawler, cfg: ArchiveConfig) -> None:
+        self.crawler = crawler
+        self.cfg = cfg
+        self.stats = crawler.stats
+        self.writer: RotatingWarcWriter | None = None
+        self.dedup: DedupStore | None = None
+        self.browser = BrowserCapture(self) if cfg.browser_capture else None
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> WarcCaptureMiddleware:
+        cfg = ArchiveConfig.from_settings(crawler.settings)
+        if not cfg.enabled:
+            raise NotConfigured("ARCHIVE_ENABLED is False: responses are not archived")
+        return cls(crawler, cfg)
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def open(self) -> None:
+        if self.writer is not None:
+            return
+        cfg = self.cfg
+        if cfg.mend_on_start and cfg.warc_dir.exists():
+            for res in mend_open_files(cfg.warc_dir, cfg.index_dir):
+                self._inc("archive/mended_files")
+                self._inc("archive/mended_cut_bytes", res.cut_bytes)
+        if cfg.dedup or cfg.conditional:
+            self.dedup = DedupStore(cfg.state_dir / "dedup.sqlite")
+        self.writer = RotatingWarcWriter(cfg.warc_dir, cfg.index_dir, cfg.max_size,
+                                         warcinfo_fields(self.crawler, cfg), cfg.gzip_level,
+                                         on_file_closed=self._file_closed)
+
+    def spider_opened(self, spider: Spider) -> None:
+        self.open()
+
+    async def spider_closed(self, spider: Spider) -> None:
+        await maybe_deferred_to_future(threads.deferToThread(self.close))
+
+    def close(self) -> list[Path]:
+        if self.writer is None:
+            return []
+        files = self.writer.close()
+        self._inc("archive/warc_files", len(files))
+        self._inc("archive/warc_bytes", self.writer.bytes_written)
+        self._inc("archive/write_errors", len(self.writer.errors))
+        return files
+
+    def _file_closed(self, path: Path) -> None:
+        if self.dedup is not None:
+            self.dedup.save_file(path.name)
+
+    def _inc(self, key: str, n: int = 1) -> None:
+        if self.stats is not None:
+            self.stats.inc_value(key, n)
+
+    # --- requests -------------------------------------------------------------------------------
+
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        if request.meta.get("playwright") and self.browser is not None and not request.meta.get(META_SKIP):
+            self.browser.process_request(request)
+            return None
+        if not self.cfg.conditional or self.dedup is None or request.method != "GET":
+            return None
+        if request.meta.get(META_SKIP) or request.meta.get("playwright"):
+            return None
+        ref = self.dedup.urls.get(request.url)
+        if ref is None or ref.payload.offset is None:
+            return None
+        if b"If-None-Match" in request.headers or b"If-Modified-Since" in request.headers:
+            return None
+        if not (self.cfg.warc_dir / ref.payload.warc_file).exists():
+            return None
+        if ref.etag:
+            request.headers[b"If-None-Match"] = ref.etag.encode("latin-1")
+        if ref.last_modified:
+            request.headers[b"If-Modified-Since"] = ref.last_modified.encode("latin-1")
+        if ref.etag or ref.last_modified:
+            request.meta[META_CONDITIONAL] = True
+        return None
+
+    # --- responses ------------------------------------------------------------------------------
+
+    def process_response(self, request: Request, response: Response,
+                         spider: Spider | None = None) -> Response | Coroutine[Any, Any, Response]:
+        if request.meta.get(META_SKIP) or "cached" in response.flags or "archive:replayed" in response.flags:
+            return response
+        if self.writer is None:
+            self.open()
+        if request.meta.get("playwright") and self.browser is not None:
+            return self.browser.process_response(request, response)
+        return self.archive_http(request, response)
+
+    def archive_http(self, request: Request, response: Response) -> Response:
+        assert self.writer is not None
+        now = datetime.now(UTC)
+        date = warc_date(now)
+        body = response.body
+        protocol = response.protocol if (response.protocol or "").startswith("HTTP/") else "HTTP/1.1"
+        ex = Exchange(
+            url=response.url, method=request.method, request_headers=_pairs(request.headers),
+            request_body=request.body or b"", status=response.status, response_headers=_pairs(response.headers),
+            body=body, date=date, protocol=protocol or "HTTP/1.1",
+            ip_address=str(response.ip_address) if response.ip_address is not None else None,
+        )
+        ex.payload_digest = sha1_digest(body)
+        replay: Response | None = None
+        if response.status == 304 and request.meta.get(META_CONDITIONAL):
+            replay = self._not_modified(request, response, ex)
+        elif self.cfg.dedup and self.dedup is not None and 200 <= response.status < 300 and body:
+            prior = self.dedup.payloads.get(ex.payload_digest)
+            if prior is not None:
+                ex.revisit = RevisitOf(PROFILE_IDENTICAL, prior.uri, prior.date, prior.record_id, prior.digest)
+                self._inc("archive/revisit_identical")
+        meta = request.meta.get(META_METADATA)
+        meta_dict = dict(meta) if isinstance(meta, dict) else None
+        name = self.writer.submit(lambda: _build_group(ex, meta_dict), len(body) + len(ex.request_body) + 2048,
+                                  on_written=self._written_callback(ex))
+        self._remember(ex, response, name)
+        request.meta[META_RECORD_ID] = ex.record_id
+        request.meta[META_CAPTURED_AT] = date
+        request.meta[META_WARC_FILE] = name
+        self._inc("archive/records_submitted")
+        self._inc(f"archive/status/{response.status}")
+        return replay if replay is not None else response
+
+    def _not_modified(self, request: Request, response: Response, ex: Exchange) -> Response | None:
+        """A 304 to our conditional request: a `server-not-modified` revisit, and the previous capture's
+        response handed on to the spider in place of the empty 304."""
+        assert self.dedup is not None
+        ref = self.dedup.urls.get(request.url)
+        if ref is None or ref.payload.offset is None:
+            return None
+        p = ref.payload
+        offset = ref.payload.offset
+        ex.revisit = RevisitOf(PROFILE_NOT_MODIFIED, p.uri, p.date, p.record_id, p.digest)
+        ex.payload_digest = p.digest
+        self._inc("archive/revisit_not_modified")
+        try:
+            prior = read_capture_at(self.cfg.warc_dir / p.warc_file, offset)
+        except (LookupError, OSError) as exc:
+            logger.warning("archive: 304 for %s but its previous capture cannot be read (%s); passing the 304 on",
+                           request.url, exc)
+            return None
+        headers = [(k, v) for k, v in prior.headers if k.lower() != "x-archive-orig-transfer-encoding"]
+        cls = responsetypes.from_args(headers=None, url=response.url, body=prior.raw_payload)
+        hdrs: dict[str, list[str]] = {}
+        for k, v in headers:
+            hdrs.setdefault(k, []).append(v)
+        return cls(url=response.url, status=prior.status or 200, headers=hdrs, body=prior.raw_payload,
+                   request=request, flags=[*response.flags, "archive:replayed"], ip_address=response.ip_address,
+                   protocol=response.protocol)
+
+    def _remember(self, ex: Exchange, response: Response, warc_file: str) -> None:
+        if self.dedup is None or not (200 <= ex.status < 300) or ex.payload_digest is None:
+            return
+        if ex.revisit is None:
+            if not ex.body:
+                return
+            payload = PayloadRef(ex.payload_digest, ex.url, ex.date, ex.record_id, warc_file)
+            self.dedup.remember_payload(payload)
+            payload = self.dedup.payloads[ex.payload_digest]
+        else:
+            payload = self.dedup.payloads.get(ex.payload_digest) or PayloadRef(
+                ex.payload_digest, ex.revisit.uri, ex.revisit.date, ex.revisit.record_id or "", warc_file)
+        if ex.method != "GET":
+            return
+        etag = response.headers.get(b"ETag")
+        lm = response.headers.get(b"Last-Modified")
+        self.dedup.remember_url(UrlRef(ex.url, payload, etag.decode("latin-1") if etag else None,
+                                       lm.decode("latin-1") if lm else None), warc_file)
+
+    def _written_callback(self, ex: Exchange):  # type: ignore[no-untyped-def]
+        dedup = self.dedup
+
+        def done(written: list[WrittenRecord]) -> None:
+            if dedup is None or ex.revisit is not None or ex.payload_digest is None:
+                return
+            ref = dedup.payloads.get(ex.payload_digest)
+            for w in written:
+                if ref is not None and w.record_id == ref.record_id:
+                    ref.offset = w.offset
+        return done
+
+
+def _build_group(ex: Exchange, meta: dict[str, Any] | None) -> list[BuiltRecord]:
+    """Runs on the writer thread: response (or revisit), request, and the metadata record when asked for."""
+    from .cdxj import IndexInfo
+
+    resp = response_record(ex)
+    ctype = next((v for k, v in ex.response_headers if k.lower() == "content-type"), None)
+    rtype = "revisit" if ex.revisit is not None else "response"
+    req_ctype = next((v for k, v in ex.request_headers if k.lower() == "content-type"), None)
+    info = IndexInfo(url=resp.rec_headers.get_header("WARC-Target-URI"), date=ex.date, record_type=rtype,
+                     status=ex.status, mime=ctype.split(";", 1)[0].strip().lower() if ctype else None,
+                     digest=resp.rec_headers.get_header("WARC-Payload-Digest"), method=ex.method,
+                     request_content_type=req_ctype, request_body=ex.request_body)
+    out: list[BuiltRecord] = [(resp, info), (request_record(ex), None)]
+    if meta is not None:
+        content = metadata_content(meta, ex)
+        out.append((metadata_record(ex.url, ex.date, ex.record_id, content), None))
+    return out
+
+
+__all__ = ["WarcCaptureMiddleware"]

@@ -1,0 +1,110 @@
+"""The content of a capture's `metadata` record: the spider's `archive_metadata`, outlinks, detected charset."""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urljoin
+
+import charset_normalizer
+import lxml.etree
+import lxml.html
+
+from .payload import decode_payload
+from .records import Exchange
+
+logger = logging.getLogger("archive.metadata")
+
+_decoder: list[Callable[..., Any] | None] = []
+
+
+def _textfix_decode() -> Callable[..., Any] | None:
+    """crawler.textfix.decode, imported on first use; the archive keeps working (charset None) without it."""
+    if not _decoder:
+        try:
+            from crawler.textfix import decode
+        except Exception as exc:  # absent or broken: capture must not depend on the text layer
+            logger.warning("archive: crawler.textfix not importable (%r); metadata records get no charset", exc)
+            _decoder.append(None)
+        else:
+            _decoder.append(decode)
+    return _decoder[0]
+
+
+_CHARSET = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
+_GB = {"gbk": "gb18030", "gb2312": "gb18030", "gb_2312-80": "gb18030", "x-gbk": "gb18030", "cp936": "gb18030"}
+
+
+def fallback_charset(body: bytes, content_type: str | None) -> str:
+    """Header → `<meta>` → strict UTF-8 → charset-normalizer; used only while crawler.textfix is unavailable."""
+    for source in ((content_type or "").encode("latin-1", "replace"), body[:4096]):
+        m = _CHARSET.search(source)
+        if m:
+            name = m.group(1).decode("ascii", "replace").lower()
+            try:
+                codecs.lookup(name)
+            except LookupError:
+                continue
+            return _GB.get(name, name)
+    try:
+        body.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(body[:65536]).best()
+    name = (best.encoding if best is not None else "utf-8").lower().replace("_", "-")
+    return _GB.get(name.replace("-", ""), _GB.get(name, name))
+
+
+def detect_charset(body: bytes, content_type: str | None, url: str) -> str | None:
+    decode = _textfix_decode()
+    if decode is None:
+        return fallback_charset(body, content_type)
+    headers = {"Content-Type": content_type} if content_type else None
+    try:
+        return str(decode(body, headers=headers, url=url).charset)
+    except Exception as exc:  # the decoder promises never to raise; a metadata record must not depend on it
+        logger.warning("archive: charset detection failed for %s: %r", url, exc)
+        return None
+
+
+def outlinks(body: bytes, url: str, charset: str | None) -> list[str]:
+    """Absolute URLs of every link in an HTML page (a, area, iframe, frame), in document order, unique."""
+    if not body.strip():
+        return []
+    try:
+        parser = lxml.html.HTMLParser(encoding=charset) if charset else None
+        doc = lxml.html.fromstring(body, parser=parser)
+    except (lxml.etree.ParserError, ValueError, LookupError):
+        return []
+    seen: dict[str, None] = {}
+    for el in doc.iter("a", "area", "iframe", "frame"):
+        href = el.get("href") if el.tag in ("a", "area") else el.get("src")
+        if not href:
+            continue
+        href = href.strip()
+        if href.lower().startswith(("javascript:", "mailto:", "#", "tel:")):
+            continue
+        seen.setdefault(urljoin(url, href), None)
+    return list(seen)
+
+
+def metadata_content(meta: dict[str, Any], ex: Exchange) -> dict[str, Any]:
+    ctype = next((v for k, v in ex.response_headers if k.lower() == "content-type"), None)
+    body = decode_payload(ex.body, ex.response_headers)
+    charset = detect_charset(body, ctype, ex.url)
+    content: dict[str, Any] = {k: v for k, v in meta.items()}
+    content["charset"] = charset
+    is_html = (ctype or "").lower().startswith(("text/html", "application/xhtml")) or body[:512].lstrip().lower(
+    ).startswith((b"<!doctype html", b"<html"))
+    content["outlinks"] = outlinks(body, ex.url, _lxml_codec(charset)) if is_html else []
+    return content
+
+
+def _lxml_codec(charset: str | None) -> str | None:
+    if charset in (None, ""):
+        return None
+    return "gb18030" if charset in ("gbk", "gb2312") else charset

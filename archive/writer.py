@@ -1,0 +1,210 @@
+"""The rotating WARC writer: records are built, gzipped and written on one background thread.
+
+The reactor thread only calls `submit()`, which decides synchronously which file the group goes to (so the
+file name can be put on the response at once) and queues the work. A group (response + request + metadata)
+is written with a single `write()` and never split across files; a file is `<name>.open` while written and
+is renamed, and its CDXJ index written, when it closes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from warcio.recordloader import ArcWarcRecord
+
+from .cdxj import IndexInfo, cdxj_line, index_path_for, write_sorted_lines
+from .naming import OPEN_SUFFIX, safe_host, warc_name
+from .records import serialize, warc_date, warcinfo_record
+
+logger = logging.getLogger("archive.writer")
+
+# A built record and, when it is a capture that belongs in the CDXJ index, what the index needs.
+BuiltRecord = tuple[ArcWarcRecord, IndexInfo | None]
+RecordBuilder = Callable[[], list[BuiltRecord]]
+
+
+@dataclass
+class WrittenRecord:
+    """Where a record landed: reported to `on_written` after its group is on disk."""
+
+    record_id: str
+    warc_file: str
+    offset: int
+    length: int
+
+
+@dataclass
+class _Job:
+    filename: str
+    builder: RecordBuilder
+    estimate: int
+    on_written: Callable[[list[WrittenRecord]], None] | None = None
+
+
+@dataclass
+class _OpenFile:
+    name: str
+    path: Path
+    fh: object
+    size: int = 0
+    index_lines: list[str] = field(default_factory=list)
+
+
+class RotatingWarcWriter:
+    def __init__(self, warc_dir: Path, index_dir: Path | None, max_size: int,
+                 warcinfo_fields: Iterable[tuple[str, str]] = (), gzip_level: int = 6,
+                 on_file_closed: Callable[[Path], None] | None = None, queue_size: int = 1000) -> None:
+        self.warc_dir = Path(warc_dir)
+        self.index_dir = Path(index_dir) if index_dir else None
+        self.max_size = max_size
+        self.warcinfo_fields = list(warcinfo_fields)
+        self.gzip_level = gzip_level
+        self.on_file_closed = on_file_closed
+        self.warc_dir.mkdir(parents=True, exist_ok=True)
+        if self.index_dir:
+            self.index_dir.mkdir(parents=True, exist_ok=True)
+        self._host = safe_host()
+        self._pid = os.getpid()
+        self._serial = 0
+        self._lock = threading.Lock()
+        self._current: str | None = None
+        self._assigned = 0          # estimated compressed bytes assigned to the current file
+        self._ratio = 1.0           # observed compressed/raw ratio, to estimate queued groups
+        self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=queue_size)
+        self._closed = False
+        self.files_closed: list[Path] = []
+        self.bytes_written = 0
+        self.records_written = 0
+        self.errors: list[str] = []
+        self._thread = threading.Thread(target=self._run, name="archive-writer", daemon=True)
+        self._thread.start()
+
+    # --- reactor side ---------------------------------------------------------------------------
+
+    def submit(self, builder: RecordBuilder, raw_size: int,
+               on_written: Callable[[list[WrittenRecord]], None] | None = None) -> str:
+        """Queue one record group; return the basename of the WARC it will be written to."""
+        if self._closed:
+            raise RuntimeError("archive writer is closed; no more records can be submitted")
+        with self._lock:
+            estimate = int(raw_size * self._ratio) + 512
+            if self._current is None or (self._assigned and self._assigned + estimate > self.max_size):
+                self._current = self._next_name()
+                self._assigned = 0
+            self._assigned += estimate
+            name = self._current
+        self._queue.put(_Job(name, builder, estimate, on_written))
+        return name
+
+    def flush(self) -> None:
+        """Block until every group submitted so far is on disk (tests, shutdown)."""
+        done = threading.Event()
+        self._queue.put(_Job("", lambda: [], 0, lambda _w: done.set()))
+        done.wait()
+
+    def close(self) -> list[Path]:
+        """Write what is queued, close the open file, stop the thread; return every file closed."""
+        if not self._closed:
+            self._closed = True
+            self._queue.put(None)
+            self._thread.join()
+        return list(self.files_closed)
+
+    def _next_name(self) -> str:
+        name = warc_name(datetime.now(UTC), self._serial, self._host, self._pid)
+        self._serial += 1
+        return name
+
+    # --- writer thread --------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        current: _OpenFile | None = None
+        while True:
+            job = self._queue.get()
+            if job is None:
+                break
+            if not job.filename:  # a flush marker
+                if job.on_written:
+                    job.on_written([])
+                continue
+            try:
+                if current is None or current.name != job.filename:
+                    if current is not None:
+                        self._finish(current)
+                    current = self._open(job.filename)
+                written = self._write_group(current, job)
+            except Exception as exc:  # the thread must survive one bad group; it is logged and counted
+                msg = f"archive writer: could not write a record group to {job.filename}: {exc!r}"
+                logger.error(msg)
+                self.errors.append(msg)
+                continue
+            if job.on_written:
+                try:
+                    job.on_written(written)
+                except Exception as exc:
+                    logger.error("archive writer: on_written callback failed: %r", exc)
+        if current is not None:
+            self._finish(current)
+
+    def _open(self, name: str) -> _OpenFile:
+        path = self.warc_dir / (name + OPEN_SUFFIX)
+        fh = open(path, "ab")  # noqa: SIM115 - kept open across groups, closed in _finish
+        f = _OpenFile(name, path, fh, size=path.stat().st_size)
+        info = warcinfo_record(name, self.warcinfo_fields, warc_date(datetime.now(UTC)))
+        data = serialize(info, self.gzip_level)
+        fh.write(data)  # type: ignore[attr-defined]
+        fh.flush()  # type: ignore[attr-defined]
+        f.size += len(data)
+        return f
+
+    def _write_group(self, f: _OpenFile, job: _Job) -> list[WrittenRecord]:
+        built = job.builder()
+        chunks: list[bytes] = []
+        written: list[WrittenRecord] = []
+        offset = f.size
+        raw_total = 0
+        for record, info in built:
+            raw_total += (record.length or 0) + 600
+            data = serialize(record, self.gzip_level)
+            rid = record.rec_headers.get_header("WARC-Record-ID") or ""
+            written.append(WrittenRecord(rid, f.name, offset, len(data)))
+            if info is not None:
+                f.index_lines.append(cdxj_line(info, f.name, offset, len(data)))
+            chunks.append(data)
+            offset += len(data)
+        blob = b"".join(chunks)
+        f.fh.write(blob)  # type: ignore[attr-defined]
+        f.fh.flush()  # type: ignore[attr-defined]
+        f.size += len(blob)
+        self.bytes_written += len(blob)
+        self.records_written += len(built)
+        with self._lock:
+            if raw_total:
+                self._ratio = 0.8 * self._ratio + 0.2 * min(1.0, len(blob) / raw_total)
+            if self._current == f.name:
+                # replace the estimate by what was really written
+                self._assigned += len(blob) - job.estimate
+        return written
+
+    def _finish(self, f: _OpenFile) -> None:
+        f.fh.flush()  # type: ignore[attr-defined]
+        os.fsync(f.fh.fileno())  # type: ignore[attr-defined]
+        f.fh.close()  # type: ignore[attr-defined]
+        final = self.warc_dir / f.name
+        os.replace(f.path, final)
+        if self.index_dir is not None:
+            write_sorted_lines(f.index_lines, index_path_for(self.index_dir, f.name))
+        self.files_closed.append(final)
+        logger.info("archive: closed %s (%d bytes)", final.name, f.size)
+        if self.on_file_closed:
+            try:
+                self.on_file_closed(final)
+            except Exception as exc:
+                logger.error("archive writer: on_file_closed callback failed for %s: %r", final.name, exc)
