@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
-from .charmodel import clean_logp, garbage_logq, is_cjk, known_pair
+from .charmodel import clean_logp, garbage_logq, gbk_pair, is_cjk, known_pair, llr, suspect_pattern
 from .pinyin import readings
 
 # Minimum summed log-likelihood ratio (nats) of a span; clean reports peak below 8, garbage spans score 15+.
@@ -42,23 +41,13 @@ class ShiftSpan:
     score: float
 
 
-def llr(ch: str) -> float:
-    """Log-likelihood ratio of `ch` being byte-shift garbage rather than clean report text."""
-    return _llr_cached(ch)
-
-
-@lru_cache(maxsize=65536)
-def _llr_cached(ch: str) -> float:
-    return garbage_logq(ch) - clean_logp(ch)
-
-
 # A bracketed syllable is an annotation (kept apart by the pinyin pass), not garbage: `進(jìn)` after `M`.
 _BRACKETED = re.compile(r"[(（][A-Za-z\u00c0-\u024f]{1,7}[1-5]?[)）]")
 _ANNOTATION_LLR = -1.0
 
 
 def _ratios(text: str) -> list[float]:
-    ratios = [_llr_cached(ch) for ch in text]
+    ratios = [llr(ch) for ch in text]
     if "(" in text or "（" in text:
         for match in _BRACKETED.finditer(text):
             for i in range(match.start(), match.end()):
@@ -66,10 +55,9 @@ def _ratios(text: str) -> list[float]:
     return ratios
 
 
-def _candidate_spans(text: str) -> list[tuple[int, int, float]]:
-    """Maximal-scoring runs (start, end, score) with score >= SPAN_THRESHOLD; newlines end a run."""
+def _kadane(text: str, ratios: list[float], offset: int) -> list[tuple[int, int, float]]:
+    """Maximal-scoring runs of `text` (start, end, score) >= SPAN_THRESHOLD; newlines end a run."""
     spans: list[tuple[int, int, float]] = []
-    ratios = _ratios(text)
     cur = 0.0
     start = 0
     best = 0.0
@@ -77,13 +65,13 @@ def _candidate_spans(text: str) -> list[tuple[int, int, float]]:
     for i, ch in enumerate(text):
         if ch in "\n\r":
             if best >= SPAN_THRESHOLD:
-                spans.append((start, best_end, best))
+                spans.append((offset + start, offset + best_end, best))
             cur = best = 0.0
             start = i + 1
             continue
         if cur <= 0.0:
             if best >= SPAN_THRESHOLD:
-                spans.append((start, best_end, best))
+                spans.append((offset + start, offset + best_end, best))
             cur = best = 0.0
             start = i
         cur += ratios[i]
@@ -91,11 +79,36 @@ def _candidate_spans(text: str) -> list[tuple[int, int, float]]:
             best = cur
             best_end = i + 1
         if i - start > _MAX_SPAN and best >= SPAN_THRESHOLD:
-            spans.append((start, best_end, best))
+            spans.append((offset + start, offset + best_end, best))
             cur = best = 0.0
             start = i + 1
     if best >= SPAN_THRESHOLD:
-        spans.append((start, best_end, best))
+        spans.append((offset + start, offset + best_end, best))
+    return spans
+
+
+# Spans are only searched around clusters of suspects (see charmodel.suspect_pattern), which keeps a
+# clean 100 KB page to a regex scan.
+_CLUSTER_GAP = 16
+_WINDOW_MARGIN = 4
+
+
+def _candidate_spans(text: str) -> list[tuple[int, int, float]]:
+    """Maximal-scoring runs (start, end, score) with score >= SPAN_THRESHOLD, searched near suspects."""
+    positions = [m.start() for m in suspect_pattern().finditer(text)]
+    spans: list[tuple[int, int, float]] = []
+    i = 0
+    while i < len(positions):
+        j = i
+        while j + 1 < len(positions) and positions[j + 1] - positions[j] <= _CLUSTER_GAP:
+            j += 1
+        lo = max(0, positions[i] - _WINDOW_MARGIN)
+        hi = min(len(text), positions[j] + _WINDOW_MARGIN)
+        window = text[lo:hi]
+        ratios = _ratios(window)
+        if sum(r for r in ratios if r > 0) >= SPAN_THRESHOLD:
+            spans.extend(_kadane(window, ratios, lo))
+        i = j + 1
     return spans
 
 
@@ -118,20 +131,11 @@ def _units(span: str) -> list[int | None]:
     return out
 
 
-@lru_cache(maxsize=65536)
-def _pair(lead: int, trail: int) -> str | None:
-    try:
-        ch = bytes((lead, trail)).decode("gbk")
-    except UnicodeDecodeError:
-        return None
-    return ch if len(ch) == 1 else None
-
-
 def _with_reading(lead: int, syllable: str) -> str | None:
     """The most likely GBK character with this lead byte whose readings include `syllable`."""
     best: tuple[float, str] | None = None
     for trail in range(0x40, 0xFF):
-        ch = _pair(lead, trail)
+        ch = gbk_pair(lead, trail)
         if ch is None or syllable not in readings(ch):
             continue
         score = clean_logp(ch)
@@ -171,7 +175,7 @@ def _reading(units: list[int | None], shifted: bool, syllable: str | None) -> tu
             score += clean_logp(ch_or_none) if ch_or_none else _UNRECOVERED_COST
             i += 1 if trail is None and i + 1 < n else 2
             continue
-        ch_pair = _pair(b, trail)
+        ch_pair = gbk_pair(b, trail)
         if ch_pair is not None and clean_logp(ch_pair) >= KEEP_LOGP:
             out.append(ch_pair)
             score += clean_logp(ch_pair)
@@ -235,7 +239,7 @@ def find_and_recover(text: str) -> list[ShiftSpan]:
     """Every byte-shift span of `text`, with its recovery (offsets into `text`)."""
     found: list[ShiftSpan] = []
     for start, end, score in _candidate_spans(text):
-        while start < end and _llr_cached(text[start]) <= 0.0:
+        while start < end and llr(text[start]) <= 0.0:
             start += 1
         if start >= end:
             continue

@@ -10,6 +10,8 @@ Everything is computed once at import; lookups are dict gets.
 from __future__ import annotations
 
 import math
+import re
+from functools import lru_cache
 from importlib import resources
 
 import opencc
@@ -245,16 +247,56 @@ def known_pair(a: str, b: str) -> bool:
     return sa + sb in _word_pairs()
 
 
-def text_score(text: str) -> float:
+@lru_cache(maxsize=65536)
+def llr(ch: str) -> float:
+    """Log-likelihood ratio of `ch` being GBK byte-shift garbage rather than clean report text."""
+    return garbage_logq(ch) - clean_logp(ch)
+
+
+@lru_cache(maxsize=65536)
+def gbk_pair(lead: int, trail: int) -> str | None:
+    """The character a GBK byte pair decodes to, or None."""
+    try:
+        ch = bytes((lead, trail)).decode("gbk")
+    except UnicodeDecodeError:
+        return None
+    return ch if len(ch) == 1 else None
+
+
+# Characters more likely garbage than prose by this ratio are "suspects".
+SUSPECT_LLR = 1.0
+
+
+@lru_cache(maxsize=1)
+def suspect_pattern() -> re.Pattern[str]:
+    """A character class of every character GBK garbage can produce that is more likely garbage than prose.
+
+    Built on first use (~25,000 GBK codes, a few tens of milliseconds).
+    """
+    chars = {"?"}
+    for lead in range(0x81, 0xFF):
+        for trail in range(0x40, 0xFF):
+            if trail == 0x7F:
+                continue
+            ch = gbk_pair(lead, trail)
+            if ch is not None and llr(ch) > SUSPECT_LLR:
+                chars.add(ch)
+    return re.compile("[" + "".join(re.escape(ch) for ch in sorted(chars)) + "]")
+
+
+def text_score(text: str, limit: int = 0) -> float:
     """Mean clean log-probability of the non-ASCII characters of `text` (higher reads more like a report).
 
-    Texts without non-ASCII characters score 0. Used to choose between candidate decodings.
+    Texts without non-ASCII characters score 0. `limit` > 0 looks at only that many non-ASCII characters,
+    spread over the text. Used to choose between candidate decodings and to spot mis-decoded text.
     """
-    total = 0.0
-    n = 0
-    for ch in text:
-        if ch < "\x80":
-            continue
-        total += clean_logp(ch)
-        n += 1
-    return total / n if n else 0.0
+    chars = _NON_ASCII.findall(text)
+    if not chars:
+        return 0.0
+    if limit and len(chars) > limit:
+        step = len(chars) / limit
+        chars = [chars[int(k * step)] for k in range(limit)]
+    return sum(map(clean_logp, chars)) / len(chars)
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")

@@ -8,12 +8,21 @@ leaves undefined can be holes). A repair is kept only when the result reads clea
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import ftfy
 
-from .charmodel import clean_logp, context_logp, is_cjk, simplified_char, text_score, word_bonus
+from .charmodel import (
+    clean_logp,
+    context_logp,
+    is_cjk,
+    simplified_char,
+    suspect_pattern,
+    text_score,
+    word_bonus,
+)
 
 HOLE = "\ufffd"
 _CP1252_UNDEFINED = (0x81, 0x8D, 0x8F, 0x90, 0x9D)
@@ -24,6 +33,28 @@ _MIN_RESULT = -9.0
 # Documents that already read like Chinese prose are not re-decoded at all.
 _SUSPECT_BELOW = -8.0
 _LATIN_SHARE = 0.2
+_GATE_SAMPLE = 4000
+_LATIN_RUN = re.compile(
+    r"[\u0080-\u00ff\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]{3}"
+)
+_SUSPECT_RUN = 4
+
+
+def _has_suspect_lines(text: str) -> bool:
+    """Cheap check for mis-decoded lines inside an otherwise clean document: a run of rare characters
+    (UTF-8 read as GBK) or of latin-1/cp1252 characters."""
+    if _LATIN_RUN.search(text):
+        return True
+    last = -2
+    run = 0
+    for match in suspect_pattern().finditer(text):
+        run = run + 1 if match.start() == last + 1 else 1
+        if run >= _SUSPECT_RUN:
+            return True
+        last = match.start()
+    return False
+
+
 _FTFY = ftfy.TextFixerConfig(
     unescape_html=False,
     remove_terminal_escapes=False,
@@ -323,9 +354,9 @@ def _ftfy(text: str) -> str:
 
 def redecode(text: str) -> Redecoded | None:
     """The best re-decoding of a mis-decoded `text`, or None when it reads fine as it is."""
-    before = text_score(text)
-    if before >= _SUSPECT_BELOW:
+    if text_score(text, _GATE_SAMPLE) >= _SUSPECT_BELOW and not _has_suspect_lines(text):
         return None
+    before = text_score(text)
     latin = _latin_share(text) >= _LATIN_SHARE
     best: Redecoded | None = None
     best_score = before + _MIN_GAIN

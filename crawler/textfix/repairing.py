@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +18,7 @@ _T2S = opencc.OpenCC("t2s")
 # (Simplified reports: < 0.5 %; Traditional ones: 15-30 %).
 _TRADITIONAL_SHARE = 0.05
 _TRADITIONAL_MIN_CHANGED = 3
+_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -44,11 +47,10 @@ def _issue(detail: str) -> dict[str, Any]:
 
 def is_traditional(original: str, simplified: str) -> bool:
     """True when t2s changed enough CJK characters for the text to be Traditional."""
-    if len(original) != len(simplified):
-        changed = sum(1 for a, b in zip(original, simplified, strict=False) if a != b)
-    else:
-        changed = sum(1 for a, b in zip(original, simplified, strict=True) if a != b)
-    cjk = sum(1 for ch in original if "\u3400" <= ch <= "\u9fff")
+    if original == simplified:
+        return False
+    changed = sum(map(operator.ne, original, simplified))
+    cjk = len(_CJK.findall(original))
     return cjk > 0 and changed >= _TRADITIONAL_MIN_CHANGED and changed / cjk >= _TRADITIONAL_SHARE
 
 
