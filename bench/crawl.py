@@ -1,0 +1,178 @@
+"""Crawl throughput: the full ``annual_reports`` crawl against a bare Scrapy spider, in one run.
+
+Serves a demo portal with N reports (default 2,000) on 127.0.0.1, warms its render cache, then
+
+1. crawls it with ``annual_reports`` and every project component on (archive, pipelines, catalog);
+2. crawls it again with ``annual_reports`` alone (``ITEM_PIPELINES={}``, ``ARCHIVE_ENABLED=False``), which
+   splits the cost between routing and what happens to the bytes afterwards;
+3. fetches the very URLs the crawl fetched with a bare ``scrapy.Spider`` (no pipelines, no archive, no project
+   middlewares) at the same concurrency;
+
+and prints pages/s and reports/s for each and the ratios to the bare spider (target >= 0.8). Each crawl runs in its own process
+(Twisted reactors are not restartable); times are the engine's own ``elapsed_time_seconds``.
+
+    .venv/bin/python bench/crawl.py [--reports 2000] [--seed 5] [--concurrency 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def _stats_out(crawler: Any, started: float) -> dict[str, Any]:
+    stats = crawler.stats.get_stats()
+    return {
+        "elapsed": float(stats.get("elapsed_time_seconds") or (time.perf_counter() - started)),
+        "wall": time.perf_counter() - started,
+        "responses": int(stats.get("downloader/response_count", 0)),
+        "items": int(stats.get("item_scraped_count", 0)),
+        "errors": int(stats.get("log_count/ERROR", 0)),
+    }
+
+
+def run_ours(sources: str, archive_dir: str, concurrency: int, extra: dict[str, Any]) -> dict[str, Any]:
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.utils.project import get_project_settings
+
+    os.chdir(ROOT)
+    settings = get_project_settings()
+    settings.setdict({
+        "NIANBAO_SOURCES": sources, "ARCHIVE_DIR": archive_dir, "AUTOTHROTTLE_ENABLED": False,
+        "CONCURRENT_REQUESTS": concurrency, "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
+        "LOG_LEVEL": "WARNING", **extra,
+    }, priority="cmdline")
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler("annual_reports")
+    process.crawl(crawler)
+    started = time.perf_counter()
+    process.start()
+    return _stats_out(crawler, started)
+
+
+def run_bare(urls_file: str, concurrency: int) -> dict[str, Any]:
+    import scrapy
+    from scrapy.crawler import CrawlerProcess
+
+    urls = json.loads(Path(urls_file).read_text(encoding="utf-8"))
+
+    class BareSpider(scrapy.Spider):
+        name = "bare"
+
+        async def start(self):  # type: ignore[no-untyped-def]
+            for url in urls:
+                yield scrapy.Request(url, callback=self.parse, dont_filter=True)
+
+        def parse(self, response):  # type: ignore[no-untyped-def]
+            return None
+
+    process = CrawlerProcess({
+        "LOG_LEVEL": "WARNING", "ROBOTSTXT_OBEY": False, "TELNETCONSOLE_ENABLED": False,
+        "CONCURRENT_REQUESTS": concurrency, "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
+        "HTTPERROR_ALLOW_ALL": True, "REDIRECT_ENABLED": False, "RETRY_ENABLED": False,
+        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+    })
+    crawler = process.create_crawler(BareSpider)
+    process.crawl(crawler)
+    started = time.perf_counter()
+    process.start()
+    return _stats_out(crawler, started)
+
+
+def _child(*args: str) -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        raise SystemExit(f"bench worker {args[0]} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _warm(portal: Any, urls: list[str]) -> float:
+    """Fetch every URL once so both crawls meet the portal's cache, not its PDF/DOCX renderer."""
+    import urllib.error
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def get(url: str) -> None:
+        try:
+            opener.open(url, timeout=60).read()
+        except urllib.error.HTTPError:
+            pass
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(get, urls))
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reports", type=int, default=2000, help="reports in the demo portal (default 2000)")
+    ap.add_argument("--seed", default="5", help="portal seed")
+    ap.add_argument("--concurrency", type=int, default=16, help="concurrent requests for both crawls")
+    ap.add_argument("--worker", choices=("ours", "bare"), help=argparse.SUPPRESS)
+    ap.add_argument("--arg", action="append", default=[], help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args.worker == "ours":
+        extra = json.loads(args.arg[2]) if len(args.arg) > 2 else {}
+        print(json.dumps(run_ours(args.arg[0], args.arg[1], args.concurrency, extra)))
+        return 0
+    if args.worker == "bare":
+        print(json.dumps(run_bare(args.arg[0], args.concurrency)))
+        return 0
+
+    from crawler.portal import start_portal
+
+    t0 = time.perf_counter()
+    portal = start_portal(host="127.0.0.1", port=0, seed=args.seed, sites=["trs"], reports_per_site=args.reports)
+    try:
+        urls = [u for u in portal.all_urls() if not u.endswith("/robots.txt")]
+        print(f"portal: {len(portal.ground_truth)} reports, {len(urls)} URLs a complete crawl fetches "
+              f"(planned in {time.perf_counter() - t0:.1f}s)", flush=True)
+        print(f"warm-up: every URL fetched once in {_warm(portal, urls):.1f}s", flush=True)
+        with tempfile.TemporaryDirectory(prefix="nianbao-bench-") as tmp:
+            sources = Path(tmp) / "sources.toml"
+            portal.write_sources(sources)
+            urls_file = Path(tmp) / "urls.json"
+            urls_file.write_text(json.dumps(urls), encoding="utf-8")
+            conc = ["--concurrency", str(args.concurrency)]
+            ours = _child("--worker", "ours", "--arg", str(sources), "--arg", str(Path(tmp) / "data"), *conc)
+            bare = _child("--worker", "bare", "--arg", str(urls_file), *conc)
+            off = json.dumps({"ITEM_PIPELINES": {}, "ARCHIVE_ENABLED": False})
+            alone = _child("--worker", "ours", "--arg", str(sources), "--arg", str(Path(tmp) / "data2"),
+                           "--arg", off, *conc)
+    finally:
+        portal.stop()
+
+    def rate(run: dict[str, Any], key: str) -> float:
+        return run[key] / run["elapsed"] if run["elapsed"] else 0.0
+
+    print(f"{'crawl':<16}{'responses':>10}{'reports':>9}{'seconds':>9}{'pages/s':>9}{'reports/s':>11}")
+    for name, run in (("annual_reports", ours), ("spider alone", alone), ("bare spider", bare)):
+        print(f"{name:<16}{run['responses']:>10}{run['items']:>9}{run['elapsed']:>9.1f}"
+              f"{rate(run, 'responses'):>9.1f}{rate(run, 'items'):>11.1f}")
+    base = rate(bare, "responses")
+    ratio = rate(ours, "responses") / base if base else 0.0
+    print(f"ratio (annual_reports pages/s / bare pages/s): {ratio:.2f}  (target >= 0.8)")
+    print(f"ratio, routing only (spider alone pages/s / bare pages/s): "
+          f"{rate(alone, 'responses') / base if base else 0.0:.2f}")
+    if ours["items"] != len(portal.ground_truth):
+        print(f"note: the crawl yielded {ours['items']} items for {len(portal.ground_truth)} reports")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
