@@ -23,7 +23,8 @@ from crawler.report import parse_report
 FORMATS = st.sampled_from(("2021", "2019"))
 SEEDS = st.integers(min_value=0, max_value=10**6)
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-SLOW = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# rendering a PDF or DOCX (reportlab, python-docx) takes 0.3-2 s: few examples
+SLOW = settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _page(fragment: str) -> bytes:
@@ -114,3 +115,38 @@ def test_table_shaped_junk_never_raises(junk: list[str]) -> None:
     text = "".join(junk)
     parse_report(text.encode())
     parse_report(("<html><body>" + text + "</body></html>").encode(), content_type="text/html")
+
+
+def _mirror_copy(text: str, seed: int) -> str:
+    """What mirror sites do to a report: Traditional characters and pinyin after some characters."""
+    import random
+
+    import opencc
+    from pypinyin import Style, pinyin
+
+    rng = random.Random(seed)
+    out: list[str] = []
+    for ch in opencc.OpenCC("s2t").convert(text):
+        out.append(ch)
+        if "\u4e00" <= ch <= "\u9fff" and rng.random() < 0.3:
+            out.append("(" + pinyin(ch, style=Style.TONE)[0][0] + ")")
+    return "".join(out)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=SEEDS, fmt=FORMATS, layout=st.sampled_from(("trs", "word", "pipe", "spaces")),
+       encoding=st.sampled_from(("utf-8", "big5", "gb18030")))
+def test_traditional_pinyin_copies_parse_like_clean_ones(seed: int, fmt: str, layout: str, encoding: str) -> None:
+    rep = _report(seed, fmt)
+    body = render_html(rep, layout, seed) if layout in HTML_LAYOUTS else render_text(rep, layout, seed)
+    if layout in HTML_LAYOUTS:
+        body = "<html><body><div class='TRS_Editor'>" + body + "</div></body></html>"
+    copy = _mirror_copy(body, seed)
+    try:
+        data = copy.encode(encoding)
+    except UnicodeEncodeError:
+        data = copy.encode("gb18030")
+    got = parse_report(data).to_dict()
+    assert got["tables"] == rep.tables
+    assert got["format"] == fmt and got["year"] == rep.year
+    assert got["text"]["repairs"]["traditional"] is True
