@@ -6,7 +6,7 @@ The file is a list of ``[[source]]`` tables::
     name = "pingtan"                       # unique, used by ``scrapy crawl annual_reports -a source=NAME``
     agency = "平潭综合实验区"
     level = "city"                         # state_council | province | city | county | other
-    family = "trs"                         # optional: trs | hanweb | jsapi | ucap | govcn | mirror (else detected)
+    family = "trs"                         # optional: trs hanweb jsapi ucap govcn mirror generic (else detected)
     urls = ["https://www.pingtan.gov.cn/zwgk/zfxxgk/zfxxgknb/index.html"]
     allowed_domains = ["pingtan.gov.cn"]   # optional; default: the hosts of ``urls``
     seen_at = "https://github.com/…"       # where the URL was seen in public
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-FAMILIES = ("trs", "hanweb", "jsapi", "ucap", "govcn", "mirror")
+FAMILIES = ("trs", "hanweb", "jsapi", "ucap", "govcn", "mirror", "generic")
 LEVELS = ("state_council", "province", "city", "county", "other")
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -209,7 +209,8 @@ def _validate(entry: dict[str, Any], index: int, path: Path, loc: _Locator) -> S
     else:
         allowed = tuple(dict.fromkeys((urlsplit(u).hostname or "").lower() for u in urls))
 
-    family = string("family") or None
+    # An empty family means "detect it from the page", like a missing one.
+    family = entry["family"].strip() or None if isinstance(entry.get("family"), str) else string("family") or None
     if family is not None and family not in FAMILIES:
         raise fail("family", f"{family!r} is not one of {', '.join(FAMILIES)} (omit it to detect from the page)")
     level = string("level", default="other")

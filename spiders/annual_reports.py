@@ -58,6 +58,7 @@ class AnnualReportsSpider(Spider):
         self.source_name = source
         self.sources: dict[str, Source] = {}
         self.config: CrawlConfig
+        self._capped: set[tuple[str, str]] = set()  # (source, column) whose page cap was reported
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> AnnualReportsSpider:
@@ -184,18 +185,17 @@ class AnnualReportsSpider(Spider):
         yield from self._follow_reports(self._record_links(store.records, ctx["column"]), page_ctx)
         cfg = hanweb.jpage_config(response.text, store)
         first = len(store.records) + 1
-        if cfg.total is not None and first > cfg.total:
+        if (cfg.total is None and not store.records) or (cfg.total is not None and first > cfg.total):
             return
         step = cfg.per_page * cfg.group
-        if cfg.total is None:
-            yield from self._hanweb_request(response.url, cfg, first, {**ctx, "page": 1, "jpage": vars(cfg)})
-            return
-        starts = list(range(first, cfg.total + 1, step))
+        # The page announces its total: ask for every group at once. Each answer may still ask for the group
+        # after it (the announced total can be stale); the dupefilter drops groups already asked for.
+        starts = list(range(first, (cfg.total or first) + 1, step))
         if len(starts) + 1 > self.config.max_list_pages:
             self._cap_hit(ctx, response.url, f"jpage announces {cfg.total} records")
             starts = starts[: self.config.max_list_pages - 1]
         for i, start in enumerate(starts, 1):
-            yield from self._hanweb_request(response.url, cfg, start, {**ctx, "page": i, "paged": True})
+            yield from self._hanweb_request(response.url, cfg, start, {**ctx, "page": i, "jpage": vars(cfg)})
 
     def _hanweb_request(self, page_url: str, cfg: hanweb.JpageConfig, start: int, ctx: Ctx) -> Iterator[Request]:
         url, form = cfg.request(page_url, start)
@@ -213,15 +213,17 @@ class AnnualReportsSpider(Spider):
             return
         page_ctx = self._listing_ctx(ctx, response.url)
         yield from self._follow_reports(self._record_links(store.records, ctx["column"]), page_ctx)
-        if ctx.get("paged") or not store.records:
+        if not store.records:
             return
-        # Total unknown: ask for the next group until the column answers with no records.
+        cfg = hanweb.JpageConfig(**ctx["jpage"])
+        nxt = int(ctx["start"]) + cfg.per_page * cfg.group
+        total = store.total if store.total is not None else cfg.total
+        if total is not None and nxt > total:
+            return
         page = int(ctx["page"])
         if page + 1 >= self.config.max_list_pages:
             self._cap_hit(ctx, response.url, "dataproxy.jsp keeps answering records")
             return
-        cfg = hanweb.JpageConfig(**ctx["jpage"])
-        nxt = int(ctx["start"]) + cfg.per_page * cfg.group
         yield from self._hanweb_request(ctx["column"], cfg, nxt, {**ctx, "page": page + 1})
 
     @staticmethod
@@ -412,6 +414,10 @@ class AnnualReportsSpider(Spider):
         return {**ctx, "discovery": _path(ctx["discovery"], page_url)}
 
     def _cap_hit(self, ctx: Ctx, url: str, why: str) -> None:
+        key = (ctx["source"], ctx["column"])
+        if key in self._capped:
+            return
+        self._capped.add(key)
         self._stat("list_page_cap_reached")
         logger.warning(
             "source %s: NIANBAO_MAX_LIST_PAGES=%d reached at %s (%s); not following further pages",

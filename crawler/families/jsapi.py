@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 _TITLE_KEYS = ("title", "docTitle", "doctitle", "name", "subject", "articleTitle", "bt", "wjbt")
 _URL_KEYS = ("url", "link", "href", "docUrl", "docPubUrl", "docpuburl", "path", "detailUrl", "pageUrl", "fileUrl")
-_DATE_KEYS = ("date", "pubDate", "pubdate", "publishDate", "publishTime", "docRelTime", "time", "fbrq", "createTime")
+_DATE_KEYS = ("date", "pubDate", "pubdate", "publishDate", "publish_date", "releaseDate", "publishTime", "docRelTime", "time", "fbrq", "createTime")
 _PAGE_PARAMS = ("page", "pageNo", "pageNum", "pageIndex", "currentPage", "curPage", "pageNumber", "p", "pn")
 _TOTAL_PAGE_KEYS = ("totalPage", "totalPages", "pageCount", "pages", "total_pages", "pageTotal")
 _TOTAL_KEYS = ("total", "totalCount", "totalRecord", "totalElements", "count", "recordCount")
