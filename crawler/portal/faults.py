@@ -18,6 +18,7 @@ import hashlib
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 TRANSIENT: dict[str, float] = {"503": 0.05, "slow": 0.02, "reset": 0.02, "short_body": 0.02}
 STRUCTURAL = ("wrong_charset", "redirect_loop", "gzip_bomb", "endless_pagination", "billion_laughs")
@@ -50,16 +51,25 @@ def _draw(seed: int | str, fault: str, path: str) -> float:
 
 
 def plan_transient(seed: int | str, enabled: frozenset[str], paths: Iterable[str]) -> dict[str, TransientFault]:
-    """path -> its fault (at most one per path), for the enabled transient faults."""
+    """path -> its fault (at most one per path), for the enabled transient faults; every enabled fault
+    hits at least one path (the one it draws lowest), so a small portal still shows each of them."""
+    candidates = [p for p in dict.fromkeys(paths) if p != "/robots.txt"]
     out: dict[str, TransientFault] = {}
-    for path in paths:
+    for path in candidates:
         for fault, rate in TRANSIENT.items():
             if fault in enabled and _draw(seed, fault, path) < rate:
                 out[path] = TransientFault(fault, path)
                 break
+    for fault in TRANSIENT:
+        if fault in enabled and not any(f.fault == fault for f in out.values()):
+            free = [p for p in candidates if p not in out]
+            if free:
+                path = min(free, key=lambda p: _draw(seed, fault, p))
+                out[path] = TransientFault(fault, path)
     return out
 
 
+@lru_cache(maxsize=2)
 def gzip_bomb(inflated_bytes: int) -> bytes:
     """A gzip member of ``inflated_bytes`` zeros (about 1000:1), built without holding it inflated."""
     out = io.BytesIO()

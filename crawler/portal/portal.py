@@ -10,26 +10,45 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from crawler.portal.endless import EndlessSite
 from crawler.portal.faults import parse_faults, plan_transient
+from crawler.portal.govcn import GovcnSite
+from crawler.portal.hanweb import HanwebSite
+from crawler.portal.jsapp import JsAppSite
+from crawler.portal.mirror import MirrorSite
 from crawler.portal.samples import load_samples
 from crawler.portal.server import PortalServer, serve_in_thread
 from crawler.portal.site import Request, Response, Site, not_found
 from crawler.portal.trs import TrsSite
+from crawler.portal.ucap import UcapSite
 
 DEFAULT_REPORTS_PER_SITE = 12
 
-# site name -> (family, path prefix, agency); the order is the order of sources.toml
+# site name -> (family, path prefix, agency); the order is the order of sources.toml (gov.cn last: it links
+# to the columns of all the others)
 SITE_TABLE: dict[str, tuple[str, str, str]] = {
     "trs": ("trs", "/trs", "平潭综合实验区"),
+    "hanweb": ("hanweb", "/hanweb", "江城市"),
+    "jsapp": ("jsapi", "/jsapp", "云溪区"),
+    "ucap": ("ucap", "/ucap", "江南市"),
+    "mirror": ("mirror", "/mirror", "青山县"),
+    "endless": ("endless", "/endless", "白沙镇"),
+    "govcn": ("govcn", "/govcn", "国务院办公厅"),
 }
+# sites that exist only when their fault is switched on
+FAULT_SITES = {"endless": "endless_pagination"}
 
 
-def _build_site(name: str, seed: int | str, size: int, faults: frozenset[str], with_samples: bool) -> Site:
+def _build_site(name: str, seed: int | str, size: int, faults: frozenset[str], built: list[Site]) -> Site:
     family, prefix, agency = SITE_TABLE[name]
     if family == "trs":
-        return TrsSite(name, prefix, agency, seed, size, samples=load_samples() if with_samples else None,
-                       faults=faults)
-    raise ValueError(f"unknown portal site {name!r}: expected one of {', '.join(SITE_TABLE)}")
+        return TrsSite(name, prefix, agency, seed, size, samples=load_samples(), faults=faults)
+    if family == "govcn":
+        others = [(title, path) for site in built for title, path in site.column_titles()]
+        return GovcnSite(name, prefix, agency, seed, size, faults=faults, other_columns=others)
+    classes: dict[str, type[Site]] = {"hanweb": HanwebSite, "jsapi": JsAppSite, "ucap": UcapSite,
+                                      "mirror": MirrorSite, "endless": EndlessSite}
+    return classes[family](name, prefix, agency, seed, size, faults=faults)
 
 
 class Portal:
@@ -42,13 +61,18 @@ class Portal:
         self.url = url.rstrip("/")
         self.seed = seed
         self.faults_enabled = parse_faults(faults)
-        names = list(sites) if sites is not None else list(SITE_TABLE)
+        if sites is None:
+            names = [n for n in SITE_TABLE if n not in FAULT_SITES or FAULT_SITES[n] in self.faults_enabled]
+        else:
+            names = list(sites)
         unknown = [n for n in names if n not in SITE_TABLE]
         if unknown:
             raise ValueError(f"unknown portal site(s) {', '.join(unknown)}: expected any of {', '.join(SITE_TABLE)}")
+        names.sort(key=list(SITE_TABLE).index)
         size = DEFAULT_REPORTS_PER_SITE if reports_per_site is None else reports_per_site
-        self.sites: list[Site] = [_build_site(n, seed, size, self.faults_enabled, with_samples=n == "trs")
-                                  for n in names]
+        self.sites: list[Site] = []
+        for name in names:
+            self.sites.append(_build_site(name, seed, size, self.faults_enabled, self.sites))
         self._by_prefix = sorted(((s.prefix + "/", s) for s in self.sites), key=lambda p: -len(p[0]))
         self._cache: dict[tuple[str, str, str], Response] = {}
         self._lock = threading.Lock()
@@ -72,6 +96,9 @@ class Portal:
             if request.path.startswith(prefix) or request.path + "/" == prefix:
                 response = site.handle(request)
                 break
+        if response is None:
+            owner = next((s for s in self.sites if request.path in s.global_paths), None)
+            response = owner.handle(request) if owner is not None else None
         if response is None:
             response = not_found()
         if response.cacheable:
@@ -112,7 +139,7 @@ class Portal:
         out: list[dict[str, Any]] = []
         for site in self.sites:
             source = site.sources()[0].name
-            out.extend(plan.ground_truth(self.url, source) for plan in site.reports)
+            out.extend(plan.ground_truth(self.url, plan.extra.get("source", source)) for plan in site.reports)
         return out
 
     @property
@@ -149,7 +176,7 @@ class Portal:
                     f"name = {json.dumps(entry.name, ensure_ascii=False)}",
                     f"agency = {json.dumps(entry.agency, ensure_ascii=False)}",
                     'level = "other"',
-                    f"family = {json.dumps(entry.family)}",
+                    *([f"family = {json.dumps(entry.family)}"] if entry.family else []),
                     "urls = [" + ", ".join(json.dumps(self.url + c) for c in entry.columns) + "]",
                     'allowed_domains = ["127.0.0.1"]',
                     f"seen_at = {json.dumps(self.url + '/')}",

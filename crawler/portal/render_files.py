@@ -75,12 +75,15 @@ def _docx_table(document, grid: Grid) -> None:  # type: ignore[no-untyped-def]
     matrix, spans = grid_matrix(grid)
     table = document.add_table(rows=len(matrix), cols=len(matrix[0]))
     table.style = "Table Grid"
-    for r1, c1, r2, c2 in spans:
-        table.cell(r1, c1).merge(table.cell(r2, c2))
+    width = len(matrix[0])
+    cells = table._cells  # once: table.cell() recomputes the whole grid on every call
     for r, row in enumerate(matrix):
         for c, cell in enumerate(row):
             if cell is not None:
-                table.cell(r, c).text = cell.text
+                cells[r * width + c].text = cell.text
+    # spans never overlap, so their corner cells survive the earlier merges
+    for r1, c1, r2, c2 in spans:
+        cells[r1 * width + c1].merge(cells[r2 * width + c2])
 
 
 def render_docx(report: GeneratedReport) -> bytes:

@@ -142,6 +142,7 @@ class ReportPlan:
             tables = None if self.kind == "image" else report.tables
             issues = ["table_missing"] if self.kind == "image" else list(report.issues_expected)
             fmt, agency, year, origin = report.fmt, report.agency, report.year, "generated"
+        issues = issues + [code for code in self.extra.get("issues", []) if code not in issues]
         attachment_of = base + self.detail_path if self.kind in ("pdf", "docx") else None
         return {
             "url": base + self.report_path,
@@ -151,7 +152,7 @@ class ReportPlan:
             "agency": agency,
             "year": year,
             "format": fmt,
-            "title": self.title,
+            "title": self.extra.get("shown_title", self.title),
             "published": self.published,
             "kind": self.kind,
             "attachment_of": attachment_of,
@@ -196,12 +197,13 @@ DEPARTMENTS = ("", "发展和改革委员会", "财政局", "统计局", "市场
                "应急管理局", "农业农村局", "民政局")
 
 
-def plan_slot(base_agency: str, i: int, skip_bare: bool = False) -> tuple[str, int]:
+def plan_slot(base_agency: str, i: int, skip_bare: bool = False,
+              units: tuple[str, ...] = DEPARTMENTS) -> tuple[str, int]:
     """The i-th report's (agency, year): six years per unit, units never repeat, so (agency, year) is
     unique in a site however many reports it holds."""
     unit = i // 6 + (1 if skip_bare else 0)
-    dept = DEPARTMENTS[unit % len(DEPARTMENTS)]
-    round_ = unit // len(DEPARTMENTS)
+    dept = units[unit % len(units)]
+    round_ = unit // len(units)
     agency = base_agency + dept + (f"第{round_}分局" if round_ else "")
     return agency, 2024 - i % 6
 
@@ -228,6 +230,7 @@ class Site:
         self.extra_urls: list[str] = []  # other paths a complete crawl fetches (redirects, 404 …)
         self.special: dict[str, Any] = {}
         self.robots_disallow: list[str] = []
+        self.global_paths: set[str] = set()  # paths outside the prefix this site answers (Hanweb's dataproxy.jsp)
 
     def handle(self, request: Request) -> Response | None:
         handler = self.pages.get(request.path)
@@ -235,6 +238,11 @@ class Site:
 
     def sources(self) -> list[SourceEntry]:
         raise NotImplementedError
+
+    def column_titles(self) -> list[tuple[str, str]]:
+        """(link title, path) of this site's columns, as other sites link to them (gov.cn style)."""
+        entry = self.sources()[0]
+        return [(f"{entry.agency}政府信息公开年报", path) for path in entry.columns]
 
     def crawl_paths(self) -> list[str]:
         """Every path a complete crawl of this site fetches."""

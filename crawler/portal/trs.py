@@ -10,8 +10,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from crawler.portal.content import detail_body, file_response
 from crawler.portal.faults import gzip_bomb
-from crawler.portal.render import render_docx, render_html, render_pdf, render_png
 from crawler.portal.site import (
     Notice,
     ReportPlan,
@@ -261,43 +261,14 @@ class TrsSite(Site):
             if plan.sample is not None and plan.sample.page is not None:
                 return Response(body=plan.sample.page, content_type="text/html; charset=utf-8", gzip=plan.gzip,
                                 last_modified=plan.published)
-            if plan.sample is not None:
-                content = plan.sample.body_html or ""
-            elif plan.kind in ("pdf", "docx"):
-                name = html.escape(plan.title) + "." + plan.kind
-                content = (f'<p style="text-indent: 2em;">现将{html.escape(plan.title)}予以公布，详见附件。</p>'
-                           f'<p>附件：<a href="./{plan.file_path.rsplit("/", 1)[1]}" '  # type: ignore[union-attr]
-                           f'OLDSRC="/protect/P0.{plan.kind}" OLDID="1" target="_blank">{name}</a></p>')
-            elif plan.kind == "image":
-                report = plan.report
-                parts = [f'<p style="text-indent: 2em;">{html.escape(report.preamble)}</p>']
-                for section in report.sections:
-                    parts.append(f'<p style="text-indent: 2em;"><strong>{html.escape(section.title)}</strong></p>')
-                    parts.extend(f'<p style="text-indent: 2em;">{html.escape(p)}</p>' for p in section.paragraphs)
-                    if section.key == "applications":
-                        src = "./" + plan.file_path.rsplit("/", 1)[1]  # type: ignore[union-attr]
-                        parts.append(f'<p style="text-align: center;"><img src="{src}" OLDSRC="{src}" '
-                                     f'alt="" width="600" /></p>')
-                content = "\n".join(parts)
-            else:
-                content = render_html(plan.report, plan.layout, seed=plan.key)
+            content = detail_body(plan)
             page = self._detail_html(plan.title, plan.published, plan.agency, content)
             return html_response(page, plan.encoding, gzip=plan.gzip,
                                  last_modified=plan.published)
         return render
 
     def _file(self, plan: ReportPlan):  # type: ignore[no-untyped-def]
-        def render(_request: Request) -> Response:
-            if plan.kind == "pdf":
-                return Response(body=render_pdf(plan.report), content_type="application/pdf",
-                                last_modified=plan.published)
-            if plan.kind == "docx":
-                return Response(
-                    body=render_docx(plan.report),
-                    content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                    last_modified=plan.published)
-            return Response(body=render_png(plan.report), content_type="image/png", last_modified=plan.published)
-        return render
+        return lambda _r: file_response(plan)
 
     def _notice_page(self, notice: Notice):  # type: ignore[no-untyped-def]
         text = (f'<p style="text-indent: 2em;">各有关单位：</p><p style="text-indent: 2em;">现将《{html.escape(notice.title)}》'
