@@ -83,3 +83,18 @@ def test_js_family_end_to_end_through_chromium(tmp_path: Path) -> None:
     portal, res = crawl_family("jsapi", tmp_path)
     check_reports_exactly_once(portal, res)
     assert "'nianbao/jsapi/api_recognised'" in res.log, "the JSON API was not recognised"
+
+
+def test_endless_portal_column_stops_at_the_cap_and_finishes(tmp_path: Path) -> None:
+    if "endless" not in portal_module.SITE_TABLE:
+        pytest.skip("the demo portal has no endless column yet")
+    portal = start_portal(host="127.0.0.1", port=0, seed=11, sites=["endless"], faults="endless_pagination")
+    try:
+        sources = tmp_path / "sources.toml"
+        portal.write_sources(sources)
+        res = run_crawl(sources, tmp_path, "NIANBAO_MAX_LIST_PAGES=6")
+    finally:
+        portal.stop()
+    check_reports_exactly_once(portal, res)
+    assert "NIANBAO_MAX_LIST_PAGES=6 reached" in res.log
+    assert "'nianbao/list_page_cap_reached': 1" in res.log
