@@ -25,6 +25,10 @@ _BODY_XPATHS = (
     "//article",
 )
 _CHROME_CLASS = re.compile(r"header|footer|nav|share|qrcode|ewm|breadcrumb|position|crumb|toolbar|print", re.I)
+# The date line of a page's info bar (发布日期：2025-03-02 / 2025-01-02 10:30 来源：…), outside the article body.
+_PAGE_DATE = re.compile(
+    r"(?:发布日期|发布时间|发文日期|成文日期|时间|日期)\s*[:：]\s*((?:19|20)[0-9]{2}\s*[-/.年]\s*[0-9]{1,2}\s*[-/.月]\s*[0-9]{1,2})"
+    r"|((?:19|20)[0-9]{2}-[0-9]{1,2}-[0-9]{1,2})(?:\s+[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?)?\s*来源")
 _META_NAMES = ("ArticleTitle", "PubDate", "ContentSource", "firstpublishedtime", "publishdate", "Url", "Title")
 
 
@@ -59,6 +63,11 @@ def parse_html(text: str) -> tuple[list[Block], dict[str, str]]:
         meta["html_title"] = title_el.text_content().strip()
     for el in list(doc.iter(*_DROP_TAGS)):
         _drop(el)
+    body_el = doc.find("body")
+    if body_el is not None:
+        m = _PAGE_DATE.search(body_el.text_content())
+        if m:
+            meta["page_date"] = m.group(1) or m.group(2)
     root = None
     for xp in _BODY_XPATHS:
         found = doc.xpath(xp)

@@ -14,7 +14,8 @@ _TITLE_STRIP = re.compile(r"[_|｜-]\s*[^_|｜-]*$")
 _PERIOD = re.compile(r"(?:统计期限|统计周期|统计时限|统计期间)[^0-9]{0,6}((?:19|20)[0-9]{2})\s*年\s*1\s*月\s*1\s*日")
 _YEAR_MENTION = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})\s*年")
 _DATE = re.compile(r"((?:19|20)[0-9]{2})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?")
-_URL_DATE = re.compile(r"[/_]t?((?:19|20)[0-9]{2})([01][0-9])([0-3][0-9])[_./]")
+# t20250310_97791.htm (TRS pages), P020250310612345678.pdf (TRS attachments)
+_URL_DATE = re.compile(r"[/_](?:t|P0)?((?:19|20)[0-9]{2})([01][0-9])([0-3][0-9])[_./0-9]")
 _SIGNATURE_DATE = re.compile(r"^[·•\s]*((?:19|20)[0-9]{2})\s*年\s*([0-9]{1,2})\s*月\s*([0-9]{1,2})\s*日\s*$")
 _AGENCY_BY = [
     re.compile(r"(?:现向社会公布|特向社会公布|现公布|特此公布)(?:(?:19|20)[0-9]{2}年度?)?(.{2,30}?)(?:(?:19|20)[0-9]{2}年度?)?(?:政府)?信息公开"),
@@ -34,7 +35,12 @@ def cn_year(text: str) -> int | None:
 
 
 _TITLE_YEAR_FIRST = re.compile(
-    r"^((?:19|20)[0-9]{2})年度?(.{2,30}?)(?:政府信息公开|政务公开|信息公开)(?:工作)?(?:年度)?(?:报告|年报)")
+    r"^((?:19|20)[0-9]{2}|二[〇零○Ｏ0０][一二三四五六七八九〇零○]{2})年度?(.{2,30}?)(?:政府信息公开|政务公开|信息公开)"
+    r"(?:工作)?(?:年度)?(?:报告|年报)")
+# 教育部政府信息公开工作2024年度报告
+_TITLE_YEAR_MIDDLE = re.compile(
+    r"^(.{2,30}?)(?:政府信息公开|政务公开|信息公开)(?:工作)?((?:19|20)[0-9]{2})年度?(?:报告|年报)")
+_TITLE_TAIL = re.compile(r"^(?:的)?(?:公告|通知|公示)?$")
 
 
 def title_from_text(lines: list[str]) -> str | None:
@@ -42,9 +48,10 @@ def title_from_text(lines: list[str]) -> str | None:
     heads = [re.sub(r"\s+", "", line) for line in lines[:4]]
     for i, line in enumerate(heads):
         for cand in (line, line + (heads[i + 1] if i + 1 < len(heads) else "")):
-            m = _TITLE_IN_TEXT.match(cand) or _TITLE_YEAR_FIRST.match(cand)
+            m = _TITLE_IN_TEXT.match(cand) or _TITLE_YEAR_FIRST.match(cand) or _TITLE_YEAR_MIDDLE.match(cand)
             if m:
-                return cand[: m.end()]
+                # keep a short tail such as 的公告 (关于…年度报告的公告), not the sentence after the title
+                return cand if _TITLE_TAIL.match(cand[m.end():]) else cand[: m.end()]
     return None
 
 
@@ -62,7 +69,10 @@ def title_parts(title: str | None) -> tuple[str | None, int | None]:
     m = _TITLE_IN_TEXT.match(flat)
     if not m:
         y = _TITLE_YEAR_FIRST.match(flat)
-        return (y.group(2), int(y.group(1))) if y else (None, None)
+        if y:
+            return y.group(2), cn_year(y.group(1))
+        mid = _TITLE_YEAR_MIDDLE.match(flat)
+        return (mid.group(1), int(mid.group(2))) if mid else (None, None)
     agency = m.group(1).strip(" 《》“”\"") or None
     if agency and agency.startswith("关于"):
         agency = agency[2:] or None

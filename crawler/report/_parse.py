@@ -84,6 +84,7 @@ def _parse(report: Report, content: bytes | str, url: str | None, content_type: 
         # Repair only the article text, not the whole page: chrome and markup are most of a page's bytes.
         blocks, meta = parse_html(text)
         blocks, meta = _repair_blocks(report, blocks, meta)
+        blocks = _text_tables_in_html(blocks)
     else:
         repaired = repair(text)
         report.repairs = repaired.repairs_json()
@@ -134,6 +135,28 @@ def _repair_blocks(report: Report, blocks: list[Block], meta: dict[str, str]) ->
     return new_blocks, new_meta
 
 
+def _text_tables_in_html(blocks: list[Block]) -> list[Block]:
+    """Pages that print a text dump as paragraphs (``|`` cell lines, markdown rows): read those as tables."""
+    out: list[Block] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if any(line == "|" or (line.startswith("|") and line.count("|") >= 3) for line in run):
+            out.extend(text_blocks("\n".join(run)))
+        else:
+            out.extend(run)
+        run.clear()
+
+    for b in blocks:
+        if isinstance(b, Grid):
+            flush()
+            out.append(b)
+        else:
+            run.append(b)
+    flush()
+    return out
+
+
 def _grid_text(blocks: list[Block]) -> str:
     return "\n".join("".join(row) for b in blocks if isinstance(b, Grid) for row in b.rows)
 
@@ -149,7 +172,8 @@ def _metadata(report: Report, meta: dict[str, str], lines: list[str], flat: str,
     agency, year = title_parts(title)
     sig_agency, sig_date = signature(lines)
     report.agency = agency or sig_agency or agency_from_text(flat) or meta.get("ContentSource") or None
-    published = iso_date(meta.get("PubDate")) or sig_date or url_date(url) or url_date(meta.get("Url"))
+    published = (iso_date(meta.get("PubDate")) or iso_date(meta.get("page_date")) or sig_date or url_date(url)
+                 or url_date(meta.get("Url")))
     report.published = published
     if year is None:
         year = report_year(flat, int(published[:4]) if published else None)
