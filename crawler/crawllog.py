@@ -65,6 +65,7 @@ _CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_-]+)""", 
 _TEXT_TYPES = ("text/", "application/xhtml", "application/xml", "application/json", "application/javascript")
 _GB = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "cp936": "gb18030", "gb18030": "gb18030"}
 _CHARSET_PROBE = 65536
+_DEBUG_LOGGERS = ("scrapy.downloadermiddlewares.retry", "scrapy.downloadermiddlewares.redirect")
 # Request meta flag: CrawlLogMiddleware wrote this request's failure, the scraper's "Error downloading" need not.
 _LOGGED = "nianbao_crawllog_logged"
 # Loggers whose events are written explicitly (not again from their WARNING records).
@@ -149,6 +150,7 @@ class CrawlLog:
         self.run_id = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{os.getpid()}"
         self._fh: IO[str] | None = None
         self._tap: _LogTap | None = None
+        self._debug_tap: _LogTap | None = None
         self._counts: dict[str, int] = {}
         self._started = time.monotonic()
 
@@ -186,8 +188,13 @@ class CrawlLog:
     def spider_opened(self, spider: Any) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in spider_closed
-        self._tap = _LogTap(self)
+        # WARNING and up from everywhere; retries and redirects are DEBUG records of two loggers only, so the
+        # root handler stays at WARNING and is skipped cheaply for the flood of DEBUG records (pdfminer…).
+        self._tap = _LogTap(self, logging.WARNING)
+        self._debug_tap = _LogTap(self, logging.DEBUG)
         logging.getLogger().addHandler(self._tap)
+        for name in _DEBUG_LOGGERS:
+            logging.getLogger(name).addHandler(self._debug_tap)
         self.write("run_start", reason=f"spider {spider.name}", spider=spider.name, pid=os.getpid(),
                    jobdir=self.crawler.settings.get("JOBDIR") or None)
 
@@ -195,6 +202,10 @@ class CrawlLog:
         if self._tap is not None:
             logging.getLogger().removeHandler(self._tap)
             self._tap = None
+        if self._debug_tap is not None:
+            for name in _DEBUG_LOGGERS:
+                logging.getLogger(name).removeHandler(self._debug_tap)
+            self._debug_tap = None
         counts = dict(sorted(self._counts.items()))
         self.write("run_end", reason=reason, spider=spider.name, events=counts,
                    seconds=round(time.monotonic() - self._started, 1))
@@ -244,12 +255,15 @@ class CrawlLog:
 class _LogTap(logging.Handler):
     """Turn log records of other components into events (retries are DEBUG records, gzip bombs WARNINGs)."""
 
-    def __init__(self, log: CrawlLog) -> None:
-        super().__init__(level=logging.DEBUG)
+    def __init__(self, log: CrawlLog, level: int) -> None:
+        super().__init__(level=level)
         self.log = log
+        self.debug = level < logging.WARNING
 
     def emit(self, record: logging.LogRecord) -> None:
         name = record.name
+        if (name in _DEBUG_LOGGERS) != self.debug:
+            return  # the other tap's record
         if name == "scrapy.downloadermiddlewares.retry":
             args = record.args if isinstance(record.args, dict) else {}
             request = args.get("request")

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +73,8 @@ class CoordinatorConfig:
     url: str
     busy_ttl: float
     poll: float
+    min_workers: int
+    wait: float
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> CoordinatorConfig:
@@ -82,7 +85,11 @@ class CoordinatorConfig:
         poll = settings.getfloat("NIANBAO_REDIS_POLL", 0.5)
         if ttl <= poll * 2:
             raise ValueError(f"NIANBAO_REDIS_BUSY_TTL ({ttl}) must be more than twice NIANBAO_REDIS_POLL ({poll})")
-        return cls(url=url, busy_ttl=ttl, poll=poll)
+        min_workers = settings.getint("NIANBAO_REDIS_MIN_WORKERS", 1)
+        if min_workers < 1:
+            raise ValueError(f"NIANBAO_REDIS_MIN_WORKERS must be >= 1, got {min_workers}")
+        return cls(url=url, busy_ttl=ttl, poll=poll, min_workers=min_workers,
+                   wait=settings.getfloat("NIANBAO_REDIS_WAIT", 60.0))
 
 
 class WorkerCoordinator:
@@ -97,6 +104,7 @@ class WorkerCoordinator:
         self.worker = f"{socket.gethostname()}-{os.getpid()}"
         self._loop: Any = None
         self._keys: dict[str, str] = {}
+        self._waiting_since: float | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -114,6 +122,10 @@ class WorkerCoordinator:
                       "alive": f"{prefix}:alive:", "busy": f"{prefix}:busy:"}
         self._mark_alive()
         self._mark_busy(True)
+        if self.config.min_workers > 1 and self.crawler.engine is not None:
+            # Start requests still go to the shared queue; nothing is downloaded until enough workers joined.
+            self.crawler.engine.pause()
+            self._waiting_since = time.monotonic()
         self._loop = create_looping_call(self._tick)
         self._loop.start(self.config.poll, now=False)
         logger.info("worker %s joined the Redis frontier %s", self.worker, self._keys["queue"])
@@ -140,8 +152,17 @@ class WorkerCoordinator:
         engine = self.crawler.engine
         if engine is None or engine.spider is None:
             return
-        idle = engine.spider_is_idle()
         self._mark_alive()
+        if self._waiting_since is not None:
+            joined = 1 + len(self._others("alive"))
+            waited = time.monotonic() - self._waiting_since
+            if joined < self.config.min_workers and waited < self.config.wait:
+                return
+            logger.info("worker %s starts: %d worker(s) joined after %.1f s (NIANBAO_REDIS_MIN_WORKERS=%d)",
+                        self.worker, joined, waited, self.config.min_workers)
+            self._waiting_since = None
+            engine.unpause()
+        idle = engine.spider_is_idle()
         self._mark_busy(not idle)
         if idle and self._queue_len():
             # Work arrived from another worker: poll now rather than at the engine's next 5 s heartbeat.

@@ -69,6 +69,8 @@ NIANBAO_CRAWL_LOG = "crawl.log"
 NIANBAO_REDIS_URL = os.environ.get("NIANBAO_REDIS_URL", "")
 NIANBAO_REDIS_BUSY_TTL = 10.0
 NIANBAO_REDIS_POLL = 0.5
+NIANBAO_REDIS_MIN_WORKERS = 1
+NIANBAO_REDIS_WAIT = 60.0
 ADDONS: dict[str, int] = {"crawler.distributed.RedisFrontier": 0}
 
 # --- archive --------------------------------------------------------------------------------------

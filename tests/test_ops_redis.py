@@ -75,7 +75,11 @@ def two_workers(redis_url: str, tmp_path_factory: pytest.TempPathFactory):
             cmd = [sys.executable, "-m", "scrapy", "crawl", "annual_reports",
                    "-s", f"NIANBAO_SOURCES={sources}", "-s", f"ARCHIVE_DIR={tmp / name}",
                    "-s", f"NIANBAO_REDIS_URL={redis_url}", "-s", "LOG_LEVEL=INFO",
-                   "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2"]
+                   # A worker pulls up to CONCURRENT_REQUESTS from the shared queue into its own downloader;
+                   # keep that small and the pace steady, so work is shared even on a busy machine.
+                   "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS=1",
+                   "-s", "DOWNLOAD_DELAY=0.1", "-s", "RANDOMIZE_DOWNLOAD_DELAY=False",
+                   "-s", "NIANBAO_REDIS_MIN_WORKERS=2", "-s", "NIANBAO_REDIS_WAIT=60"]
             procs.append(subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
         outs = []
         for p in procs:
