@@ -11,6 +11,8 @@ _NUMBER = re.compile(r"^[-−－]?(?:0|[1-9][0-9]*)(?:\.[0-9]{1,4})?$")
 _CELL_NUMBER = re.compile(r"^[-−－+]?[0-9][0-9,，]*(?:\.[0-9]+)?$")
 _UNIT = re.compile(r"(?:件|条|个|项|次|元|万元|人次|%)$")
 _PIECE = re.compile(r"[-−－]?[0-9.]+")
+# Full-width digits (some editors type them): read as ASCII everywhere, prose included.
+FULLWIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
 # Past this many candidate splits a run counts as ambiguous (and the enumeration stops).
 MAX_CANDIDATES = 4000
 

@@ -14,6 +14,7 @@ _BLOCK_TAGS = frozenset({
     "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "br", "section", "article", "blockquote",
     "pre", "dd", "dt", "dl", "center", "hr", "header", "footer", "form", "caption", "figure", "main",
 })  # fmt: skip
+_LAYOUT_TAGS = frozenset({"table", "tbody", "thead", "tfoot", "tr", "td", "th"})
 _DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "svg", "button", "select", "textarea")
 # Containers of the article body in the CMSs seen on government portals (TRS WCM, Hanweb, ...).
 _BODY_XPATHS = (
@@ -100,13 +101,14 @@ def _flush(blocks: list[Block], buf: list[str]) -> None:
 
 def _walk(el: Any, blocks: list[Block], buf: list[str]) -> None:
     tag = el.tag if isinstance(el.tag, str) else ""
-    if tag == "table":
+    if tag == "table" and el.find(".//table") is None:
         _flush(blocks, buf)
         grid = table_grid(el)
         if grid.rows:
             blocks.append(grid)
         return
-    block = tag in _BLOCK_TAGS
+    # a table holding tables is page layout (old sites): its cells are blocks like divs
+    block = tag in _BLOCK_TAGS or tag in _LAYOUT_TAGS
     if block:
         _flush(blocks, buf)
     if el.text and tag:

@@ -9,6 +9,7 @@ from typing import Any
 from crawler.report import _active, _applications, _review
 from crawler.report._attachments import AttachmentError, doc_text, docx_text, pdf_text, sniff
 from crawler.report._blocks import Block, Grid
+from crawler.report._digits import FULLWIDTH
 from crawler.report._html import parse_html
 from crawler.report._identities import application_identities, identity_issues, resolve, review_identities
 from crawler.report._metadata import (
@@ -86,7 +87,8 @@ def _parse(report: Report, content: bytes | str, url: str | None, content_type: 
         blocks, meta = _repair_blocks(report, blocks, meta)
         blocks = _text_tables_in_html(blocks)
     else:
-        repaired = repair(text)
+        # full-width digits read as ASCII before repair (the byte-shift detector takes runs of them for garbage)
+        repaired = repair(text.translate(FULLWIDTH))
         report.repairs = repaired.repairs_json()
         report.issues.extend(_issue_from(i) for i in repaired.issues)
         body, fields = split_dump_header(repaired.text)
@@ -112,12 +114,13 @@ def _repair_blocks(report: Report, blocks: list[Block], meta: dict[str, str]) ->
         list[Block], dict[str, str]]:
     """Repair every line and cell in one ``repair`` call (one line each), then put them back in place."""
     keys = sorted(meta)
-    pieces = [meta[k].replace("\n", " ").replace("\r", " ") for k in keys]
+    pieces = [meta[k].replace("\n", " ").replace("\r", " ").translate(FULLWIDTH) for k in keys]
     for b in blocks:
         if isinstance(b, Grid):
-            pieces.extend(c for row in b.rows for c in row)
+            pieces.extend(c.translate(FULLWIDTH) for row in b.rows for c in row)
         else:
-            pieces.append(b)
+            pieces.append(b.translate(FULLWIDTH))
+    # full-width digits read as ASCII before repair (the byte-shift detector takes runs of them for garbage)
     repaired = repair("\n".join(pieces))
     report.repairs = repaired.repairs_json()
     report.issues.extend(_issue_from(i) for i in repaired.issues)

@@ -1,0 +1,51 @@
+"""HTML pages the way real sites build them: layout tables, chrome, info-bar dates, full-width digits,
+text dumps printed as paragraphs."""
+
+from __future__ import annotations
+
+from crawler.portal.generator import generate_report
+from crawler.portal.render import render_html, render_text
+from crawler.report import parse_report
+
+REP = generate_report(5, "2021", agency="江城市统计局", year=2023)
+FRAGMENT = render_html(REP, "trs", 5)
+
+
+def test_report_inside_a_layout_table() -> None:
+    page = ("<html><head><title>江城市统计局2023年度政府信息公开工作年度报告_江城市</title></head><body>"
+            "<table width='1000'><tr><td>首页 | 政务公开 | 办事服务</td></tr><tr><td>"
+            "<table><tr><td>当前位置：首页 &gt; 年报</td></tr></table>"
+            f"<div class='info'>发布日期：2024-02-03 来源：江城市统计局</div>{FRAGMENT}"
+            "<p>扫一扫在手机上查看当前页面</p><p>【打印本页】</p></td></tr><tr><td>版权所有</td></tr></table>"
+            "</body></html>")
+    got = parse_report(page.encode()).to_dict()
+    assert got["tables"] == REP.tables
+    assert got["title"] == "江城市统计局2023年度政府信息公开工作年度报告"
+    assert (got["agency"], got["year"], got["published"]) == ("江城市统计局", 2023, "2024-02-03")
+    assert got["issues"] == []
+    texts = "\n".join(s["text"] for s in got["sections"])
+    assert "扫一扫" not in texts and "打印本页" not in texts
+
+
+def test_full_width_digits() -> None:
+    text = render_text(REP, "pipe", 5).translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    got = parse_report(text.encode()).to_dict()
+    assert got["tables"] == REP.tables and got["year"] == 2023
+    assert got["issues"] == []
+
+
+def test_text_dump_printed_as_paragraphs() -> None:
+    lines = render_text(REP, "pipe", 5).splitlines()
+    page = "<html><body><div class='content'>" + "<br/>\n".join(lines) + "</div></body></html>"
+    got = parse_report(page.encode(), content_type="text/html").to_dict()
+    assert got["tables"] == REP.tables
+
+
+def test_blank_html_cells_are_null_not_zero() -> None:
+    page = FRAGMENT.replace(">0</p></td></tr></tbody></table>", "></p></td></tr></tbody></table>", 1)
+    assert page != FRAGMENT
+    got = parse_report(("<html><body><div id='zoom'>" + page + "</div></body></html>").encode()).to_dict()
+    assert REP.tables["active_disclosure"]["fees"] == {"amount_10k_yuan": 0}
+    assert got["tables"]["active_disclosure"]["fees"] == {"amount_10k_yuan": None}
+    assert got["issues"] == [{"code": "cells_missing", "table": "active_disclosure", "row": "fees",
+                              "column": "amount_10k_yuan", "detail": "blank in the source"}]
