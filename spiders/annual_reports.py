@@ -392,12 +392,14 @@ class AnnualReportsSpider(Spider):
 
             seen: list[list[str]] = []
 
-            def note(resp: Any) -> None:
-                seen.append([resp.url, resp.headers.get("content-type", ""), resp.request.resource_type])
+            # The "request" event, not "response": the archive's browser capture owns the response handler.
+            # Whether an XHR answered JSON is checked when the spider calls it itself (parse_api).
+            def note(req: Any) -> None:
+                seen.append([req.url, "", req.resource_type])
 
             meta.update(
                 playwright=True,
-                playwright_page_event_handlers={"response": note},
+                playwright_page_event_handlers={"request": note},
                 playwright_page_methods=[PageMethod("wait_for_load_state", "networkidle")],
                 nianbao_browser_responses=seen,
             )

@@ -31,8 +31,10 @@ class ApiRecord:
 
 
 def looks_like_api(url: str, content_type: str, resource_type: str) -> bool:
-    """A JSON answer to an XHR/fetch the page made."""
-    return resource_type in ("xhr", "fetch") and ("json" in content_type.lower() or url.endswith(".json"))
+    """An XHR/fetch the page made that may answer JSON (an empty ``content_type`` means not known yet)."""
+    if resource_type not in ("xhr", "fetch"):
+        return False
+    return not content_type or "json" in content_type.lower() or urlsplit(url).path.endswith(".json")
 
 
 def records(data: Any) -> list[ApiRecord]:
