@@ -151,3 +151,20 @@ def test_attachments_offsite_hosts_and_listing_context(site: LocalSite, tmp_path
         assert "'nianbao/offsite_skipped': 1" in res.log
     finally:
         other.stop()
+
+
+def test_source_argument_crawls_one_source_and_unknown_names_fail(site: LocalSite, tmp_path: Path) -> None:
+    for col in ("a", "b"):
+        site.html(f"/{col}/index.html", "<html><body><a href='r.html'>2022年度政府信息公开工作年度报告</a></body></html>")
+        site.html(f"/{col}/r.html", "<html><body><div class='TRS_Editor'>正文</div></body></html>")
+    sources = write_sources(tmp_path / "s.toml", [
+        {"name": "one", "agency": "甲", "urls": [f"{site.url}/a/index.html"], "allow_private": True},
+        {"name": "two", "agency": "乙", "urls": [f"{site.url}/b/index.html"], "allow_private": True},
+    ])
+    res = run_crawl(sources, tmp_path, source="two")
+    assert res.returncode == 0, res.log[-3000:]
+    assert [i["url"] for i in res.items] == [f"{site.url}/b/r.html"]
+    assert not any(p.startswith("/a/") for _, p in site.log)
+    bad = run_crawl(sources, tmp_path, source="three")
+    assert bad.returncode != 0
+    assert "no source named 'three' (known: one, two)" in bad.log
