@@ -62,6 +62,9 @@ def test_ground_truth_is_consistent(portal: Portal) -> None:
     assert not set(urls) & set(portal.notices)
     keys = [(e["agency"], e["year"]) for e in truth]
     assert len(keys) == len(set(keys)), "an agency-year appears twice"
+    for site in portal.sites:
+        if site.name not in ("govcn", "endless"):
+            assert site.notices, f"{site.name} lists no notices"
     kinds = {e["kind"] for e in truth}
     assert {"html", "pdf", "docx", "image"} <= kinds
     assert {e["broken"] for e in truth} >= {"balance", "missing_cell", "row_total", None}

@@ -80,7 +80,7 @@ def test_hanweb_embeds_a_datastore_and_answers_the_proxy_with_the_form(portal: P
     store = re.search(r'<script type="text/xml">(.*?)</script>', html, re.S).group(1)  # type: ignore[union-attr]
     records = SafeET.fromstring(store).findall(".//record")
     assert len(records) == 10
-    assert f"totalRecord: {len(column.plans)}" in html and "perPage: 5" in html and "groupSize: 2" in html
+    assert f"totalRecord: {len(column.items)}" in html and "perPage: 5" in html and "groupSize: 2" in html
     form = {"col": "1", "appid": "1", "webid": "27", "path": "/", "columnid": str(column.col),
             "sourceContentType": "1", "unitid": str(column.unit), "webname": site.agency, "permissiontype": "0"}
     query = urlencode({"startrecord": 11, "endrecord": 20, "perpage": 5})
@@ -88,12 +88,12 @@ def test_hanweb_embeds_a_datastore_and_answers_the_proxy_with_the_form(portal: P
                                   headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert status == 200 and headers["content-type"].startswith("text/xml")
     more = SafeET.fromstring(body).findall(".//record")
-    assert len(more) == len(column.plans) - 10
+    assert len(more) == len(column.items) - 10
     links = set()
     for rec in records + more:
         links.add(portal.url + re.search(r'href="([^"]+)"', rec.text or "").group(1))  # type: ignore[union-attr]
     details = {portal.url + p.detail_path for p in column.plans}
-    assert links == details
+    assert links == details | {portal.url + n.path for n in column.items if n not in column.plans}
     assert re.fullmatch(r".*/art/\d{4}/\d{1,2}/\d{1,2}/art_\d+_\d+\.html", sorted(links)[0])
     wrong = fetch(f"{portal.url}{PROXY}?{query}", "POST", body=urlencode({**form, "columnid": "1"}).encode())[2]
     assert SafeET.fromstring(wrong).findall(".//record") == []

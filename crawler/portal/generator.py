@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from crawler.portal.labels import (
     SECTION_TITLES,
@@ -20,6 +21,8 @@ from crawler.portal.labels import (
     table3_rows,
 )
 from crawler.portal.titles import REPORT_TITLE_VARIANTS, report_title
+
+K = TypeVar("K")
 
 # name -> the issue code a correct parser reports for it
 BROKEN_KINDS: dict[str, str] = {
@@ -165,7 +168,7 @@ def _applications(rng: random.Random, fmt: str, scale: int, need_room: bool) -> 
     total_new = (rng.randint(0, 4), rng.randint(3, 40), rng.randint(30, 260), rng.randint(200, 900))[scale]
     if need_room:
         total_new = max(total_new, 6)
-    per_column = Counter(rng.choices(range(6), weights=_APPLICANT_WEIGHTS, k=total_new))
+    per_column = _split(rng, total_new, range(6), _APPLICANT_WEIGHTS)
     if need_room:  # the broken cases move one unit between cells of column 0 / rows granted+partial
         per_column[0] = max(per_column[0], 4)
     table: dict[str, list[int]] = {row: [0] * 7 for row in rows}
@@ -175,7 +178,7 @@ def _applications(rng: random.Random, fmt: str, scale: int, need_room: bool) -> 
         available = new + carried
         forward = min(available, rng.choice((0, 0, 0, 1, 3)))
         processed = available - forward
-        counts = Counter(rng.choices(outcomes, weights=weights, k=processed))
+        counts = _split(rng, processed, outcomes, weights)
         if need_room and ci == 0:
             for must in ("granted", "partially_granted"):
                 if counts[must] == 0:
@@ -191,6 +194,20 @@ def _applications(rng: random.Random, fmt: str, scale: int, need_room: bool) -> 
     for values in table.values():
         values[6] = sum(values[:6])
     return table
+
+
+def _split(rng: random.Random, total: int, keys: Sequence[K], weights: Sequence[float]) -> Counter[K]:
+    """``total`` units over ``keys`` by weight: unit by unit when few, by jittered shares when many
+    (same distribution in spirit, constant time)."""
+    if total <= 40:
+        return Counter(rng.choices(list(keys), weights=weights, k=total))
+    shares = [w * rng.uniform(0.5, 1.5) for w in weights]
+    scale = total / sum(shares)
+    counts = Counter({k: int(s * scale) for k, s in zip(keys, shares, strict=True)})
+    order = sorted(range(len(keys)), key=lambda i: -shares[i])
+    for i in range(total - sum(counts.values())):
+        counts[keys[order[i % len(order)]]] += 1
+    return counts
 
 
 def _review(rng: random.Random) -> dict[str, list[int]]:

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from crawler.portal.content import detail_body, file_response, kind_for
 from crawler.portal.faults import billion_laughs
 from crawler.portal.site import (
+    Notice,
     ReportPlan,
     Request,
     Response,
@@ -38,10 +39,11 @@ class _Column:
     unit: int
     name: str
     plans: list[ReportPlan] = field(default_factory=list)
+    items: list[ReportPlan | Notice] = field(default_factory=list)  # what the column lists, newest first
     hostile: bool = False  # billion_laughs: the proxy answers an entity bomb
     announced: int = 0  # totalRecord printed on the page
 
-    def record(self, plan: ReportPlan) -> str:
+    def record(self, plan: ReportPlan | Notice) -> str:
         title = html.escape(plan.title)
         return (f'<li><span class="bt-data-time">{plan.published}</span><a href="{plan.detail_path}" title="{title}" '
                 f'target="_blank">{title}</a></li>')
@@ -60,10 +62,10 @@ class HanwebSite(Site):
         self.columns.append(main)
         if "billion_laughs" in faults:
             hostile = _Column(col=80666, unit=345999, name="部门年报", hostile=True)
-            self._fill(hostile, PER_PAGE * GROUP, start=size)
+            self._fill(hostile, PER_PAGE * GROUP - 2, start=size)
             for plan in hostile.plans:
                 plan.extra["source"] = f"{name}-hostile"
-            hostile.announced = len(hostile.plans) + 25
+            hostile.announced = len(hostile.items) + 25
             self.columns.append(hostile)
             self.fault_entries.append({"fault": "billion_laughs", "url": PROXY,
                                        "detail": f"columnid={hostile.col}: the proxy answers an entity-expansion bomb"})
@@ -97,8 +99,10 @@ class HanwebSite(Site):
             self.pages[plan.detail_path] = self._detail(plan)
             if plan.file_path:
                 self.pages[plan.file_path] = self._file(plan)
-        column.plans.sort(key=lambda p: (p.published, p.title), reverse=True)
-        column.announced = len(column.plans)
+        notices = self.plan_notices(max(2, count // 4), lambda k, day: (
+            f"{self.prefix}/art/{int(day[:4])}/{int(day[5:7])}/{int(day[8:])}/art_{column.col}_{900000 + start + k}.html"))
+        column.items = sorted([*column.plans, *notices], key=lambda p: (p.published, p.title), reverse=True)
+        column.announced = len(column.items)
 
     @staticmethod
     def _file(plan: ReportPlan):  # type: ignore[no-untyped-def]
@@ -120,7 +124,7 @@ class HanwebSite(Site):
     # --- pages ----------------------------------------------------------------------------------
     def _column_page(self, column: _Column):  # type: ignore[no-untyped-def]
         embedded = "".join(f"<record><![CDATA[{column.record(p)}]]></record>\n"
-                           for p in column.plans[:PER_PAGE * GROUP])
+                           for p in column.items[:PER_PAGE * GROUP])
         form = self._form(column)
         nextgroup = html.escape(f"{PROXY}?page=1&{urlencode({k: v for k, v in form.items() if k != 'col'})}")
         ajax = ", ".join(f"{k}: '{v}'" for k, v in form.items())
@@ -175,7 +179,7 @@ $(document).ready(function(){{
                                 content_type="text/plain")
             end = min(end, start + 200)
             records = "".join(f"<record><![CDATA[{column.record(p)}]]></record>\n"
-                              for p in column.plans[start - 1:end])
+                              for p in column.items[start - 1:end])
         total = column.announced if column is not None else 0
         xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<datastore>\n<totalrecord>{total}</totalrecord>\n'
                f"<recordset>\n{records}</recordset>\n</datastore>\n")

@@ -12,7 +12,16 @@ import html
 import json
 
 from crawler.portal.content import detail_body, file_response, kind_for
-from crawler.portal.site import ReportPlan, Request, Response, Site, SourceEntry, html_response, plan_slot
+from crawler.portal.site import (
+    Notice,
+    ReportPlan,
+    Request,
+    Response,
+    Site,
+    SourceEntry,
+    html_response,
+    plan_slot,
+)
 
 PAGE_SIZE = 5
 
@@ -38,7 +47,9 @@ class JsAppSite(Site):
                 self.pages[plan.file_path] = self._file(plan)
             self.pages[plan.detail_path] = self._detail(plan)
             self.reports.append(plan)
-        self.ordered = sorted(self.reports, key=lambda p: (p.published, p.title), reverse=True)
+        notices = self.plan_notices(max(2, size // 4), lambda k, _day: f"{self.prefix}/xxgk/gknb/content/{9000 + k}.html")
+        self.ordered: list[ReportPlan | Notice] = sorted([*self.reports, *notices],
+                                                         key=lambda p: (p.published, p.title), reverse=True)
         self.total_pages = max(1, -(-len(self.ordered) // PAGE_SIZE))
         self.listing_paths = [self.column] + [f"{self.api}?page={n}&size={PAGE_SIZE}"
                                               for n in range(1, self.total_pages + 1)]

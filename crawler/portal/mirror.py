@@ -14,7 +14,16 @@ import random
 from functools import lru_cache
 
 from crawler.portal.render import render_text
-from crawler.portal.site import ReportPlan, Request, Response, Site, SourceEntry, html_response, plan_slot
+from crawler.portal.site import (
+    Notice,
+    ReportPlan,
+    Request,
+    Response,
+    Site,
+    SourceEntry,
+    html_response,
+    plan_slot,
+)
 
 TRANSFORMS = ("traditional+pinyin", "traditional", "pinyin", "byteshift")
 PER_PAGE = 6
@@ -74,11 +83,13 @@ class MirrorSite(Site):
                               title_variant=(0, 3, 1)[i % 3], transform=TRANSFORMS[i % len(TRANSFORMS)])
             plan.detail_path = f"{self.prefix}/news/{880000 + i * 31 + self.rng.randint(0, 30)}.html"
             self.pages[plan.detail_path] = self._detail(plan)
-            plan.extra["shown_title"] = self.shown_title(plan)
+            plan.extra["title_fn"] = self.shown_title
             if plan.transform == "byteshift":
                 plan.extra["issues"] = ["mojibake"]
             self.reports.append(plan)
-        ordered = sorted(self.reports, key=lambda p: (p.published, p.title), reverse=True)
+        notices = self.plan_notices(max(2, size // 4), lambda k, _day: f"{self.prefix}/news/{990000 + k}.html")
+        ordered: list[ReportPlan | Notice] = sorted([*self.reports, *notices], key=lambda p: (p.published, p.title),
+                                                    reverse=True)
         pages = max(1, -(-len(ordered) // PER_PAGE))
         for n in range(pages):
             path = f"{self.prefix}/news/list_{n + 1}.html"
@@ -89,8 +100,8 @@ class MirrorSite(Site):
         how = plan.transform or ""
         return plan.title if how == "byteshift" else transform(plan.title, how, random.Random(f"t:{plan.key}"))
 
-    def _listing(self, plans: list[ReportPlan], n: int, pages: int):  # type: ignore[no-untyped-def]
-        items = "\n".join(f'<li><a href="{p.detail_path}">{html.escape(self.shown_title(p))}</a> <em>{p.published}</em></li>'
+    def _listing(self, plans: list[ReportPlan | Notice], n: int, pages: int):  # type: ignore[no-untyped-def]
+        items = "\n".join(f'<li><a href="{p.detail_path}">{html.escape(p.shown_title)}</a> <em>{p.published}</em></li>'
                           for p in plans)
         nxt = f'<a href="list_{n + 2}.html">下一页</a>' if n < pages - 1 else ""
         page = f"""<!DOCTYPE html>

@@ -217,8 +217,10 @@ class Portal:
 
 
 def start_portal(host: str = "127.0.0.1", port: int = 0, seed: int | str = 1, sites: Iterable[str] | None = None,
-                 faults: Iterable[str] | str | None = None, reports_per_site: int | None = None) -> Portal:
-    """Bind, plan the sites, serve in a daemon thread; ``portal.stop()`` ends it."""
+                 faults: Iterable[str] | str | None = None, reports_per_site: int | None = None,
+                 slow_seconds: float = 3.0) -> Portal:
+    """Bind, plan the sites, serve in a daemon thread; ``portal.stop()`` ends it. ``slow_seconds``: how
+    long the ``slow`` fault keeps a request waiting (set it past the crawler's DOWNLOAD_TIMEOUT)."""
     server = PortalServer((host, port))
     bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
     try:
@@ -227,6 +229,7 @@ def start_portal(host: str = "127.0.0.1", port: int = 0, seed: int | str = 1, si
     except BaseException:
         server.server_close()
         raise
+    portal.slow_seconds = slow_seconds
     server.portal = portal
     portal.attach(server)
     serve_in_thread(server)

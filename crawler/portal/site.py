@@ -10,6 +10,7 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from html import escape as html_escape
 from typing import Any
 
 from crawler.portal.generator import GeneratedReport, generate_report
@@ -127,6 +128,12 @@ class ReportPlan:
         return self.sample.published if self.sample else self.report.published
 
     @property
+    def shown_title(self) -> str:
+        """The title as the site prints it (a mirror transforms it)."""
+        title_fn = self.extra.get("title_fn")
+        return str(title_fn(self)) if title_fn is not None else self.title
+
+    @property
     def report_path(self) -> str:
         """The URL path of the report itself (the attachment for pdf/docx)."""
         if self.kind in ("pdf", "docx") and self.file_path:
@@ -152,7 +159,7 @@ class ReportPlan:
             "agency": agency,
             "year": year,
             "format": fmt,
-            "title": self.extra.get("shown_title", self.title),
+            "title": self.shown_title,
             "published": self.published,
             "kind": self.kind,
             "attachment_of": attachment_of,
@@ -179,6 +186,28 @@ class Notice:
     published: str
     path: str
     agency: str
+
+    @property
+    def detail_path(self) -> str:
+        return self.path
+
+    @property
+    def shown_title(self) -> str:
+        return self.title
+
+
+def notice_page(notice: Notice) -> Response:
+    """A plain article page for a notice (every family's notices look alike inside)."""
+    title = html_escape(notice.title)
+    page = (f"<!DOCTYPE html><html><head>{{meta_charset}}<title>{title}</title></head><body>"
+            f'<div class="article"><h1>{title}</h1><p class="info">发布日期：{notice.published} '
+            f"来源：{html_escape(notice.agency)}</p><div class=\"content\"><p>各有关单位：</p>"
+            f"<p>现将《{title}》有关事项通知如下，请认真抓好落实。</p></div></div></body></html>")
+    return html_response(page, last_modified=notice.published)
+
+
+def _notice_handler(notice: Notice) -> Callable[[Request], Response]:
+    return lambda _request: notice_page(notice)
 
 
 @dataclass
@@ -231,6 +260,21 @@ class Site:
         self.special: dict[str, Any] = {}
         self.robots_disallow: list[str] = []
         self.global_paths: set[str] = set()  # paths outside the prefix this site answers (Hanweb's dataproxy.jsp)
+
+    def plan_notices(self, count: int, path_for: Callable[[int, str], str]) -> list[Notice]:
+        """``count`` notices with close-looking titles; ``path_for(k, published)`` places each."""
+        from crawler.portal.titles import notice_title
+
+        out = []
+        for k in range(count):
+            year = 2024 - k % 5
+            published = f"{year}-{self.rng.randint(1, 12):02d}-{self.rng.randint(1, 28):02d}"
+            notice = Notice(notice_title(self.rng, self.agency, year - 1), published, path_for(k, published),
+                            self.agency)
+            self.pages[notice.path] = _notice_handler(notice)
+            out.append(notice)
+        self.notices.extend(out)
+        return out
 
     def handle(self, request: Request) -> Response | None:
         handler = self.pages.get(request.path)

@@ -9,9 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import html
+from collections.abc import Callable
 
 from crawler.portal.content import detail_body, file_response, kind_for
-from crawler.portal.site import ReportPlan, Request, Response, Site, SourceEntry, html_response, plan_slot
+from crawler.portal.site import (
+    Notice,
+    ReportPlan,
+    Request,
+    Response,
+    Site,
+    SourceEntry,
+    html_response,
+    plan_slot,
+)
 
 DEPTS: tuple[tuple[str, str], ...] = (("tjj", "统计局"), ("sfj", "司法局"), ("swj", "商务局"))
 PER_PAGE = 4
@@ -44,19 +54,27 @@ class UcapSite(Site):
                 self.pages[plan.detail_path] = self._detail(plan, dept, code)
                 self.reports.append(plan)
                 plans.append(plan)
-            plans.sort(key=lambda p: (p.published, p.title), reverse=True)
-            pages = max(1, -(-len(plans) // PER_PAGE))
+            notices = self.plan_notices(max(1, size // 8), self._notice_path(code))
+            items: list[ReportPlan | Notice] = sorted([*plans, *notices], key=lambda p: (p.published, p.title),
+                                                      reverse=True)
+            pages = max(1, -(-len(items) // PER_PAGE))
             for n in range(pages):
                 path = f"{self.prefix}/{code}/gknb/" + ("index.shtml" if n == 0 else f"index_{n}.shtml")
                 self.listing_paths.append(path)
-                self.pages[path] = self._listing(plans[n * PER_PAGE:(n + 1) * PER_PAGE], n, pages, dept)
+                self.pages[path] = self._listing(items[n * PER_PAGE:(n + 1) * PER_PAGE], n, pages, dept)
             self.columns.append(f"{self.prefix}/{code}/gknb/index.shtml")
+
+    def _notice_path(self, code: str) -> Callable[[int, str], str]:
+        def path(k: int, day: str) -> str:
+            digest = hashlib.md5(f"notice:{self.seed}:{code}:{k}".encode()).hexdigest()
+            return f"{self.prefix}/{code}/gknb/{day[:4]}{day[5:7]}/{digest}.shtml"
+        return path
 
     @staticmethod
     def _file(plan: ReportPlan):  # type: ignore[no-untyped-def]
         return lambda _r: file_response(plan)
 
-    def _listing(self, plans: list[ReportPlan], n: int, pages: int, dept: str):  # type: ignore[no-untyped-def]
+    def _listing(self, plans: list[ReportPlan | Notice], n: int, pages: int, dept: str):  # type: ignore[no-untyped-def]
         rows = "\n".join(
             f'<li><a href="{p.detail_path[p.detail_path.index("/gknb/") + 6:]}" target="_blank" '
             f'title="{html.escape(p.title)}">{html.escape(p.title)}</a><span class="bt-data-time">[{p.published}]'
