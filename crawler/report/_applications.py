@@ -116,7 +116,7 @@ def text_rows(text: str) -> list[RowObs]:
             continue
         run = run_m.group(0).strip()
         key = m.lastgroup
-        readings = splits(run, NCOL, _row_total_ok)
+        readings = splits(run, NCOL, _row_total_ok, group=NCOL)
         choices: list[list[Number | None]] | None = (
             None if readings is None else [list[Number | None](r) for r in readings])
         if choices == [] and run:

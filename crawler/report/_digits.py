@@ -13,8 +13,8 @@ _UNIT = re.compile(r"(?:件|条|个|项|次|元|万元|人次|%)$")
 _PIECE = re.compile(r"[-−－]?[0-9.]+")
 # Full-width digits (some editors type them): read as ASCII everywhere, prose included.
 FULLWIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
-# Past this many candidate splits a run counts as ambiguous (and the enumeration stops).
-MAX_CANDIDATES = 4000
+# Past this many accepted readings (or 5x as many steps) a run counts as ambiguous and the walk stops.
+MAX_CANDIDATES = 500
 
 
 def to_number(text: str) -> Number:
@@ -43,8 +43,11 @@ def pieces(run: str) -> list[str]:
 
 
 def splits(run: str, n: int, accept: Callable[[list[Number]], bool] | None = None,
-           limit: int = MAX_CANDIDATES) -> list[list[Number]] | None:
-    """Every way to read ``run`` as exactly ``n`` numbers that ``accept`` takes; None when too many ways."""
+           limit: int = MAX_CANDIDATES, group: int | None = None) -> list[list[Number]] | None:
+    """Every way to read ``run`` as exactly ``n`` numbers that ``accept`` takes; None when too many ways.
+
+    ``group=g``: the numbers come in groups of g whose last is the sum of the others (a row's 总计), which
+    prunes the search to the readings where every total adds up."""
     toks = pieces(run)
     if not toks or len(toks) > n:
         return []
@@ -52,28 +55,46 @@ def splits(run: str, n: int, accept: Callable[[list[Number]], bool] | None = Non
         # The source separated every cell: take it as printed (identity errors get reported, not hidden).
         return [[to_number(t) for t in toks]]
     out: list[list[Number]] = []
-    seen = 0
-    for values in _enumerate(toks, n):
-        seen += 1
-        if seen > limit:
-            return None
+    budget = [limit * 6]
+    for values in _enumerate(toks, n, budget, group):
         if accept is None or accept(values):
             out.append(values)
+            if len(out) > limit:
+                return None
+    if budget[0] <= 0:
+        return None
     return out
 
 
-def _enumerate(toks: list[str], n: int) -> Iterator[list[Number]]:
+def _enumerate(toks: list[str], n: int, budget: list[int], group: int | None = None) -> Iterator[list[Number]]:
+    """Every reading, depth first; ``budget[0]`` counts down the steps taken and stops the walk at 0."""
+    rest_chars = [0] * (len(toks) + 1)
+    for i in range(len(toks) - 1, -1, -1):
+        rest_chars[i] = rest_chars[i + 1] + len(toks[i])
+
     def rec(ti: int, pos: int, acc: list[Number]) -> Iterator[list[Number]]:
+        budget[0] -= 1
+        if budget[0] <= 0:
+            return
         if ti == len(toks):
             if len(acc) == n:
                 yield list(acc)
             return
         tok = toks[ti]
         remaining_tokens = len(toks) - ti - 1
-        if len(acc) + remaining_tokens >= n + (0 if pos < len(tok) else 1):
+        # every later token gives at least one number, and no number is shorter than one character
+        if len(acc) + remaining_tokens >= n or len(acc) + (len(tok) - pos) + rest_chars[ti + 1] < n:
             return
+        forced: str | None = None
+        if group is not None and (len(acc) + 1) % group == 0:
+            total = sum(acc[len(acc) - group + 1:])
+            if isinstance(total, float) and not total.is_integer():
+                return
+            forced = str(int(total))
         for end in range(pos + 1, len(tok) + 1):
             part = tok[pos:end]
+            if forced is not None and part != forced:
+                continue
             if not _NUMBER.match(part):
                 continue
             if end < len(tok) and tok[end] == ".":

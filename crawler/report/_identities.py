@@ -85,7 +85,7 @@ def _fails(rows: Rows, ident: Identity) -> bool:
 
 
 def resolve(rows: Rows, observed: set[str], choices: dict[str, list[list[Number | None]]],
-            identities: list[Identity], limit: int = 20000) -> tuple[list[Cell], list[str]]:
+            identities: list[Identity], limit: int = 2000) -> tuple[list[Cell], list[str]]:
     """Pick for each row in ``choices`` the reading that makes the identities hold (several readings come
     from run-together digits or from a row with fewer numbers than columns). Writes the chosen rows and
     the inferred cells into ``rows``; returns (inferred cells, rows left undecided)."""

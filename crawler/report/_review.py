@@ -93,7 +93,7 @@ def _group_rows(text: str) -> dict[str, Values] | None:
         run_m = _GROUP_RUN.match(text, m.end())
         if key is None or key in out or not run_m:
             continue
-        choices = splits(run_m.group(1).strip(), 5, lambda v: abs(sum(v[:4]) - v[4]) < 1e-9)
+        choices = splits(run_m.group(1).strip(), 5, lambda v: abs(sum(v[:4]) - v[4]) < 1e-9, group=5)
         if choices and len(choices) == 1:
             out[key] = list(choices[0])
     return out if len(out) == 3 else None
@@ -112,7 +112,7 @@ def text_review(text: str) -> tuple[dict[str, Values] | None, str | None, bool]:
     if not run_m:
         return None, None, False
     run = run_m.group(1).strip()
-    choices = splits(run, 15, _groups_ok)
+    choices = splits(run, 15, _groups_ok, group=5)
     if choices is None or len(choices) > 1:
         return None, run, True
     if not choices:
