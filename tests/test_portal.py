@@ -183,10 +183,44 @@ def test_unknown_site_and_fault_names_are_refused() -> None:
         start_portal(faults=["nope"])
 
 
-def test_scrapy_portal_command_help_and_bad_input() -> None:
-    ok = subprocess.run([sys.executable, "-m", "scrapy", "portal", "--help"], cwd=ROOT, capture_output=True,
-                        text=True, timeout=60)
-    assert ok.returncode == 0 and "--sources-out" in ok.stdout
-    bad = subprocess.run([sys.executable, "-m", "scrapy", "portal", "--faults", "bogus"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=60)
-    assert bad.returncode != 0 and "unknown portal fault(s) bogus" in bad.stderr
+def test_scrapy_portal_serves_in_the_foreground_and_writes_sources(tmp_path: Path) -> None:
+    import signal
+
+    out = tmp_path / "sources.toml"
+    proc = subprocess.Popen([sys.executable, "-m", "scrapy", "portal", "--port", "0", "--sources-out", str(out),
+                             "--sites", "trs"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        url = re.search(r"demo portal at (http://127\.0\.0\.1:\d+)", first)
+        assert url, first + (proc.stderr.read() if proc.stderr else "")
+        while "Ctrl-C" not in proc.stdout.readline():
+            pass
+        assert fetch(url.group(1) + "/robots.txt")[0] == 200
+        assert url.group(1) in out.read_text(encoding="utf-8")
+        assert (tmp_path / "ground_truth.json").is_file()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    assert proc.returncode == 0
+
+
+def test_scrapy_portal_refuses_bad_input_in_one_line() -> None:
+    import argparse
+
+    from scrapy.exceptions import UsageError
+
+    from crawler.commands.portal import Command
+
+    def opts(**kw: object) -> argparse.Namespace:
+        base = {"port": 0, "sources_out": None, "seed": "1", "faults": "", "sites": "", "reports_per_site": None}
+        return argparse.Namespace(**{**base, **kw})
+
+    with pytest.raises(UsageError, match="unknown portal fault"):
+        Command().run([], opts(faults="bogus"))
+    with pytest.raises(UsageError, match="not a TCP port"):
+        Command().run([], opts(port=70000))
+    with pytest.raises(UsageError, match="unknown portal site"):
+        Command().run([], opts(sites="nope"))
+    with pytest.raises(UsageError, match="no positional arguments"):
+        Command().run(["x"], opts())
