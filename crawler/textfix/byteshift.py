@@ -13,11 +13,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .charmodel import clean_logp, garbage_logq, gbk_pair, is_cjk, known_pair, llr, suspect_pattern
+from .charmodel import (
+    SUSPECT_LLR,
+    clean_logp,
+    garbage_logq,
+    gbk_len,
+    gbk_pair,
+    is_cjk,
+    known_pair,
+    llr,
+    suspect_pattern,
+)
 from .pinyin import readings
 
 # Minimum summed log-likelihood ratio (nats) of a span; clean reports peak below 8, garbage spans score 15+.
-SPAN_THRESHOLD = 10.0
+SPAN_THRESHOLD = 8.0
 # Spans at least this strong are reported even when re-pairing recovers nothing.
 STRONG_THRESHOLD = 18.0
 # A re-paired character is kept when at least this likely under the clean model (GB2312 level 1 or seen).
@@ -93,6 +103,19 @@ _CLUSTER_GAP = 16
 _WINDOW_MARGIN = 4
 
 
+# A run counts only if garbage characters themselves (not just scattered `?` marks) make it suspicious.
+_MIN_GARBAGE_CHARS = 2
+
+
+def _has_garbage(run: str) -> bool:
+    """Enough garbage characters, or `?` marks clustered among double-byte characters."""
+    garbage = sum(1 for ch in run if ch >= "\x80" and llr(ch) > SUSPECT_LLR)
+    marks = run.count("?") + run.count("\ufffd")
+    if garbage >= _MIN_GARBAGE_CHARS or (garbage >= 1 and marks >= 2):
+        return True
+    return marks >= 2 and any(ch >= "\x80" for ch in run)
+
+
 def _candidate_spans(text: str) -> list[tuple[int, int, float]]:
     """Maximal-scoring runs (start, end, score) with score >= SPAN_THRESHOLD, searched near suspects."""
     positions = [m.start() for m in suspect_pattern().finditer(text)]
@@ -107,7 +130,11 @@ def _candidate_spans(text: str) -> list[tuple[int, int, float]]:
         window = text[lo:hi]
         ratios = _ratios(window)
         if sum(r for r in ratios if r > 0) >= SPAN_THRESHOLD:
-            spans.extend(_kadane(window, ratios, lo))
+            spans.extend(
+                span
+                for span in _kadane(window, ratios, lo)
+                if _has_garbage(text[max(0, span[0] - 1) : span[1] + 1])
+            )
         i = j + 1
     return spans
 
@@ -151,7 +178,7 @@ def _reading(units: list[int | None], shifted: bool, syllable: str | None) -> tu
     i = 1 if shifted else 0
     if shifted and units:
         out.append(HOLE)  # the first byte is the trail of a character whose lead is gone
-        score += _UNRECOVERED_COST
+        score += _HOLE_VALUE
     n = len(units)
     while i < n:
         b = units[i]
@@ -172,7 +199,7 @@ def _reading(units: list[int | None], shifted: bool, syllable: str | None) -> tu
             # A lead byte whose trail is lost: a pinyin remnant after the span may still name the character.
             ch_or_none = _with_reading(b, syllable) if syllable and i + 1 >= n else None
             out.append(ch_or_none or HOLE)
-            score += clean_logp(ch_or_none) if ch_or_none else _UNRECOVERED_COST
+            score += clean_logp(ch_or_none) if ch_or_none else _HOLE_VALUE
             i += 1 if trail is None and i + 1 < n else 2
             continue
         ch_pair = gbk_pair(b, trail)
@@ -183,6 +210,7 @@ def _reading(units: list[int | None], shifted: bool, syllable: str | None) -> tu
             out.append(HOLE)
             score += _UNRECOVERED_COST
         i += 2
+    score += sum(_pair_bonus(a, b) for a, b in zip(out, out[1:], strict=False) if a != HOLE and b != HOLE)
     return "".join(out), score
 
 
@@ -235,11 +263,106 @@ def recover(
     return recovered, recovered.count(HOLE)
 
 
+# A `?` (or U+FFFD) touching Chinese text marks where a decoder lost step; the run of double-byte characters
+# beside it is garbage if re-pairing it one byte later reads this much better (nats).
+ANCHOR_GAIN = 4.0
+_ANCHOR = re.compile(r"[?\ufffd]")
+_MAX_RUN = 40
+
+
+def _double_byte(ch: str) -> bool:
+    return ch >= "\x80" and gbk_len(ch) == 2
+
+
+def _value(ch: str | None) -> float:
+    if ch is None:
+        return _UNRECOVERED_COST
+    logp = clean_logp(ch)
+    return logp if logp >= KEEP_LOGP else _UNRECOVERED_COST
+
+
+def _anchored_spans(text: str) -> list[tuple[int, int, float]]:
+    """Spans beside `?`/U+FFFD whose re-paired reading beats the text as it is by ANCHOR_GAIN or more.
+
+    Both readings are scored with the unigram model plus a bonus per adjacent pair that real reports or
+    the dictionary know; a byte the garbage lost counts as an average character of prose.
+    """
+    spans: list[tuple[int, int, float]] = []
+    for match in _ANCHOR.finditer(text):
+        p = match.start()
+        # Left: a run ending at the anchor; the garbage is a suffix of it.
+        a = p
+        while a > 0 and p - a < _MAX_RUN and _double_byte(text[a - 1]):
+            a -= 1
+        if p - a >= 2:
+            chars = text[a:p]
+            units = [b for ch in chars for b in ch.encode("gbk")]
+            pairs = [gbk_pair(units[2 * i + 1], units[2 * i + 2]) for i in range(len(chars) - 1)]
+            # Suffix starting at k: re-paired characters pairs[k:], as-is characters chars[k:].
+            total = -clean_logp(chars[-1])
+            best, best_k = float("-inf"), len(chars) - 1
+            for k in range(len(chars) - 2, -1, -1):
+                total += _value(pairs[k]) - clean_logp(chars[k])
+                total += _pair_bonus(pairs[k], pairs[k + 1] if k + 1 < len(pairs) else None)
+                total -= _pair_bonus(chars[k], chars[k + 1])
+                if total + _HOLE_VALUE > best:
+                    best, best_k = total + _HOLE_VALUE, k
+            if best >= ANCHOR_GAIN:
+                spans.append((a + best_k, p + 1, best))
+        # Right: a run starting after the anchor; the garbage is a prefix of it.
+        z = p + 1
+        while z < len(text) and z - p <= _MAX_RUN and _double_byte(text[z]):
+            z += 1
+        if z - (p + 1) >= 2:
+            chars = text[p + 1 : z]
+            units = [b for ch in chars for b in ch.encode("gbk")]
+            pairs = [gbk_pair(units[2 * i - 1], units[2 * i]) for i in range(1, len(chars))]
+            total = _HOLE_VALUE - clean_logp(chars[0])  # the first byte lost its lead
+            best, best_end = float("-inf"), p + 1
+            for i in range(1, len(chars)):
+                total += _value(pairs[i - 1]) - clean_logp(chars[i])
+                total += _pair_bonus(pairs[i - 2] if i >= 2 else None, pairs[i - 1])
+                total -= _pair_bonus(chars[i - 1], chars[i])
+                if total > best:
+                    best, best_end = total, p + 2 + i
+            if best >= ANCHOR_GAIN:
+                spans.append((p, best_end, best))
+    return spans
+
+
+# Expected log-probability of a character of prose, for a byte the garbage no longer holds.
+_HOLE_VALUE = -7.5
+# Nats per adjacent pair known to real reports or the dictionary.
+_PAIR_BONUS = 3.0
+
+
+def _pair_bonus(a: str | None, b: str | None) -> float:
+    if a is None or b is None:
+        return 0.0
+    return _PAIR_BONUS if known_pair(a, b) else 0.0
+
+
+def _merge(spans: list[tuple[int, int, float, bool]]) -> list[tuple[int, int, float, bool]]:
+    """Overlapping candidates become one; a span is 'anchored' if any of its parts was."""
+    merged: list[tuple[int, int, float, bool]] = []
+    for start, end, score, anchored in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            last = merged[-1]
+            merged[-1] = (last[0], max(last[1], end), max(last[2], score), last[3] or anchored)
+        else:
+            merged.append((start, end, score, anchored))
+    return merged
+
+
 def find_and_recover(text: str) -> list[ShiftSpan]:
     """Every byte-shift span of `text`, with its recovery (offsets into `text`)."""
     found: list[ShiftSpan] = []
-    for start, end, score in _candidate_spans(text):
-        while start < end and llr(text[start]) <= 0.0:
+    candidates = [(a, b, score, False) for a, b, score in _candidate_spans(text)]
+    candidates += [(a, b, score, True) for a, b, score in _anchored_spans(text)]
+    for start, end, score, anchored in _merge(candidates):
+        # A run found by its ratios starts at its first garbage-looking character; an anchored run was
+        # placed by re-pairing and starts where the re-paired reading starts paying off.
+        while not anchored and start < end and llr(text[start]) <= 0.0:
             start += 1
         if start >= end:
             continue

@@ -263,6 +263,15 @@ def gbk_pair(lead: int, trail: int) -> str | None:
     return ch if len(ch) == 1 else None
 
 
+@lru_cache(maxsize=65536)
+def gbk_len(ch: str) -> int:
+    """Bytes `ch` takes in GBK (0 when GBK cannot encode it)."""
+    try:
+        return len(ch.encode("gbk"))
+    except UnicodeEncodeError:
+        return 0
+
+
 # Characters more likely garbage than prose by this ratio are "suspects".
 SUSPECT_LLR = 1.0
 
