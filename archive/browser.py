@@ -141,11 +141,9 @@ class BrowserCapture:
             out.append((dom, IndexInfo(url=dom_urn(response.url), date=date, record_type="resource", status=200,
                                        mime="text/html", digest=dom.rec_headers.get_header("WARC-Payload-Digest"))))
             if meta_dict is not None:
-                fake = Exchange(url=response.url, method="GET", request_headers=[], request_body=b"", status=200,
-                                response_headers=[("Content-Type", "text/html; charset=utf-8")], body=body,
-                                date=date)
-                out.append((metadata_record(dom_urn(response.url), date, dom_id, metadata_content(meta_dict, fake)),
-                            None))
+                content = metadata_content(meta_dict, body, [("Content-Type", "text/html; charset=utf-8")],
+                                           response.url)
+                out.append((metadata_record(dom_urn(response.url), date, dom_id, content), None))
             return out
 
         size = len(body) + sum(len(ex.body) + 2048 for ex in exchanges) + 2048

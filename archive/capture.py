@@ -219,7 +219,11 @@ class WarcCaptureMiddleware:
                 self._inc("archive/revisit_identical")
         meta = request.meta.get(META_METADATA)
         meta_dict = dict(meta) if isinstance(meta, dict) else None
-        name = self.writer.submit(lambda: _build_group(ex, meta_dict), len(body) + len(ex.request_body) + 2048,
+        full = ex.revisit is None or self.cfg.revisit_full
+        # metadata describes the payload: for a 304 that is the earlier capture's, handed on in `replay`
+        meta_source = (replay.body, _pairs(replay.headers)) if replay is not None else (body, ex.response_headers)
+        name = self.writer.submit(lambda: _build_group(ex, meta_dict if full else None, full, meta_source),
+                                  len(body) + len(ex.request_body) + 2048,
                                   on_written=self._written_callback(ex))
         self._remember(ex, response, name)
         request.meta[META_RECORD_ID] = ex.record_id
@@ -288,7 +292,8 @@ class WarcCaptureMiddleware:
         return done
 
 
-def _build_group(ex: Exchange, meta: dict[str, Any] | None) -> list[BuiltRecord]:
+def _build_group(ex: Exchange, meta: dict[str, Any] | None, with_request: bool = True,
+                 meta_source: tuple[bytes, list[tuple[str, str]]] | None = None) -> list[BuiltRecord]:
     """Runs on the writer thread: response (or revisit), request, and the metadata record when asked for."""
     from .cdxj import IndexInfo
 
@@ -300,9 +305,12 @@ def _build_group(ex: Exchange, meta: dict[str, Any] | None) -> list[BuiltRecord]
                      status=ex.status, mime=ctype.split(";", 1)[0].strip().lower() if ctype else None,
                      digest=resp.rec_headers.get_header("WARC-Payload-Digest"), method=ex.method,
                      request_content_type=req_ctype, request_body=ex.request_body)
-    out: list[BuiltRecord] = [(resp, info), (request_record(ex), None)]
+    out: list[BuiltRecord] = [(resp, info)]
+    if with_request:
+        out.append((request_record(ex), None))
     if meta is not None:
-        content = metadata_content(meta, ex)
+        body, headers = meta_source if meta_source is not None else (ex.body, ex.response_headers)
+        content = metadata_content(meta, body, headers, ex.url)
         out.append((metadata_record(ex.url, ex.date, ex.record_id, content), None))
     return out
 

@@ -21,6 +21,7 @@ class ArchiveConfig:
     mend_on_start: bool
     operator: str
     browser_capture: bool
+    revisit_full: bool
 
     @property
     def warc_dir(self) -> Path:
@@ -52,4 +53,5 @@ class ArchiveConfig:
             mend_on_start=settings.getbool("ARCHIVE_MEND_ON_START", True),
             operator=settings.get("ARCHIVE_OPERATOR", "") or "",
             browser_capture=settings.getbool("ARCHIVE_BROWSER_CAPTURE", True),
+            revisit_full=settings.getbool("ARCHIVE_REVISIT_FULL", False),
         )

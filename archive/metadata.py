@@ -14,7 +14,6 @@ import lxml.etree
 import lxml.html
 
 from .payload import decode_payload
-from .records import Exchange
 
 logger = logging.getLogger("archive.metadata")
 
@@ -92,15 +91,16 @@ def outlinks(body: bytes, url: str, charset: str | None) -> list[str]:
     return list(seen)
 
 
-def metadata_content(meta: dict[str, Any], ex: Exchange) -> dict[str, Any]:
-    ctype = next((v for k, v in ex.response_headers if k.lower() == "content-type"), None)
-    body = decode_payload(ex.body, ex.response_headers)
-    charset = detect_charset(body, ctype, ex.url)
+def metadata_content(meta: dict[str, Any], raw_body: bytes, headers: list[tuple[str, str]], url: str) -> dict[str, Any]:
+    """`meta` plus `charset` and `outlinks` of the payload (`raw_body` as archived, still content-encoded)."""
+    ctype = next((v for k, v in headers if k.lower() == "content-type"), None)
+    body = decode_payload(raw_body, headers)
+    charset = detect_charset(body, ctype, url)
     content: dict[str, Any] = {k: v for k, v in meta.items()}
     content["charset"] = charset
     is_html = (ctype or "").lower().startswith(("text/html", "application/xhtml")) or body[:512].lstrip().lower(
     ).startswith((b"<!doctype html", b"<html"))
-    content["outlinks"] = outlinks(body, ex.url, _lxml_codec(charset)) if is_html else []
+    content["outlinks"] = outlinks(body, url, _lxml_codec(charset)) if is_html else []
     return content
 
 

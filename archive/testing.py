@@ -186,7 +186,8 @@ def _crawl_main(args: argparse.Namespace) -> int:
     settings = get_project_settings()
     settings.set("ARCHIVE_DIR", args.archive_dir, priority="cmdline")
     base = {"NIANBAO_ADDRESS_GUARD": False, "AUTOTHROTTLE_ENABLED": False, "ITEM_PIPELINES": {},
-            "LOG_LEVEL": "WARNING", "RETRY_ENABLED": False, "CONCURRENT_REQUESTS_PER_DOMAIN": 8}
+            "LOG_LEVEL": "WARNING", "RETRY_ENABLED": False, "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
+            "NIANBAO_INCREMENTAL": False}
     for k, v in base.items():
         settings.set(k, v, priority="cmdline")
     for item in args.set or []:
