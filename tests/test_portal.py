@@ -167,6 +167,11 @@ def test_start_up_is_fast_and_large_portals_work() -> None:
     small = start_portal(seed=2)
     assert time.perf_counter() - started < 1.0
     small.stop()
+    warm = start_portal(seed=2, sites=["trs"])
+    try:
+        assert warm.warm() == len(warm.all_urls()) and not warm.hits
+    finally:
+        warm.stop()
     big = start_portal(seed=2, sites=["trs"], reports_per_site=300)
     try:
         assert len([e for e in big.ground_truth if e["origin"] == "generated"]) == 300

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from crawler.portal.endless import EndlessSite
 from crawler.portal.faults import parse_faults, plan_transient
@@ -76,7 +77,8 @@ class Portal:
         self._by_prefix = sorted(((s.prefix + "/", s) for s in self.sites), key=lambda p: -len(p[0]))
         self._cache: dict[tuple[str, str, str], Response] = {}
         self._lock = threading.Lock()
-        self.hits: Counter[str] = Counter()
+        self.hits: Counter[str] = Counter()  # requests per path, for tests
+        self._fault_seen: Counter[str] = Counter()
         self._transient = plan_transient(seed, self.faults_enabled, self._crawl_paths())
         self._server: PortalServer | None = None
 
@@ -105,14 +107,26 @@ class Portal:
             self._cache[key] = response
         return response
 
+    def warm(self) -> int:
+        """Render every page a complete crawl fetches, in-process (benchmarks: so the first crawl does not
+        pay for PDF/DOCX rendering the second one gets from the cache). Returns the number of pages."""
+        count = 0
+        for path in self._crawl_paths():
+            split = urlsplit(path)
+            self.respond(Request(method="GET", path=split.path, query=parse_qs(split.query), form={}, headers={}))
+            count += 1
+        with self._lock:
+            self.hits.clear()
+        return count
+
     def take_fault(self, path: str) -> str | None:
         """The transient fault this request meets, if any (each faulty URL fails its first requests)."""
         fault = self._transient.get(path)
         if fault is None:
             return None
         with self._lock:
-            seen = self.hits[f"fault:{path}"]
-            self.hits[f"fault:{path}"] += 1
+            seen = self._fault_seen[path]
+            self._fault_seen[path] += 1
         return fault.fault if seen < fault.failures else None
 
     def robots_txt(self) -> str:
