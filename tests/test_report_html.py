@@ -49,3 +49,12 @@ def test_blank_html_cells_are_null_not_zero() -> None:
     assert got["tables"]["active_disclosure"]["fees"] == {"amount_10k_yuan": None}
     assert got["issues"] == [{"code": "cells_missing", "table": "active_disclosure", "row": "fees",
                               "column": "amount_10k_yuan", "detail": "blank in the source"}]
+
+
+def test_title_from_the_page_heading_when_meta_and_title_say_nothing() -> None:
+    page = ("<html><head><title>政府信息公开年报_江城市</title></head><body><div class='top'>首页</div>"
+            "<h1>江城市统计局2023年度政府信息公开工作年度报告</h1>"
+            f"<div id='zoom'>{render_html(REP, 'plain', 5)}</div></body></html>")
+    got = parse_report(page.encode()).to_dict()
+    assert (got["title"], got["agency"], got["year"]) == ("江城市统计局2023年度政府信息公开工作年度报告", "江城市统计局", 2023)
+    assert got["tables"] == REP.tables

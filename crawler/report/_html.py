@@ -62,6 +62,9 @@ def parse_html(text: str) -> tuple[list[Block], dict[str, str]]:
     title_el = doc.find(".//title")
     if title_el is not None and title_el.text_content().strip():
         meta["html_title"] = title_el.text_content().strip()
+    heading = doc.xpath("(//h1 | //h2 | //*[contains(@class, 'title')])[1]")
+    if heading:
+        meta["heading_title"] = line_text(heading[0].text_content())
     for el in list(doc.iter(*_DROP_TAGS)):
         _drop(el)
     body_el = doc.find("body")

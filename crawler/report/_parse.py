@@ -166,9 +166,9 @@ def _grid_text(blocks: list[Block]) -> str:
 
 def _metadata(report: Report, meta: dict[str, str], lines: list[str], flat: str, url: str | None) -> None:
     title = meta.get("ArticleTitle") or None
-    if not title and meta.get("html_title"):
-        cand = clean_html_title(meta["html_title"])
-        title = cand if title_parts(cand)[1] is not None else None
+    for cand in (clean_html_title(meta.get("html_title") or ""), meta.get("heading_title") or ""):
+        if not title and cand and len(cand) <= 80 and title_parts(cand)[1] is not None:
+            title = cand
     if not title:
         title = title_from_text(lines)
     report.title = title
