@@ -124,24 +124,29 @@ def _walk(el: Any, blocks: list[Block], buf: list[str]) -> None:
         _flush(blocks, buf)
 
 
-def _span(value: str | None) -> int:
+# Spans and grid size are capped: the standard tables are at most ~40 rows by 16 columns, and a page
+# with rowspan/colspan in the thousands must not cost minutes.
+MAX_COLSPAN = 64
+MAX_GRID_CELLS = 20000
+
+
+def _span(value: str | None, cap: int) -> int:
     if not value:
         return 1
     digits = re.match(r"\s*(\d+)", value)
     if not digits:
         return 1
-    return max(1, min(int(digits.group(1)), 200))
+    return max(1, min(int(digits.group(1)), cap))
 
 
 def table_grid(table: Any) -> Grid:
-    """Resolve rowspan/colspan into a rectangular grid; a spanned cell's text fills every slot it covers."""
+    """Resolve rowspan/colspan into a rectangular grid; a spanned cell's text fills every slot it covers.
+    A rowspan is clipped to the table's remaining rows, as browsers do."""
+    trs = [tr for tr in table.iter("tr") if _owner_table(tr) is table]  # a nested table's rows are its own
     rows: list[list[str]] = []
     pending: dict[tuple[int, int], str] = {}
-    r = 0
-    for tr in table.iter("tr"):
-        # rows of a nested table belong to that table
-        if _owner_table(tr) is not table:
-            continue
+    cells = 0
+    for r, tr in enumerate(trs):
         row: list[str] = []
         c = 0
         for td in tr:
@@ -151,17 +156,20 @@ def table_grid(table: Any) -> Grid:
                 row.append(pending.pop((r, c)))
                 c += 1
             text = cell_text(td.text_content())
-            rs, cs = _span(td.get("rowspan")), _span(td.get("colspan"))
+            rs = _span(td.get("rowspan"), len(trs) - r)
+            cs = _span(td.get("colspan"), MAX_COLSPAN)
             for dc in range(cs):
                 row.append(text)
                 for dr in range(1, rs):
                     pending[(r + dr, c + dc)] = text
             c += cs
+            cells += cs * rs
         while (r, c) in pending:
             row.append(pending.pop((r, c)))
             c += 1
         rows.append(row)
-        r += 1
+        if cells > MAX_GRID_CELLS:
+            break
     width = max((len(x) for x in rows), default=0)
     return Grid([x + [""] * (width - len(x)) for x in rows if any(x)])
 
