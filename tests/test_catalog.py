@@ -154,3 +154,38 @@ def test_catalog_from_a_newer_schema_is_refused(tmp_path: Path) -> None:
     sqlite3.connect(path).execute("PRAGMA user_version=99")
     with pytest.raises(ValueError, match="schema version 99.*scrapy rebuild"):
         open_catalog(path)
+
+
+def test_components_follow_their_settings() -> None:
+    from scrapy.exceptions import NotConfigured
+    from scrapy.utils.test import get_crawler
+
+    from pipelines.parse_pipeline import ParseReportPipeline
+    from pipelines.store_pipeline import CatalogStorePipeline
+    from pipelines.summary import CrawlSummary
+
+    off = get_crawler(settings_dict={"CATALOG_ENABLED": False, "CATALOG_SUMMARY_ENABLED": False})
+    for component in (ParseReportPipeline, CatalogStorePipeline, CrawlSummary):
+        with pytest.raises(NotConfigured):
+            component.from_crawler(off)
+    bad = get_crawler(settings_dict={"CATALOG_BATCH_SIZE": 0})
+    with pytest.raises(ValueError, match="CATALOG_BATCH_SIZE=0"):
+        CatalogStorePipeline.from_crawler(bad)
+    on = get_crawler(settings_dict={"ARCHIVE_DIR": "/srv/nb"})
+    assert CatalogStorePipeline.from_crawler(on).config.path == Path("/srv/nb/catalog.sqlite")
+
+
+def test_summary_table_lines_up_chinese_names() -> None:
+    from pipelines.summary import WarcFile, format_summary
+
+    text = format_summary(
+        {"downloader/response_count": 29, "downloader/request_count": 30, "item_scraped_count": 3,
+         "downloader/response_status_count/404": 1, "catalog/failed": 1},
+        {"平潭综合实验区": {2023: 1, 2024: 1}, "江城市": {2024: 1}},
+        [WarcFile("NIANBAO-20250310073500000-00000-h-1.warc.gz", 1_234_567)])
+    lines = text.splitlines()
+    assert "reports stored: 3" in lines
+    rows = [line for line in lines if line.startswith(("agency", "平潭", "江城"))]
+    widths = [sum(2 if "\u4e00" <= ch <= "\u9fff" else 1 for ch in line) for line in rows]
+    assert len(set(widths)) == 1, rows
+    assert "WARC files: 1, 1.23 MB" in text and "HTTP errors 1" in text and "parse failures 1" in text

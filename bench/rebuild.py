@@ -1,0 +1,168 @@
+"""Rebuild throughput and memory: ``scrapy rebuild`` against parsing alone, in one run.
+
+Serves a demo portal, crawls it once with the real ``annual_reports`` spider and archive (WARC files capped small
+so the archive is split into many files), then measures:
+
+1. parse-only: :func:`pipelines.processing.process_capture` over the payloads of exactly the report captures the
+   rebuild stores, held in memory (no WARC reading, no SQLite) → reports/s;
+2. rebuild, 1 worker, over all WARC files → reports/s, and the ratio to (1) (target >= 0.85);
+3. rebuild, 2 workers → the speed-up over (2) (target >= 1.6x; needs two idle cores);
+4. peak memory (VmHWM of the rebuild process) for the first tenth of the WARC files ("1x") and for all of
+   them ("10x") (target: 10x the data in < 1.5x the memory).
+
+Each rebuild runs in its own process, so its peak memory is its own.
+
+    .venv/bin/python bench/rebuild.py [--reports-per-site 300] [--seed 5] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def run_rebuild(warc_dir: str, catalog: str, workers: int) -> dict[str, Any]:
+    from archive.rebuild import rebuild
+
+    started = time.perf_counter()
+    result = rebuild(Path(warc_dir), Path(catalog), workers=workers)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "reports": result.reports, "records": result.records,
+            "damaged": len(result.damaged), "maxrss_kb": _peak_rss_kb()}
+
+
+def _peak_rss_kb() -> int:
+    """This process's peak RSS. ``ru_maxrss`` would carry the parent's peak over fork+exec; VmHWM does not."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+def _child(*args: str) -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        raise SystemExit(f"bench worker failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def crawl(archive: Path, reports_per_site: int, seed: str, max_size: int) -> tuple[int, float]:
+    from crawler.portal import start_portal
+
+    portal = start_portal(host="127.0.0.1", port=0, seed=seed, sites=["trs", "mirror", "hanweb"],
+                          reports_per_site=reports_per_site)
+    try:
+        sources = archive / "sources.toml"
+        archive.mkdir(parents=True, exist_ok=True)
+        portal.write_sources(sources)
+        started = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "scrapy", "crawl", "annual_reports", "-s", f"NIANBAO_SOURCES={sources}",
+             "-s", f"ARCHIVE_DIR={archive}", "-s", "LOG_LEVEL=WARNING", "-s", "AUTOTHROTTLE_ENABLED=False",
+             "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16", "-s", f"ARCHIVE_WARC_MAX_SIZE={max_size}",
+             "-s", "CATALOG_SUMMARY_ENABLED=False"],
+            cwd=ROOT, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(f"crawl failed: {proc.stderr[-3000:]}")
+        return len(portal.ground_truth), time.perf_counter() - started
+    finally:
+        portal.stop()
+
+
+def parse_only(catalog: Path, warc_dir: Path) -> tuple[int, float]:
+    """process_capture over the stored report captures' payloads, preloaded: reports and seconds."""
+    from archive.reader import read_capture_at
+    from pipelines.capture_info import CaptureInfo
+    from pipelines.processing import process_capture
+
+    conn = sqlite3.connect(catalog)
+    rows = conn.execute("SELECT url, record_id, warc_file, warc_offset FROM captures ORDER BY record_id").fetchall()
+    conn.close()
+    inputs = []
+    for url, record_id, warc_file, offset in rows:
+        cap = read_capture_at(warc_dir / warc_file, offset)
+        if cap.record_type == "revisit":
+            continue  # the rebuild reads those through the record they refer to; not part of this timing
+        inputs.append((cap.payload, CaptureInfo(url=url, record_id=record_id), cap.header("Content-Type")))
+    started = time.perf_counter()
+    for body, info, ctype in inputs:
+        process_capture(body, info, ctype)
+    return len(inputs), time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reports-per-site", type=int, default=300, help="generated reports per portal site")
+    ap.add_argument("--seed", default="5", help="portal seed")
+    ap.add_argument("--warc-max-size", type=int, default=400_000, help="ARCHIVE_WARC_MAX_SIZE for the crawl")
+    ap.add_argument("--keep", type=Path, help="crawl into DIR, or reuse the WARCs already there")
+    ap.add_argument("--worker", nargs=3, metavar=("WARC_DIR", "CATALOG", "WORKERS"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:
+        print(json.dumps(run_rebuild(args.worker[0], args.worker[1], int(args.worker[2]))))
+        return 0
+
+    tmp = Path(tempfile.mkdtemp(prefix="nianbao-bench-rebuild-"))
+    archive = args.keep or tmp / "data"
+    try:
+        warc_all = archive / "warc"
+        if not (warc_all.is_dir() and any(warc_all.iterdir())):
+            reports, seconds = crawl(archive, args.reports_per_site, args.seed, args.warc_max_size)
+            print(f"crawl: portal with {reports} reports archived in {seconds:.1f}s", flush=True)
+        files = sorted(p for p in warc_all.iterdir() if p.name.endswith(".warc.gz"))
+        size = sum(p.stat().st_size for p in files)
+        tenth = tmp / "warc-1x"
+        tenth.mkdir()
+        for p in files[: max(1, len(files) // 10)]:
+            try:
+                os.link(p, tenth / p.name)
+            except OSError:  # another file system
+                shutil.copy(p, tenth / p.name)
+        size_1x = sum(p.stat().st_size for p in tenth.iterdir())
+        print(f"WARCs: {len(files)} files, {size / 1e6:.1f} MB (10x); first tenth: {len(list(tenth.iterdir()))} "
+              f"files, {size_1x / 1e6:.1f} MB (1x)", flush=True)
+
+        one = _child("--worker", str(warc_all), str(tmp / "one.sqlite"), "1")
+        two = _child("--worker", str(warc_all), str(tmp / "two.sqlite"), "2")
+        small = _child("--worker", str(tenth), str(tmp / "small.sqlite"), "1")
+        n_parse, parse_seconds = parse_only(tmp / "one.sqlite", warc_all)
+    finally:
+        if not args.keep:
+            shutil.rmtree(archive, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    parse_rate = n_parse / parse_seconds
+    one_rate = one["reports"] / one["seconds"]
+    two_rate = two["reports"] / two["seconds"]
+    print(f"{'run':<26}{'reports':>9}{'captures':>10}{'seconds':>9}{'reports/s':>11}{'peak RSS MB':>13}")
+    print(f"{'parse only (in memory)':<26}{n_parse:>9}{'':>10}{parse_seconds:>9.2f}{parse_rate:>11.1f}{'':>13}")
+    for name, run in (("rebuild, 1 worker", one), ("rebuild, 2 workers", two), ("rebuild 1x, 1 worker", small)):
+        print(f"{name:<26}{run['reports']:>9}{run['records']:>10}{run['seconds']:>9.2f}"
+              f"{run['reports'] / run['seconds']:>11.1f}{run['maxrss_kb'] / 1024:>13.1f}")
+    print(f"ratio rebuild / parse-only reports/s: {one_rate / parse_rate:.2f}  (target >= 0.85)")
+    print(f"speed-up with 2 workers: {two_rate / one_rate:.2f}x  (target >= 1.6x; {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f})")
+    print(f"peak memory 10x / 1x: {one['maxrss_kb'] / small['maxrss_kb']:.2f}  (target < 1.5; "
+          f"{one['maxrss_kb'] / 1024:.0f} MB for {size / 1e6:.1f} MB of WARC vs {small['maxrss_kb'] / 1024:.0f} MB "
+          f"for {size_1x / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
