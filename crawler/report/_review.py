@@ -10,7 +10,7 @@ from crawler.report._labels import REVIEW_GROUP_RES, review_column
 from crawler.report._model import Number
 from crawler.report._schema import REVIEW_GROUPS
 
-_LAST_HEADER = re.compile(r"(?:总计|合计|审结|尚未)(?!.*(?:总计|合计|审结|尚未))", re.S)
+_HEADER_WORDS = ("总计", "合计", "审结", "尚未")
 _RUN = re.compile(r"\s*([-−－]?[0-9][0-9.\s\-−－]*)")
 
 Values = list[Number | None]
@@ -105,10 +105,10 @@ def text_review(text: str) -> tuple[dict[str, Values] | None, str | None, bool]:
     per_group = _group_rows(text)
     if per_group is not None:
         return per_group, None, False
-    m = _LAST_HEADER.search(text)
-    if not m:
+    end = max((text.rfind(w) + len(w) if w in text else -1) for w in _HEADER_WORDS)
+    if end < 0:
         return None, None, False
-    run_m = _RUN.match(text, m.end())
+    run_m = _RUN.match(text, end)
     if not run_m:
         return None, None, False
     run = run_m.group(1).strip()
