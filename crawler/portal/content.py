@@ -55,6 +55,14 @@ def file_response(plan: ReportPlan) -> Response:
     raise ValueError(f"report plan {plan.key} of kind {plan.kind!r} has no file")
 
 
-def kind_for(i: int) -> str:
-    """The i-th report's kind: mostly HTML pages, some PDF and DOCX attachments."""
-    return {3: "pdf", 6: "docx"}.get(i % 10, "html")
+def kind_for(i: int, images: bool = False) -> str:
+    """The i-th report's kind: mostly HTML pages, some PDF and DOCX attachments (and image tables).
+
+    The first hundred reports carry a tenth of each, so a small portal shows every kind; beyond that a
+    twenty-fifth, so a benchmark portal of thousands is not dominated by rendering files.
+    """
+    if i < 100:
+        kind = {3: "pdf", 6: "docx", 8: "image"}.get(i % 10, "html")
+    else:
+        kind = {7: "pdf", 19: "docx", 11: "image"}.get(i % 25, "html")
+    return "html" if kind == "image" and not images else kind

@@ -6,6 +6,7 @@ meets on real attachments. Output is byte-stable: fixed document ids, dates and 
 
 from __future__ import annotations
 
+import html
 import io
 import zipfile
 from datetime import UTC, datetime
@@ -59,10 +60,14 @@ def render_pdf(report: GeneratedReport) -> bytes:
         if grid is None:
             continue
         matrix, spans = grid_matrix(grid)
-        data = [[Paragraph(c.text, cell_style) if c is not None else "" for c in row] for row in matrix]
+        # labels wrap (Paragraph); numbers are plain strings, which reportlab draws far faster
+        data = [["" if c is None else Paragraph(c.text, cell_style) if c.label else c.text for c in row]
+                for row in matrix]
         table = Table(data, colWidths=_col_widths(len(matrix[0]), section.key), repeatRows=0)
         commands: list = [("GRID", (0, 0), (-1, -1), 0.5, colors.black),
                           ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                          ("ALIGN", (0, 0), (-1, -1), "CENTER"),
+                          ("FONTSIZE", (0, 0), (-1, -1), 7.5),
                           ("FONTNAME", (0, 0), (-1, -1), _CJK_FONT)]
         commands.extend(("SPAN", (c1, r1), (c2, r2)) for r1, c1, r2, c2 in spans)
         table.setStyle(TableStyle(commands))
@@ -71,23 +76,42 @@ def render_pdf(report: GeneratedReport) -> bytes:
     return buf.getvalue()
 
 
-def _docx_table(document, grid: Grid) -> None:  # type: ignore[no-untyped-def]
+def _docx_table_xml(grid: Grid) -> str:
+    """WordprocessingML of a spanned grid: gridSpan for colspans, vMerge restart/continue for rowspans
+    (written directly: python-docx's merge API re-walks the whole table for every cell)."""
     matrix, spans = grid_matrix(grid)
-    table = document.add_table(rows=len(matrix), cols=len(matrix[0]))
-    table.style = "Table Grid"
     width = len(matrix[0])
-    cells = table._cells  # once: table.cell() recomputes the whole grid on every call
+    owner: dict[tuple[int, int], tuple[int, int, int, int]] = {}
+    for span in spans:
+        r1, c1, r2, c2 = span
+        for r in range(r1, r2 + 1):
+            for c in range(c1, c2 + 1):
+                owner[(r, c)] = span
+    ns = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    rows = []
     for r, row in enumerate(matrix):
-        for c, cell in enumerate(row):
-            if cell is not None:
-                cells[r * width + c].text = cell.text
-    # spans never overlap, so their corner cells survive the earlier merges
-    for r1, c1, r2, c2 in spans:
-        cells[r1 * width + c1].merge(cells[r2 * width + c2])
+        cells = []
+        c = 0
+        while c < width:
+            span = owner.get((r, c))
+            cols = span[3] - span[1] + 1 if span else 1
+            props = f'<w:gridSpan w:val="{cols}"/>' if cols > 1 else ""
+            cell = row[c]
+            if span and span[2] > span[0]:
+                props += '<w:vMerge w:val="restart"/>' if r == span[0] else "<w:vMerge/>"
+            text = html.escape(cell.text, quote=False) if cell is not None and (not span or r == span[0]) else ""
+            para = f'<w:p><w:r><w:t xml:space="preserve">{text}</w:t></w:r></w:p>' if text else "<w:p/>"
+            cells.append(f"<w:tc><w:tcPr>{props}</w:tcPr>{para}</w:tc>")
+            c += cols
+        rows.append(f"<w:tr>{''.join(cells)}</w:tr>")
+    grid_cols = "<w:gridCol/>" * width
+    return (f'<w:tbl {ns}><w:tblPr><w:tblStyle w:val="TableGrid"/><w:tblW w:w="0" w:type="auto"/>'
+            f'<w:tblLook w:val="04A0"/></w:tblPr><w:tblGrid>{grid_cols}</w:tblGrid>{"".join(rows)}</w:tbl>')
 
 
 def render_docx(report: GeneratedReport) -> bytes:
     from docx import Document
+    from docx.oxml import parse_xml
 
     document = Document()
     stamp = datetime.fromisoformat(report.published).replace(tzinfo=UTC)
@@ -102,7 +126,8 @@ def render_docx(report: GeneratedReport) -> bytes:
         for paragraph in section.paragraphs:
             document.add_paragraph(paragraph)
         if section.key in grids:
-            _docx_table(document, grids[section.key])
+            anchor = document.add_paragraph()._p  # the table goes where this empty paragraph is
+            anchor.addprevious(parse_xml(_docx_table_xml(grids[section.key])))
     raw = io.BytesIO()
     document.save(raw)
     return _stable_zip(raw.getvalue())

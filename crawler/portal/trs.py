@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from crawler.portal.content import detail_body, file_response
+from crawler.portal.content import detail_body, file_response, kind_for
 from crawler.portal.faults import gzip_bomb
 from crawler.portal.site import (
     Notice,
@@ -97,7 +97,7 @@ class TrsSite(Site):
         for i in range(self.size):
             agency, year = plan_slot(self.agency, i, skip_bare=bool(samples))
             fmt = "2021" if year >= 2021 else "2019"
-            kind = {3: "pdf", 6: "docx", 8: "image"}.get(i % 10, "html")
+            kind = kind_for(i, images=True)
             broken = {1: "balance", 4: "missing_cell", 7: "row_total", 11: "processed_sum",
                       13: "review_total"}.get(i % 15)
             if kind != "html" and broken == "missing_cell":
