@@ -82,11 +82,10 @@ def _docx_table_xml(grid: Grid) -> str:
     matrix, spans = grid_matrix(grid)
     width = len(matrix[0])
     owner: dict[tuple[int, int], tuple[int, int, int, int]] = {}
-    for span in spans:
-        r1, c1, r2, c2 = span
+    for r1, c1, r2, c2 in spans:
         for r in range(r1, r2 + 1):
             for c in range(c1, c2 + 1):
-                owner[(r, c)] = span
+                owner[(r, c)] = (r1, c1, r2, c2)
     ns = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
     rows = []
     for r, row in enumerate(matrix):
