@@ -72,3 +72,17 @@ def test_unreadable_doc_is_unsupported_attachment() -> None:
     got = parse_report(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, content_type="application/msword")
     assert _codes(got.to_dict()) == ["unsupported_attachment"]
     assert got.issues[0].detail.startswith("doc: ")
+
+
+def test_scanned_pdf_without_text_is_reported() -> None:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    page = canvas.Canvas(buf, pagesize=A4, invariant=1)
+    page.rect(50, 50, 400, 600, fill=1)  # a page that is only a picture
+    page.showPage()
+    page.save()
+    got = parse_report(buf.getvalue()).to_dict()
+    assert _codes(got) == ["unparsed_document"] and "no text" in got["issues"][0]["detail"]
+    assert got["tables"] == {"active_disclosure": None, "applications": None, "review_litigation": None}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from crawler.report._blocks import Grid
@@ -94,9 +95,10 @@ def grid_rows(grid: Grid) -> list[RowObs]:
     return out
 
 
-def _join_label(cells: object) -> str:
+def _join_label(cells: Iterable[str]) -> str:
+    """The texts of a row's label cells, each once (spanned cells repeat)."""
     parts: list[str] = []
-    for c in cells:  # type: ignore[attr-defined]
+    for c in cells:
         if c and (not parts or parts[-1] != c) and not _is_numeric(c):
             parts.append(c)
     return "".join(parts)
@@ -127,7 +129,7 @@ def text_rows(text: str) -> list[RowObs]:
     return out
 
 
-def assemble(obs: list[RowObs], fmt: str, order: tuple[str, ...]) -> tuple[
+def assemble(obs: list[RowObs], order: tuple[str, ...]) -> tuple[
         dict[str, list[list[Number | None]] | None], list[str]]:
     """Map observations to canonical rows; an unlabeled row takes the next row of the official order
     (PDF conversions print some rows without their labels). Returns (row → readings, unplaced raws)."""

@@ -79,6 +79,10 @@ def _parse(report: Report, content: bytes | str, url: str | None, content_type: 
             code = "unsupported_attachment" if kind == "doc" else "unparsed_document"
             report.issues.append(Issue(code, detail=f"{kind}: {e}"))
             return
+        if not text.strip():
+            report.issues.append(Issue("unparsed_document", detail=f"{kind}: no text in it (a scanned image? OCR may "
+                                                                   "come later)"))
+            return
     is_html = kind == "markup" and bool(_HTML_SNIFF.search(text[:4096]))
     meta: dict[str, str] = {}
     if is_html:
@@ -107,7 +111,7 @@ def _parse(report: Report, content: bytes | str, url: str | None, content_type: 
         return
     if fmt == "unknown":
         report.issues.append(Issue("format_unknown", detail="no format markers and no report year"))
-    _tables(report, spans, blocks, "2021" if fmt == "unknown" else fmt)
+    _tables(report, spans, "2021" if fmt == "unknown" else fmt)
 
 
 def _repair_blocks(report: Report, blocks: list[Block], meta: dict[str, str]) -> tuple[
@@ -192,7 +196,7 @@ def _zone(spans: list[SectionSpan], key: str) -> tuple[bool, list[Grid], str]:
     return bool(own), grids, text
 
 
-def _tables(report: Report, spans: list[SectionSpan], blocks: list[Block], fmt: str) -> None:
+def _tables(report: Report, spans: list[SectionSpan], fmt: str) -> None:
     issues: list[Issue] = []
     apps = _applications_table(spans, fmt, issues)
     review = _review_table(spans, issues)
@@ -223,7 +227,7 @@ def _applications_table(spans: list[SectionSpan], fmt: str, issues: list[Issue])
         return None
     row_fmt = _applications.detect_rows_format(obs) or fmt
     order = APPLICATION_ROWS[row_fmt]
-    found, unplaced = _applications.assemble(obs, row_fmt, order)
+    found, unplaced = _applications.assemble(obs, order)
     rows: dict[str, list[Number | None]] = {r: [None] * 7 for r in order}
     choices: dict[str, list[list[Number | None]]] = {}
     for raw in unplaced:
