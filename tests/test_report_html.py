@@ -71,3 +71,11 @@ def test_span_bombs_are_cheap() -> None:
         got = parse_report(("<html><body>" + body + "</body></html>").encode()).to_dict()
         assert time.perf_counter() - start < 3.0
         assert got["schema_version"] == 1
+
+
+def test_numbered_parts_inside_a_section_stay_in_it() -> None:
+    text = ("一、总体情况\n好。\n五、存在的主要问题及改进情况\n一、存在的问题\n问题多。\n二、改进措施\n改进。\n"
+            "六、其他需要报告的事项\n无。")
+    got = parse_report(text.encode()).to_dict()
+    assert [(s["key"], s["text"]) for s in got["sections"]] == [
+        ("overview", "好。"), ("problems", "一、存在的问题\n问题多。\n二、改进措施\n改进。"), ("other", "无。")]

@@ -23,7 +23,7 @@ _TITLE_PATTERNS: tuple[tuple[str, str], ...] = (
 _TITLE_RES = tuple((key, re.compile(pat)) for key, pat in _TITLE_PATTERNS)
 _INLINE_HEADING = re.compile(
     "([" + _NUM + "]{1,2})[、.．]\\s*(" + "|".join(p for _, p in _TITLE_PATTERNS) + ")")
-_LINE_HEADING = re.compile("^([" + _NUM + "]{1,2})[、.．]\\s*(\\S.{0,38})$")
+_LINE_HEADING = re.compile("^([" + _NUM + "]{1,3})[、.．]\\s*(\\S.{0,38})$")
 _SUB_HEADING = re.compile("^[（(]([" + _NUM + "]{1,2})[）)]\\s*、?\\s*(.*)$")
 _INLINE_SUB = re.compile("(?<=[。；;：:])\\s*(?=[（(][" + _NUM + "]{1,2}[）)])")
 # Lines that look like headings but are rows of Table 3.
@@ -40,6 +40,17 @@ _CHROME = re.compile(
 class SectionSpan:
     section: Section
     blocks: list[Block] = field(default_factory=list)
+
+
+_NUMERALS = {ch: i for i, ch in enumerate(_NUM, start=1)}
+
+
+def _numeral(text: str) -> int:
+    """一 → 1 … 十 → 10, 十一 → 11, 二十一 → 21."""
+    if "十" not in text:
+        return _NUMERALS.get(text[:1], 0)
+    tens, _, ones = text.partition("十")
+    return (_NUMERALS.get(tens, 0) if tens else 1) * 10 + (_NUMERALS.get(ones, 0) if ones else 0)
 
 
 def title_key(title: str) -> str | None:
@@ -75,6 +86,7 @@ def split_sections(blocks: list[Block], legacy: bool = False) -> list[SectionSpa
     lines: list[str] = []
     sub: Subsection | None = None
     sub_lines: list[str] = []
+    last_number: int | None = None
 
     def close_sub() -> None:
         nonlocal sub
@@ -100,8 +112,18 @@ def split_sections(blocks: list[Block], legacy: bool = False) -> list[SectionSpa
             head = _LINE_HEADING.match(line)
             if head and not _NOT_HEADING.search(line) and not _SENTENCE_END.search(line) \
                     and len(head.group(2)) >= 2:
+                canonical = title_key(head.group(2))
+                number = _numeral(head.group(1))
+                # an unknown heading that does not continue the numbering (一、 inside 五、) is body text
+                if canonical is None and last_number is not None and number != last_number + 1:
+                    current.blocks.append(line)
+                    lines.append(line)
+                    if sub is not None:
+                        sub_lines.append(line)
+                    continue
+                last_number = number
                 close()
-                key = None if legacy else title_key(head.group(2))
+                key = None if legacy else canonical
                 current = SectionSpan(Section(key, head.group(1), line, ""))
                 lines = []
                 continue
