@@ -229,3 +229,29 @@ def test_scrapy_portal_refuses_bad_input_in_one_line() -> None:
         Command().run([], opts(sites="nope"))
     with pytest.raises(UsageError, match="no positional arguments"):
         Command().run(["x"], opts())
+
+
+def test_advance_publishes_new_reports_and_corrects_one() -> None:
+    p = start_portal(seed=8, sites=["trs"])
+    try:
+        before = {u: fetch(u, headers={"Accept-Encoding": "identity"}) for u in p.all_urls()}
+        truth_before = {e["url"] for e in p.ground_truth}
+        change = p.advance(new_reports=2)
+        assert len(change["new"]) == 2 and len(change["changed"]) == 1
+        truth_after = {e["url"]: e for e in p.ground_truth}
+        assert set(truth_after) == truth_before | set(change["new"])
+        assert all(truth_after[u]["edition"] == 1 for u in change["new"])
+        assert truth_after[change["changed"][0]]["revision"] == 1
+        first = fetch(p.url + "/trs/zwgk/zfxxgk/zfxxgknb/index.html", headers={"Accept-Encoding": "identity"})[2]
+        assert all(f"./{urlsplit(u).path.split('/zfxxgknb/')[1]}" in first.decode() for u in change["new"])
+        changed = change["changed"][0]
+        status, headers, body = fetch(changed, headers={"Accept-Encoding": "identity"})
+        assert body != before[changed][2] and "更正" in body.decode("utf-8", "replace")
+        old_etag = before[changed][1]["etag"]
+        assert fetch(changed, headers={"If-None-Match": old_etag})[0] == 200
+        details = [e["url"] for e in p.ground_truth
+                   if e["kind"] == "html" and e["url"] not in change["changed"] and e["url"] in before]
+        for url in details:
+            assert fetch(url, headers={"If-None-Match": before[url][1]["etag"]})[0] == 304, url
+    finally:
+        p.stop()

@@ -119,6 +119,21 @@ class Portal:
             self.hits.clear()
         return count
 
+    def advance(self, new_reports: int = 2) -> dict[str, list[str]]:
+        """Publish the next edition of the sites that support it (the TRS column): new reports listed
+        first, one known report corrected. Returns full URLs ``{"new": [...], "changed": [...]}``; the
+        ground truth and all_urls() follow."""
+        out: dict[str, list[str]] = {"new": [], "changed": []}
+        for site in self.sites:
+            if isinstance(site, TrsSite):
+                paths = site.advance(new_reports)
+                for key in out:
+                    out[key].extend(self.url + p for p in paths[key])
+        with self._lock:
+            self._cache.clear()
+        self.__dict__.pop("ground_truth", None)
+        return out
+
     def take_fault(self, path: str) -> str | None:
         """The transient fault this request meets, if any (each faulty URL fails its first requests)."""
         fault = self._transient.get(path)

@@ -170,6 +170,8 @@ class ReportPlan:
             "layout": self.layout if self.kind == "html" else None,
             "encoding": self.encoding,
             "transform": self.transform,
+            "edition": self.extra.get("edition", 0),  # the Portal.advance() that published it (0: at start)
+            "revision": self.extra.get("revision", 0),  # the Portal.advance() that corrected its page
         }
 
     def identities_hold(self) -> bool:

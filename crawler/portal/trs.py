@@ -87,6 +87,10 @@ class TrsSite(Site):
                  samples: list[Sample] | None = None, faults: frozenset[str] = frozenset()) -> None:
         super().__init__(name, prefix, agency, seed, size, faults)
         self.column = self.prefix + COLUMN
+        self.edition = 0
+        self._has_samples = bool(samples)
+        self._items: list[tuple[str, Any]] = []
+        self._doc_id = 90000
         self._plan(samples or [])
 
     # --- planning -------------------------------------------------------------------------------
@@ -154,7 +158,32 @@ class TrsSite(Site):
         self.extra_urls = [old_path, gone]
         items.extend(self._structural_faults(doc_id + 10))
         items.sort(key=lambda it: (it[1].published, it[1].title), reverse=True)
+        self._items = items
+        self._doc_id = doc_id + 100
         self._listings(items)
+
+    def advance(self, new_reports: int = 2) -> dict[str, list[str]]:
+        """The column's next edition (incremental-crawl tests): ``new_reports`` new reports are listed first,
+        and one known report is corrected (its page changes; its numbers do not). Returns the paths
+        ``{"new": [...], "changed": [...]}``; every other page keeps its bytes."""
+        self.edition += 1
+        new: list[str] = []
+        start = self.size + (self.edition - 1) * new_reports
+        for i in range(start, start + new_reports):
+            agency, year = plan_slot(self.agency, i, skip_bare=self._has_samples)
+            plan = ReportPlan(key=f"{self.seed}:{self.name}:{i}", site=self.name, family=self.family, agency=agency,
+                              year=year, fmt="2021" if year >= 2021 else "2019", kind="html",
+                              layout=("trs", "word", "plain")[i % 3], title_variant=self.rng.randrange(7))
+            plan.extra["edition"] = self.edition
+            self._doc_id += self.rng.randint(3, 400)
+            self._place(plan, self._doc_id)
+            new.append(plan.detail_path)
+            self._items.insert(0, ("report", plan))  # a new edition lists its news first
+        target = next(p for kind, p in self._items if kind == "report" and p.sample is None and p.kind == "html"
+                      and "edition" not in p.extra and "revision" not in p.extra)
+        target.extra["revision"] = self.edition
+        self._listings(self._items)
+        return {"new": new, "changed": [target.detail_path]}
 
     def _structural_faults(self, doc_id: int) -> list[tuple[str, Any]]:
         """Pages added by the structural faults: report-looking links that a careful crawler refuses."""
@@ -198,6 +227,7 @@ class TrsSite(Site):
             self.pages[plan.file_path] = self._file(plan)
 
     def _listings(self, items: list[tuple[str, Any]]) -> None:
+        self.listing_paths = []
         pages = max(3, -(-len(items) // self.per_page))
         per_page = -(-len(items) // pages)
         for n in range(pages):
@@ -262,9 +292,13 @@ class TrsSite(Site):
                 return Response(body=plan.sample.page, content_type="text/html; charset=utf-8", gzip=plan.gzip,
                                 last_modified=plan.published)
             content = detail_body(plan)
+            modified = plan.published
+            revision = plan.extra.get("revision")
+            if revision:
+                modified = f"2025-06-{int(revision):02d}"
+                content += f'\n<p style="text-indent: 2em;">（{modified}更正：本报告第一部分个别文字表述有误，现予更正。）</p>'
             page = self._detail_html(plan.title, plan.published, plan.agency, content)
-            return html_response(page, plan.encoding, gzip=plan.gzip,
-                                 last_modified=plan.published)
+            return html_response(page, plan.encoding, gzip=plan.gzip, last_modified=modified)
         return render
 
     def _file(self, plan: ReportPlan):  # type: ignore[no-untyped-def]
