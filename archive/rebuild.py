@@ -14,7 +14,6 @@ rebuild never leaves a half catalog behind.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -348,8 +347,3 @@ class _Progress:
             self._write(time.monotonic())
             self.stream.write("\n")
             self.stream.flush()
-
-
-def main_print(result: RebuildResult, out: TextIO = sys.stdout) -> None:
-    for line in result.summary_lines():
-        print(line, file=out)
