@@ -218,7 +218,8 @@ def test_scrapy_portal_refuses_bad_input_in_one_line() -> None:
     from crawler.commands.portal import Command
 
     def opts(**kw: object) -> argparse.Namespace:
-        base = {"port": 0, "sources_out": None, "seed": "1", "faults": "", "sites": "", "reports_per_site": None}
+        base = {"port": 0, "sources_out": None, "seed": "1", "faults": "", "sites": "", "reports_per_site": None,
+                "slow_seconds": 3.0}
         return argparse.Namespace(**{**base, **kw})
 
     with pytest.raises(UsageError, match="unknown portal fault"):
@@ -227,6 +228,8 @@ def test_scrapy_portal_refuses_bad_input_in_one_line() -> None:
         Command().run([], opts(port=70000))
     with pytest.raises(UsageError, match="unknown portal site"):
         Command().run([], opts(sites="nope"))
+    with pytest.raises(UsageError, match="--slow-seconds -1.0 must be 0 or more"):
+        Command().run([], opts(slow_seconds=-1.0))
     with pytest.raises(UsageError, match="no positional arguments"):
         Command().run(["x"], opts())
 

@@ -19,7 +19,8 @@ class Command(ScrapyCommand):
     default_settings = {"LOG_ENABLED": False}
 
     def syntax(self) -> str:
-        return "[--port N] [--sources-out FILE] [--seed S] [--faults LIST] [--sites LIST] [--reports-per-site N]"
+        return ("[--port N] [--sources-out FILE] [--seed S] [--faults LIST] [--sites LIST] [--reports-per-site N] "
+                "[--slow-seconds S]")
 
     def short_desc(self) -> str:
         return "Serve the offline demo portal (stand-in for real government sites) on 127.0.0.1"
@@ -40,12 +41,16 @@ class Command(ScrapyCommand):
         parser.add_argument("--sites", default="", help=f"comma list of sites (default: all of {','.join(SITE_TABLE)})")
         parser.add_argument("--reports-per-site", type=int, default=None, metavar="N",
                             help="generated reports per site (default: a small demo size)")
+        parser.add_argument("--slow-seconds", type=float, default=3.0, metavar="S",
+                            help="how long the 'slow' fault holds a request (default: 3; set it past DOWNLOAD_TIMEOUT)")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if args:
             raise UsageError(f"scrapy portal takes no positional arguments, got {' '.join(args)!r}")
         if not 0 <= opts.port <= 65535:
             raise UsageError(f"--port {opts.port} is not a TCP port (0-65535)")
+        if opts.slow_seconds < 0:
+            raise UsageError(f"--slow-seconds {opts.slow_seconds} must be 0 or more")
         if opts.reports_per_site is not None and opts.reports_per_site < 0:
             raise UsageError(f"--reports-per-site {opts.reports_per_site} must be 0 or more")
         try:
@@ -56,7 +61,7 @@ class Command(ScrapyCommand):
         seed: int | str = int(opts.seed) if opts.seed.lstrip("-").isdigit() else opts.seed
         try:
             portal = start_portal(port=opts.port, seed=seed, sites=sites, faults=faults,
-                                  reports_per_site=opts.reports_per_site)
+                                  reports_per_site=opts.reports_per_site, slow_seconds=opts.slow_seconds)
         except ValueError as e:
             raise UsageError(str(e)) from e
         except OSError as e:
