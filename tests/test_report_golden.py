@@ -77,7 +77,7 @@ def test_seed_003_missing_cell_is_inferred() -> None:
     assert got["tables"]["applications"]["new_received"] == [2, 0, 0, 0, 0, 0, 2]
     assert [i for i in got["issues"] if i["code"] == "inferred_cell"] == [
         {"code": "inferred_cell", "table": "applications", "row": "new_received", "column": "natural_person",
-         "detail": "blank or missing in the source; 2 by the table's identities"}]
+         "detail": "blank or missing in the source; 2 from 一+二 = （七）+四"}]
 
 
 @pytest.mark.parametrize("name", ["seed_000", "seed_002"])

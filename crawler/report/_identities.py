@@ -10,6 +10,15 @@ from crawler.report._schema import APPLICANT_COLUMNS, REVIEW_COLUMNS, REVIEW_GRO
 
 Cell = tuple[str, int]
 Rows = dict[str, list[Number | None]]
+# A filled cell and the identity that determined it (Identity.kind).
+Filled = tuple[str, int, str]
+
+IDENTITY_WORDS = {
+    "balance": "一+二 = （七）+四",
+    "outcomes": "（七）总计 = the sum of the outcome rows",
+    "row_total": "总计 = the sum of the six applicant columns",
+    "review_total": "总计 = the sum of the four results",
+}
 
 
 class Identity:
@@ -38,10 +47,10 @@ def review_identities() -> list[Identity]:
     return [Identity([(g, 4)], [(g, c) for c in range(4)], "review_total") for g in REVIEW_GROUPS]
 
 
-def infer(rows: Rows, observed: set[str], identities: list[Identity]) -> tuple[list[Cell], int]:
+def infer(rows: Rows, observed: set[str], identities: list[Identity]) -> tuple[list[Filled], int]:
     """Fill in place every None cell (of an observed row) that an identity determines; return the filled
     cells and the number of identities that fail afterwards."""
-    filled: list[Cell] = []
+    filled: list[Filled] = []
     changed = True
     while changed:
         changed = False
@@ -68,7 +77,7 @@ def infer(rows: Rows, observed: set[str], identities: list[Identity]) -> tuple[l
             if value < 0 or value != int(value):
                 continue
             rows[cell[0]][cell[1]] = int(value)
-            filled.append(cell)
+            filled.append((cell[0], cell[1], ident.kind))
             changed = True
     return filled, sum(1 for ident in identities if _fails(rows, ident))
 
@@ -85,7 +94,7 @@ def _fails(rows: Rows, ident: Identity) -> bool:
 
 
 def resolve(rows: Rows, observed: set[str], choices: dict[str, list[list[Number | None]]],
-            identities: list[Identity], limit: int = 2000) -> tuple[list[Cell], list[str]]:
+            identities: list[Identity], limit: int = 2000) -> tuple[list[Filled], list[str]]:
     """Pick for each row in ``choices`` the reading that makes the identities hold (several readings come
     from run-together digits or from a row with fewer numbers than columns). Writes the chosen rows and
     the inferred cells into ``rows``; returns (inferred cells, rows left undecided)."""

@@ -11,7 +11,13 @@ from crawler.report._attachments import AttachmentError, doc_text, docx_text, pd
 from crawler.report._blocks import Block, Grid
 from crawler.report._digits import FULLWIDTH
 from crawler.report._html import parse_html
-from crawler.report._identities import application_identities, identity_issues, resolve, review_identities
+from crawler.report._identities import (
+    IDENTITY_WORDS,
+    application_identities,
+    identity_issues,
+    resolve,
+    review_identities,
+)
 from crawler.report._metadata import (
     agency_from_text,
     clean_html_title,
@@ -248,9 +254,9 @@ def _applications_table(spans: list[SectionSpan], fmt: str, issues: list[Issue])
     for r in undecided:
         issues.append(Issue("unparsed_row", "applications", r,
                             detail=f"{len(choices[r])} readings of its digits and the identities do not pick one"))
-    for r, c in filled:
+    for r, c, kind in filled:
         issues.append(Issue("inferred_cell", "applications", r, APPLICANT_COLUMNS[c],
-                            detail=f"blank or missing in the source; {rows[r][c]} by the table's identities"))
+                            detail=f"blank or missing in the source; {rows[r][c]} from {IDENTITY_WORDS[kind]}"))
     for r in order:
         if r not in observed:
             issues.append(Issue("cells_missing", "applications", r, detail="row not found"))
@@ -282,9 +288,9 @@ def _review_table(spans: list[SectionSpan], issues: list[Issue]) -> dict[str, An
         return None
     rows: dict[str, list[Number | None]] = {g: list(groups.get(g) or [None] * 5) for g in REVIEW_GROUPS}
     filled, _ = resolve(rows, set(groups), {}, review_identities())
-    for r, c in filled:
+    for r, c, kind in filled:
         issues.append(Issue("inferred_cell", "review_litigation", r, REVIEW_COLUMNS[c],
-                            detail=f"blank or missing in the source; {rows[r][c]} by the table's identities"))
+                            detail=f"blank or missing in the source; {rows[r][c]} from {IDENTITY_WORDS[kind]}"))
     for g in REVIEW_GROUPS:
         for c, v in enumerate(rows[g]):
             if v is None:
