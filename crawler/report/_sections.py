@@ -36,6 +36,12 @@ _CHROME = re.compile(
     r"(?:上一篇|下一篇)[:：].*|浏览次数[:：].*|访问量[:：].*|正文)$")
 
 
+_TABLE_SECTIONS = frozenset({"active_disclosure", "applications", "review_litigation"})
+# Where a table flattened into running text starts (the table's own header words, in order).
+_TABLE_MARKER = re.compile(r"第二十条\s*第[（(][一二三四五六七八九十]+[）)]项\s*信息内容|[（(]本列数据的勾稽关系为|"
+                           r"申请人情况\s*自然人|行政复议\s*行政诉讼\s*(?:结果维持|未经复议)")
+
+
 @dataclass
 class SectionSpan:
     section: Section
@@ -128,6 +134,13 @@ def split_sections(blocks: list[Block], legacy: bool = False) -> list[SectionSpa
                 lines = []
                 continue
             current.blocks.append(line)
+            if current.section.key in _TABLE_SECTIONS:
+                # a run-on page dump: the table flattened into the line stays in blocks, not in the text
+                marker = _TABLE_MARKER.search(line)
+                if marker:
+                    line = line[: marker.start()].rstrip()
+                    if not line:
+                        continue
             subm = _SUB_HEADING.match(line)
             if subm and current.section.key != "applications":
                 close_sub()
