@@ -36,6 +36,7 @@ _CHROME = re.compile(
     r"(?:上一篇|下一篇)[:：].*|浏览次数[:：].*|访问量[:：].*|正文)$")
 
 
+_DIGIT = re.compile(r"[0-9]")
 _TABLE_SECTIONS = frozenset({"active_disclosure", "applications", "review_litigation"})
 # Where a table flattened into running text starts (the table's own header words, in order).
 _TABLE_MARKER = re.compile(r"第二十条\s*第[（(][一二三四五六七八九十]+[）)]项\s*信息内容|[（(]本列数据的勾稽关系为|"
@@ -137,7 +138,7 @@ def split_sections(blocks: list[Block], legacy: bool = False) -> list[SectionSpa
             if current.section.key in _TABLE_SECTIONS:
                 # a run-on page dump: the table flattened into the line stays in blocks, not in the text
                 marker = _TABLE_MARKER.search(line)
-                if marker:
+                if marker and len(_DIGIT.findall(line, marker.end())) >= 10:
                     line = line[: marker.start()].rstrip()
                     if not line:
                         continue
