@@ -258,3 +258,31 @@ def test_advance_publishes_new_reports_and_corrects_one() -> None:
             assert fetch(url, headers={"If-None-Match": before[url][1]["etag"]})[0] == 304, url
     finally:
         p.stop()
+
+
+_DIGEST_SNIPPET = """
+import hashlib
+from urllib.parse import parse_qs, urlsplit
+from crawler.portal.portal import Portal
+from crawler.portal.site import Request
+p = Portal("http://127.0.0.1:1", seed=11, faults="503,wrong_charset,redirect_loop,endless_pagination,billion_laughs")
+h = hashlib.sha256()
+for path in p._crawl_paths() + [n.path for s in p.sites for n in s.notices]:
+    u = urlsplit(path)
+    r = p.respond(Request("GET", u.path, parse_qs(u.query), {}, {}))
+    h.update(path.encode() + b"\\0" + r.body)
+print(h.hexdigest())
+"""
+
+
+def test_same_seed_same_bytes_across_processes() -> None:
+    import os
+
+    digests = set()
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        run = subprocess.run([sys.executable, "-c", _DIGEST_SNIPPET], cwd=ROOT, env=env, capture_output=True,
+                             text=True, timeout=120)
+        assert run.returncode == 0, run.stderr[-2000:]
+        digests.add(run.stdout.strip())
+    assert len(digests) == 1

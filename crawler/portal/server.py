@@ -39,6 +39,7 @@ class PortalServer(ThreadingHTTPServer):
 
 class PortalHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    timeout = 30  # an idle keep-alive connection ends, so no handler thread waits forever
     server_version = "nginx"
     sys_version = ""
     server: PortalServer
