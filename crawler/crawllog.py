@@ -333,10 +333,8 @@ class CrawlLogMiddleware:
         return cls(crawler)
 
     def process_exception(self, request: Request, exception: Exception) -> None:
-        from crawler.security import RefusedAddress
-
-        if isinstance(exception, RefusedAddress):
-            return None  # the guard wrote its own "refused" event
+        if getattr(exception, "nianbao_logged", False):
+            return None  # written by the component that raised it (address guard), or not a fault (fresh skip)
         kind = classify_exception(exception)
         request.meta[_LOGGED] = True
         self.crawler.signals.send_catch_log(

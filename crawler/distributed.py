@@ -25,13 +25,17 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import socket
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy.http import Request
+from scrapy_redis.scheduler import Scheduler
 
 if TYPE_CHECKING:
     from typing import Self
@@ -42,6 +46,47 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "nianbao:%(spider)s"
+
+
+class SharedScheduler(Scheduler):
+    """scrapy-redis's scheduler, plus what Scrapy's own scheduler does with a request its disk queue cannot
+    serialise (a callable in ``meta``, e.g. a Playwright page-event handler): keep it in this worker's memory,
+    with one warning and the stat ``nianbao/redis/unserializable``, instead of stopping the crawl."""
+
+    def open(self, spider: Any) -> None:
+        super().open(spider)
+        self._local: deque[Request] = deque()
+        self._warned = False
+
+    def enqueue_request(self, request: Request) -> bool:
+        if not request.dont_filter and self.df.request_seen(request):
+            self.df.log(request, self.spider)
+            return False
+        try:
+            self.queue.push(request)
+        except (pickle.PicklingError, AttributeError, TypeError, ValueError) as e:
+            if not self._warned:
+                logger.warning("request %s cannot go to the Redis frontier (%s): this worker keeps it (and any "
+                               "like it) in memory", request, e)
+                self._warned = True
+            if self.stats is not None:
+                self.stats.inc_value("nianbao/redis/unserializable")
+            self._local.append(request)
+            return True
+        if self.stats is not None:
+            self.stats.inc_value("scheduler/enqueued/redis")
+        return True
+
+    def next_request(self) -> Request | None:
+        if self._local:
+            return self._local.popleft()
+        request: Request | None = self.queue.pop(self.idle_before_close)
+        if request is not None and self.stats is not None:
+            self.stats.inc_value("scheduler/dequeued/redis")
+        return request
+
+    def has_pending_requests(self) -> bool:
+        return bool(self._local) or len(self) > 0
 
 
 class RedisFrontier:
@@ -57,7 +102,7 @@ class RedisFrontier:
             raise ValueError("NIANBAO_REDIS_URL and JOBDIR both set: the Redis frontier already survives a restart; "
                              "drop JOBDIR")
         settings.set("REDIS_URL", url, priority="addon")
-        settings.set("SCHEDULER", "scrapy_redis.scheduler.Scheduler", priority="addon")
+        settings.set("SCHEDULER", "crawler.distributed.SharedScheduler", priority="addon")
         settings.set("DUPEFILTER_CLASS", "scrapy_redis.dupefilter.RFPDupeFilter", priority="addon")
         settings.set("SCHEDULER_QUEUE_KEY", f"{KEY_PREFIX}:requests", priority="addon")
         settings.set("SCHEDULER_DUPEFILTER_KEY", f"{KEY_PREFIX}:dupefilter", priority="addon")

@@ -125,6 +125,8 @@ def literal_ip(host: str) -> IPAddress | None:
 class RefusedAddress(IgnoreRequest):
     """A request was refused because it would connect to a non-public address."""
 
+    nianbao_logged = True  # the guard writes its own "refused" line to crawl.log
+
 
 @dataclass(frozen=True)
 class GuardConfig:

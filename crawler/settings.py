@@ -65,6 +65,11 @@ NIANBAO_ADDRESS_GUARD = True
 NIANBAO_ALLOW_PRIVATE = False
 NIANBAO_ALLOWED_NETWORKS: list[str] = []
 NIANBAO_CRAWL_LOG = "crawl.log"
+# Incremental runs (crawler/incremental.py): report pages checked less than this many days ago are skipped.
+NIANBAO_INCREMENTAL = True
+NIANBAO_REFRESH_DAYS = 28.0
+NIANBAO_INCREMENTAL_STATE = "state/incremental.sqlite"
+DOWNLOADER_MIDDLEWARES["crawler.incremental.IncrementalMiddleware"] = 70
 # Redis frontier for several workers (crawler/distributed.py); empty = one process with the local scheduler.
 NIANBAO_REDIS_URL = os.environ.get("NIANBAO_REDIS_URL", "")
 NIANBAO_REDIS_BUSY_TTL = 10.0

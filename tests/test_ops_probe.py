@@ -64,6 +64,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(503, b"busy")
             else:
                 self._send(200, PAGE.encode("utf-8"))
+        elif path == "/changing":
+            with self.server.lock:
+                n = self.server.counters.get(path, 0)
+                self.server.counters[path] = n + 1
+            self._send(200, PAGE.replace("总体情况", f"总体情况（第{n}版）").encode("utf-8"))
         elif path == "/slow":
             time.sleep(float(query.get("s", ["3"])[0]))
             self._send(200, PAGE.encode("utf-8"))
