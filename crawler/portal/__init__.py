@@ -1,15 +1,34 @@
 """The demo portal: an offline stand-in for real government sites, and the report generator behind it.
 
     from crawler.portal import start_portal
-    portal = start_portal(port=0, seed=1)      # threaded stdlib server on 127.0.0.1
-    portal.url, portal.ground_truth, portal.all_urls(), portal.write_sources("out/sources.toml")
+    portal = start_portal(port=0, seed=1)          # threaded stdlib server on 127.0.0.1, a daemon thread
+    portal.url, portal.ground_truth, portal.all_urls(), portal.notices, portal.special, portal.faults
+    portal.write_sources("out/sources.toml")       # [[source]] entries + out/ground_truth.json
     portal.stop()
 
-Sites live under path prefixes of one host (``/trs/`` …); ``crawler.portal.portal.SITE_TABLE`` lists
-them with their family. Ground-truth entries: url, site, family, source, agency, year, format, title,
-published, kind (html|pdf|docx|image), attachment_of, tables (canonical dict, None when not known or
-an image), issues_expected, broken, origin ("generated" | "seed:NNN" | "sample:FILE"), layout, encoding,
-transform.
+Sites share one host under path prefixes (``crawler.portal.portal.SITE_TABLE``):
+  ``/trs/``     family ``trs``    TRS WCM column, createPageHTML paging, the real samples and seeds, PDF/DOCX
+                                  attachments, an image-only table, GBK pages, gzip, a redirect, a 404,
+                                  a robots.txt-disallowed report link;
+  ``/hanweb/``  family ``hanweb`` 大汉 jpage: embedded datastore + POST /module/web/jpage/dataproxy.jsp;
+  ``/jsapp/``   family ``jsapi``  a column drawn by JavaScript from a JSON API;
+  ``/ucap/``    family ``ucap``   Jiangsu department columns, 索引号 table above div#zoomcon;
+  ``/mirror/``  family ``mirror`` SEO copies: Traditional, pinyin after characters, byte-shifted GBK;
+  ``/govcn/``   family ``govcn``  one page of reports by year, linking every other site's column;
+  ``/endless/`` (fault ``endless_pagination`` only) a column whose 下一页 never ends.
+Every column mixes in notices with close-looking titles. One ``/robots.txt`` serves the host.
+
+Ground-truth entries (``portal.ground_truth``; ``ground_truth.json`` holds them under ``"reports"`` with
+``notices``, ``special``, ``faults`` and ``all_urls``): url, site, family, source, agency, year, format,
+title (as listed), published, kind (html|pdf|docx|image), attachment_of (the detail page of a pdf/docx),
+tables (canonical dict of DESIGN.md; None for an image or a sample not transcribed), issues_expected,
+broken, origin ("generated" | "seed:NNN" | "sample:FILE"), layout, encoding, transform, edition, revision.
+
+``faults=`` (``crawler.portal.faults``): 503, slow, reset, short_body (transient: a URL fails its first
+request, then answers), wrong_charset, redirect_loop, gzip_bomb, endless_pagination, billion_laughs, or
+"all"; each affected URL is in ``portal.faults``. ``reports_per_site`` scales every site (the crawl
+benchmark uses 2,000); ``portal.warm()`` renders everything in-process; ``portal.advance()`` publishes a
+next edition (new reports, one corrected page) for incremental crawls. Same seed, same bytes.
 """
 
 from __future__ import annotations
