@@ -79,3 +79,13 @@ def test_numbered_parts_inside_a_section_stay_in_it() -> None:
     got = parse_report(text.encode()).to_dict()
     assert [(s["key"], s["text"]) for s in got["sections"]] == [
         ("overview", "好。"), ("problems", "一、存在的问题\n问题多。\n二、改进措施\n改进。"), ("other", "无。")]
+
+
+def test_rows_with_bar_separated_cells_on_one_line() -> None:
+    text = render_text(REP, "spaces", 5)
+    lines = []
+    for line in text.splitlines():
+        head, _, tail = line.partition(" ")
+        lines.append(head + "|" + tail.replace(" ", "|") if tail and tail.replace(" ", "").isdigit() else line)
+    got = parse_report("\n".join(lines).encode()).to_dict()
+    assert got["tables"] == REP.tables

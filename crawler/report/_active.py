@@ -12,7 +12,7 @@ from crawler.report._model import Number
 from crawler.report._schema import ACTIVE_ROWS
 
 _ZONE = re.compile(r"第二十条|信息内容")
-_RUN = re.compile(r"[ \t]*([-−－]?[0-9][0-9.\s\-−－]*)")
+_RUN = re.compile(r"[ \t|｜]*([-−－]?[0-9][0-9.\s\-−－|｜]*)")
 
 
 @dataclass

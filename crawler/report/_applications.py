@@ -13,7 +13,7 @@ from crawler.report._labels import APP_START_RE, app_column, app_row_key
 from crawler.report._model import Number
 
 NCOL = 7
-_RUN = re.compile(r"[-−－]?[0-9][0-9.\s\-−－]*")
+_RUN = re.compile(r"[-−－]?[0-9][0-9.\s\-−－|｜]*")
 _SKIP_TO_DIGIT = re.compile(r"[^0-9\-−－]*")
 # A row may lack at most this many cells before it is called unparsed.
 _MAX_GAPS = 2

@@ -11,7 +11,7 @@ from crawler.report._model import Number
 from crawler.report._schema import REVIEW_GROUPS
 
 _HEADER_WORDS = ("总计", "合计", "审结", "尚未")
-_RUN = re.compile(r"\s*([-−－]?[0-9][0-9.\s\-−－]*)")
+_RUN = re.compile(r"[\s|｜]*([-−－]?[0-9][0-9.\s\-−－|｜]*)")
 
 Values = list[Number | None]
 
@@ -82,7 +82,7 @@ def _rect_mapping(header: list[list[str]], row: list[str]) -> dict[str, Values] 
 
 _GROUP_ROW = re.compile(r"(?P<review>行政复议)|(?P<litigation_direct>未经复议直接起诉)|(?P<litigation_after_review>复议后起诉)"
                         r"[ \t:：]*")
-_GROUP_RUN = re.compile(r"[ \t:：]*([-−－]?[0-9][0-9. \t\-−－]*)")
+_GROUP_RUN = re.compile(r"[ \t:：|｜]*([-−－]?[0-9][0-9. \t\-−－|｜]*)")
 
 
 def _group_rows(text: str) -> dict[str, Values] | None:
