@@ -30,7 +30,7 @@ def detail_body(plan: ReportPlan, layout: str | None = None) -> str:
     if plan.kind in ("pdf", "docx"):
         title = html.escape(plan.title)
         return (f'<p style="text-indent: 2em;">现将{title}予以公布，详见附件。</p>'
-                f'<p>附件：<a href="{file_href(plan)}" target="_blank">{title}.{plan.kind}</a></p>')
+                f'<p>附件：<a href="{html.escape(file_href(plan))}" target="_blank">{title}.{plan.kind}</a></p>')
     if plan.kind == "image":
         report = plan.report
         parts = [f'<p style="text-indent: 2em;">{html.escape(report.preamble)}</p>']
@@ -38,7 +38,7 @@ def detail_body(plan: ReportPlan, layout: str | None = None) -> str:
             parts.append(f'<p style="text-indent: 2em;"><strong>{html.escape(section.title)}</strong></p>')
             parts.extend(f'<p style="text-indent: 2em;">{html.escape(p)}</p>' for p in section.paragraphs)
             if section.key == "applications":
-                src = file_href(plan)
+                src = html.escape(file_href(plan))
                 parts.append(f'<p style="text-align: center;"><img src="{src}" alt="" width="600" /></p>')
         return "\n".join(parts)
     return render_html(plan.report, layout or plan.layout, seed=plan.key)

@@ -28,6 +28,7 @@ from crawler.portal.site import (
 )
 
 PROXY = "/module/web/jpage/dataproxy.jsp"
+DOWNFILE = "/module/download/downfile.jsp"  # under the site prefix
 PER_PAGE = 5
 GROUP = 2
 WEBID = "27"
@@ -56,6 +57,7 @@ class HanwebSite(Site):
                  faults: frozenset[str] = frozenset()) -> None:
         super().__init__(name, prefix, agency, seed, size, faults)
         self.columns: list[_Column] = []
+        self._downloads: dict[str, ReportPlan] = {}  # downfile.jsp?filename= -> its report
         self.global_paths.add(PROXY)
         main = _Column(col=80283, unit=345678, name="政府信息公开年报")
         self._fill(main, size, start=0)
@@ -91,14 +93,17 @@ class HanwebSite(Site):
             y, m, d = (int(x) for x in plan.published.split("-"))
             art = 10000000 + self.rng.randint(1, 9999999)
             plan.detail_path = f"{self.prefix}/art/{y}/{m}/{d}/art_{column.col}_{art}.html"
-            if kind in ("pdf", "docx"):
-                plan.file_path = (f"{self.prefix}/module/download/downfile/{y}{m:02d}/{art}_"
-                                  f"{plan.year}nb.{kind}")
+            if kind == "pdf":
+                plan.file_path = f"{self.prefix}/module/download/downfile/{y}{m:02d}/{art}_{plan.year}nb.pdf"
+                self.pages[plan.file_path] = self._file(plan)
+            elif kind == "docx":
+                # the other Hanweb style: one download script, the file named in the query
+                name = f"{y}{m:02d}{d:02d}{art}.docx"
+                plan.file_path = f"{self.prefix}{DOWNFILE}?classid=0&filename={name}"
+                self._downloads[name] = plan
             self.reports.append(plan)
             column.plans.append(plan)
             self.pages[plan.detail_path] = self._detail(plan)
-            if plan.file_path:
-                self.pages[plan.file_path] = self._file(plan)
         notices = self.plan_notices(max(2, count // 4), lambda k, day: (
             f"{self.prefix}/art/{int(day[:4])}/{int(day[5:7])}/{int(day[8:])}/art_{column.col}_{900000 + start + k}.html"))
         column.items = sorted([*column.plans, *notices], key=lambda p: (p.published, p.title), reverse=True)
@@ -162,6 +167,9 @@ $(document).ready(function(){{
     def handle(self, request: Request) -> Response | None:
         if request.path == PROXY:
             return self._proxy(request)
+        if request.path == self.prefix + DOWNFILE:
+            plan = self._downloads.get(request.arg("filename"))
+            return file_response(plan) if plan is not None else None
         return super().handle(request)
 
     def _proxy(self, request: Request) -> Response:
