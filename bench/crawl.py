@@ -50,6 +50,7 @@ def run_ours(sources: str, archive_dir: str, concurrency: int, extra: dict[str, 
     settings = get_project_settings()
     settings.setdict({
         "NIANBAO_SOURCES": sources, "ARCHIVE_DIR": archive_dir, "AUTOTHROTTLE_ENABLED": False,
+        "NIANBAO_MAX_LIST_PAGES": 100_000,  # a 2,000-report TRS column has ~350 listing pages
         "CONCURRENT_REQUESTS": concurrency, "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
         "LOG_LEVEL": "WARNING", **extra,
     }, priority="cmdline")

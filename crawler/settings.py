@@ -54,6 +54,9 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 DOWNLOAD_TIMEOUT = 60
 DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
+# Scrapy starts CONCURRENT_ITEMS asyncio workers for every callback's output; our callbacks yield at most one
+# item (and a page's worth of requests) each, so 100 workers per response only cost time (about 2x per page).
+CONCURRENT_ITEMS = 4
 # Browser only for requests with meta["playwright"]; Playwright itself starts on the first such request.
 DOWNLOAD_HANDLERS = {
     "http": "crawler.families.browser_handler.LazyPlaywrightDownloadHandler",
