@@ -190,3 +190,23 @@ def test_synthetic_byte_shift_burst_is_found():
     span = result.mojibake_spans[0]
     assert damaged[span["start"] : span["end"]] == span["garbled"]
     assert garbage.strip("?") in span["garbled"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "?" * 200_000,
+        "锟斤拷" * 50_000,
+        "ǘ" * 200_000,
+        "政府?" * 50_000,
+        "Õþ¸®" * 50_000,
+        bytes(range(0x81, 0xFF)).decode("gbk", "replace") * 800,
+    ],
+    ids=["question-marks", "kunjinkao", "pinyin-letter", "anchors", "latin", "gbk-garbage"],
+)
+def test_pathological_inputs_return_with_a_record(text):
+    result = repair(text)
+    assert isinstance(result.text, str)
+    assert len(result.mojibake_spans) <= 200
+    if "锟" in text or "ǘ" in text or "Õ" in text:
+        assert result.issues and all(issue["code"] == "mojibake" for issue in result.issues)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .charmodel import (
     SUSPECT_LLR,
@@ -36,6 +37,8 @@ _UNRECOVERED_COST = -14.0
 # The most frequent characters (的, 和, 是...) are kept without needing a neighbour to vouch for them.
 _ALWAYS_KEEP_LOGP = -5.5
 _MAX_SPAN = 200
+# Past this many spans a text is garbage through and through; the rest is left as it is (and said so).
+MAX_SPANS = 200
 HOLE = "\ufffd"
 # Rest of a pinyin annotation whose "(" was swallowed by the garbage: `瑢?duì)`.
 _REMNANT = re.compile(r"\?([A-Za-z\u00c0-\u024f]{1,7})\)")
@@ -116,9 +119,14 @@ def _has_garbage(run: str) -> bool:
     return marks >= 2 and any(ch >= "\x80" for ch in run)
 
 
+@lru_cache(maxsize=1)
+def _suspects() -> re.Pattern[str]:
+    return re.compile(suspect_pattern().pattern[:-1] + r"?\ufffd]")
+
+
 def _candidate_spans(text: str) -> list[tuple[int, int, float]]:
     """Maximal-scoring runs (start, end, score) with score >= SPAN_THRESHOLD, searched near suspects."""
-    positions = [m.start() for m in suspect_pattern().finditer(text)]
+    positions = [m.start() for m in _suspects().finditer(text)]
     spans: list[tuple[int, int, float]] = []
     i = 0
     while i < len(positions):
@@ -128,6 +136,9 @@ def _candidate_spans(text: str) -> list[tuple[int, int, float]]:
         lo = max(0, positions[i] - _WINDOW_MARGIN)
         hi = min(len(text), positions[j] + _WINDOW_MARGIN)
         window = text[lo:hi]
+        if window.isascii():  # only `?` marks: nothing garbled around them
+            i = j + 1
+            continue
         ratios = _ratios(window)
         if sum(r for r in ratios if r > 0) >= SPAN_THRESHOLD:
             spans.extend(
@@ -266,7 +277,9 @@ def recover(
 # A `?` (or U+FFFD) touching Chinese text marks where a decoder lost step; the run of double-byte characters
 # beside it is garbage if re-pairing it one byte later reads this much better (nats).
 ANCHOR_GAIN = 4.0
-_ANCHOR = re.compile(r"[?\ufffd]")
+# Only marks with a non-ASCII neighbour can border garbage; at most _MAX_ANCHORS of them are examined.
+_ANCHOR = re.compile(r"(?<=[^\x00-\x7f])[?\ufffd]|[?\ufffd](?=[^\x00-\x7f])")
+_MAX_ANCHORS = 4 * MAX_SPANS
 _MAX_RUN = 40
 
 
@@ -288,7 +301,9 @@ def _anchored_spans(text: str) -> list[tuple[int, int, float]]:
     the dictionary know; a byte the garbage lost counts as an average character of prose.
     """
     spans: list[tuple[int, int, float]] = []
-    for match in _ANCHOR.finditer(text):
+    for count, match in enumerate(_ANCHOR.finditer(text)):
+        if count >= _MAX_ANCHORS or len(spans) > MAX_SPANS:
+            break
         p = match.start()
         # Left: a run ending at the anchor; the garbage is a suffix of it.
         a = p
@@ -346,7 +361,7 @@ def _merge(spans: list[tuple[int, int, float, bool]]) -> list[tuple[int, int, fl
     """Overlapping candidates become one; a span is 'anchored' if any of its parts was."""
     merged: list[tuple[int, int, float, bool]] = []
     for start, end, score, anchored in sorted(spans):
-        if merged and start <= merged[-1][1]:
+        if merged and start < merged[-1][1] and end - merged[-1][0] <= _MAX_SPAN:
             last = merged[-1]
             merged[-1] = (last[0], max(last[1], end), max(last[2], score), last[3] or anchored)
         else:
@@ -354,12 +369,15 @@ def _merge(spans: list[tuple[int, int, float, bool]]) -> list[tuple[int, int, fl
     return merged
 
 
-def find_and_recover(text: str) -> list[ShiftSpan]:
-    """Every byte-shift span of `text`, with its recovery (offsets into `text`)."""
+def find_and_recover(text: str) -> tuple[list[ShiftSpan], bool]:
+    """The byte-shift spans of `text` with their recovery (offsets into `text`), in order and disjoint;
+    and whether the search stopped at MAX_SPANS."""
     found: list[ShiftSpan] = []
     candidates = [(a, b, score, False) for a, b, score in _candidate_spans(text)]
     candidates += [(a, b, score, True) for a, b, score in _anchored_spans(text)]
     for start, end, score, anchored in _merge(candidates):
+        if len(found) >= MAX_SPANS:
+            return found, True
         # A run found by its ratios starts at its first garbage-looking character; an anchored run was
         # placed by re-pairing and starts where the re-paired reading starts paying off.
         while not anchored and start < end and llr(text[start]) <= 0.0:
@@ -411,8 +429,10 @@ def find_and_recover(text: str) -> list[ShiftSpan]:
             continue
         if _gain(text[start:body_end], recovered) <= 0.0 and score < STRONG_THRESHOLD:
             continue
+        if found and start < found[-1].end:
+            continue
         found.append(ShiftSpan(start, end, garbled, recovered, holes, round(score, 2)))
-    return found
+    return found, False
 
 
 def _left(text: str, start: int) -> str | None:

@@ -278,11 +278,12 @@ SUSPECT_LLR = 1.0
 
 @lru_cache(maxsize=1)
 def suspect_pattern() -> re.Pattern[str]:
-    """A character class of every character GBK garbage can produce that is more likely garbage than prose.
+    """A character class of every double-byte character GBK garbage can produce that is more likely garbage
+    than prose (`?` is not in it).
 
     Built on first use (~25,000 GBK codes, a few tens of milliseconds).
     """
-    chars = {"?"}
+    chars: set[str] = set()
     for lead in range(0x81, 0xFF):
         for trail in range(0x40, 0xFF):
             if trail == 0x7F:

@@ -107,6 +107,15 @@ def _detect(body: bytes, extra: tuple[str, ...] = ()) -> tuple[str, str]:
     return best, how if strict else f"{how}, no charset reads the bytes cleanly"
 
 
+def _valid_utf8(body: bytes) -> bool:
+    """Valid UTF-8, allowing one multi-byte character cut off at the very end (a truncated body)."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.reason == "unexpected end of data" and exc.start >= len(body) - 3 and not body[: exc.start].isascii()
+    return True
+
+
 def _trim_partial(sample: bytes, truncated: bool) -> bytes:
     """Drop a possibly cut multi-byte character at the end of a truncated sample."""
     if not truncated:
@@ -181,7 +190,7 @@ def decode(body: bytes, headers: Mapping[str, Any] | None = None, url: str | Non
         for source, charset in declared:
             evidence.append(f"{source}: {charset}")
         evidence.append("bytes: ascii only")
-    elif not binary and _strict(body, "utf-8") is not None:
+    elif not binary and _valid_utf8(body):
         # Valid multi-byte UTF-8 almost never happens by accident: it outranks any declaration.
         chosen = "utf-8"
         for source, charset in declared:

@@ -167,8 +167,8 @@ Fills = list[tuple[int, list[str]]]
 
 
 def _decode_utf8(units: Units) -> tuple[list[str], Fills]:
-    out: list[str] = []
-    fills: Fills = []
+    reader = _Reader(units)
+    out = reader.out
     i = 0
     n = len(units)
     while i < n:
@@ -181,12 +181,12 @@ def _decode_utf8(units: Units) -> tuple[list[str], Fills]:
             ):
                 k += 1
             if k == 0:
-                out.append(HOLE)
+                reader.hole()
                 i += 1
                 continue
             leads = range(0xE0, 0xF0) if k == 2 else range(0xC2, 0xE0) if k == 1 else range(0xF0, 0xF5)
             tail = bytes(x for x in units[i + 1 : i + 1 + k] if isinstance(x, int))
-            _emit(out, fills, _candidates((bytes((lead,)) + tail for lead in leads), "utf-8"))
+            reader.emit(_candidates((bytes((lead,)) + tail for lead in leads), "utf-8"))
             i += 1 + k
             continue
         if b < 0x80:
@@ -195,7 +195,7 @@ def _decode_utf8(units: Units) -> tuple[list[str], Fills]:
             continue
         length = _utf8_length(b)
         if length == 0:
-            out.append(HOLE)
+            reader.hole()
             i += 1
             continue
         # Take continuation bytes and holes; a hole right before a non-continuation byte may hide two bytes.
@@ -217,36 +217,73 @@ def _decode_utf8(units: Units) -> tuple[list[str], Fills]:
             if len(known) == len(seq):
                 for k in range(1, length):
                     guesses.extend(bytes(known[:k]) + bytes((f,)) + bytes(known[k:]) for f in _CONTINUATION)
-            _emit(out, fills, _candidates(guesses, "utf-8"))
+            reader.emit(_candidates(guesses, "utf-8"))
             i = j
             continue
         if len(seq) < length:
-            out.append(HOLE)
+            reader.hole()
             i = j
             continue
         if all(isinstance(x, int) for x in seq):
             try:
                 out.append(bytes(seq).decode("utf-8"))  # type: ignore[arg-type]
             except UnicodeDecodeError:
-                out.append(HOLE)
+                reader.hole()
             i = j
             continue
-        _emit(out, fills, _candidates(_expand(seq), "utf-8"))
+        reader.emit(_candidates(_expand(seq), "utf-8"))
         i = j
-    return out, fills
+    return out, reader.fills
 
 
-def _emit(out: list[str], fills: Fills, options: list[str]) -> None:
-    if options:
-        fills.append((len(out), options))
-        out.append(options[0])
-    else:
-        out.append(HOLE)
+class _TooDamaged(Exception):
+    """Raised when a candidate reading needs so many guesses that it cannot be the right family."""
+
+
+# A real mis-decoding loses about 2 % of its bytes (UTF-8 read as GB18030); far beyond that a reading is
+# abandoned early.
+_MAX_FILL_SHARE = 0.04
+_FILL_ALLOWANCE = 50
+
+
+class _Reader:
+    """Output of a decoder with holes: characters, filled positions with their options, damage budget."""
+
+    def __init__(self, units: Units) -> None:
+        self.out: list[str] = []
+        self.fills: Fills = []
+        self.damage = 0
+        self.budget = _budget(units)
+
+    def emit(self, options: list[str]) -> None:
+        if options:
+            self.fills.append((len(self.out), options))
+            self.out.append(options[0])
+            self.damage += 1
+        else:
+            self.hole()
+            return
+        if self.damage > self.budget:
+            raise _TooDamaged
+
+    def hole(self) -> None:
+        self.out.append(HOLE)
+        self.damage += 1
+        if self.damage > self.budget:
+            raise _TooDamaged
+
+
+def _budget(units: Units) -> int:
+    # A line whose UTF-8 byte count is odd loses its last byte when read as GBK: one hole per line is normal.
+    # cp1252 leaves 5 of the 64 continuation bytes undefined: about 8 % of UTF-8 bytes become holes.
+    lines = sum(1 for x in units if x == 0x0A)
+    cp1252_holes = sum(1 for x in units if x is _CP1252_UNDEFINED)
+    return _FILL_ALLOWANCE + int(len(units) * _MAX_FILL_SHARE) + lines + cp1252_holes
 
 
 def _decode_gbk(units: Units) -> tuple[list[str], Fills]:
-    out: list[str] = []
-    fills: Fills = []
+    reader = _Reader(units)
+    out = reader.out
     i = 0
     n = len(units)
     while i < n:
@@ -255,10 +292,10 @@ def _decode_gbk(units: Units) -> tuple[list[str], Fills]:
         if isinstance(b, tuple):
             if nxt is not None and nxt >= 0x40 and nxt != 0x7F:
                 leads = [x for x in b if x >= 0x81]
-                _emit(out, fills, _candidates((bytes((lead, nxt)) for lead in leads), "gb18030"))
+                reader.emit(_candidates((bytes((lead, nxt)) for lead in leads), "gb18030"))
                 i += 2
             else:
-                out.append(HOLE)
+                reader.hole()
                 i += 1
             continue
         if b < 0x80:
@@ -269,9 +306,9 @@ def _decode_gbk(units: Units) -> tuple[list[str], Fills]:
             hole = units[i + 1] if i + 1 < n else None
             if isinstance(hole, tuple):
                 trails = [t for t in hole if t >= 0x40 and t != 0x7F]
-                _emit(out, fills, _candidates((bytes((b, t)) for t in trails), "gb18030"))
+                reader.emit(_candidates((bytes((b, t)) for t in trails), "gb18030"))
             else:
-                out.append(HOLE)
+                reader.hole()
             i += 2
             continue
         if 0x30 <= nxt <= 0x39 and i + 3 < n and all(isinstance(x, int) for x in units[i : i + 4]):
@@ -285,11 +322,13 @@ def _decode_gbk(units: Units) -> tuple[list[str], Fills]:
             out.append(bytes((b, nxt)).decode("gb18030"))
             i += 2
         except UnicodeDecodeError:
-            out.append(HOLE)
+            reader.hole()
             i += 1
-    return out, fills
+    return out, reader.fills
 
 
+# Fills re-chosen with context; past this (pathological input) the unigram choice stands.
+_MAX_REFINED = 5000
 # Penalty (nats) for a filled character whose script (Simplified/Traditional) differs from the document's.
 _SCRIPT_MISMATCH = 1.0
 
@@ -304,7 +343,7 @@ def _refine(out: list[str], fills: Fills) -> str:
         penalty = _SCRIPT_MISMATCH if mismatch else 0.0
         return context_logp(prev, ch, nxt) + word_bonus(prev, ch, nxt) - penalty
 
-    for index, options in fills:
+    for index, options in fills[:_MAX_REFINED]:
         if len(options) < 2:
             continue
         prev = out[index - 1] if index > 0 else None
@@ -340,11 +379,22 @@ def _latin_share(text: str) -> float:
     return latin / non_ascii if non_ascii else 0.0
 
 
+# Long texts are tried on a prefix first, so a wrong family costs little.
+_PROBE_CHARS = 4000
+
+
 def _try(family: _Family, text: str) -> tuple[str, int] | None:
+    if len(text) > 2 * _PROBE_CHARS:
+        probe = _try(family, text[:_PROBE_CHARS])
+        if probe is None or text_score(probe[0]) < max(_MIN_RESULT, text_score(text[:_PROBE_CHARS]) + _MIN_GAIN):
+            return None
     units = family.encode(text)
     if units is None:
         return None
-    out, fills = family.decode(units)
+    try:
+        out, fills = family.decode(units)
+    except _TooDamaged:
+        return None
     return _refine(out, fills), len(fills)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import opencc
 
-from .byteshift import find_and_recover
+from .byteshift import MAX_SPANS, find_and_recover
 from .misdecoding import redecode
 from .pinyin import remove_pinyin
 
@@ -66,10 +66,10 @@ def _to_input(position: int, removed: list[tuple[int, int]], inclusive: bool) ->
     return position + shift
 
 
-def _fix_byte_shifts(text: str, removed: list[tuple[int, int]]) -> tuple[str, list[dict[str, Any]]]:
-    spans = find_and_recover(text)
+def _fix_byte_shifts(text: str, removed: list[tuple[int, int]]) -> tuple[str, list[dict[str, Any]], bool]:
+    spans, truncated = find_and_recover(text)
     if not spans:
-        return text, []
+        return text, [], truncated
     pieces: list[str] = []
     records: list[dict[str, Any]] = []
     last = 0
@@ -87,7 +87,7 @@ def _fix_byte_shifts(text: str, removed: list[tuple[int, int]]) -> tuple[str, li
             }
         )
     pieces.append(text[last:])
-    return "".join(pieces), records
+    return "".join(pieces), records, truncated
 
 
 def repair(text: str) -> Repaired:
@@ -112,7 +112,7 @@ def repair(text: str) -> Repaired:
         )
         text = redecoded.text
     stripped, pinyin_removed, removed = remove_pinyin(text)
-    shifted, spans = _fix_byte_shifts(stripped, removed)
+    shifted, spans, truncated = _fix_byte_shifts(stripped, removed)
     for span in spans:
         lost = f"{span['unrecovered']} unrecoverable" if span["unrecovered"] else "all recovered"
         issues.append(
@@ -121,6 +121,8 @@ def repair(text: str) -> Repaired:
                 f"{span['recovered']!r} ({lost})"
             )
         )
+    if truncated:
+        issues.append(_issue(f"more than {MAX_SPANS} byte-shift spans: text is mostly garbage; the rest left as is"))
     if spans:
         # Recovered characters free the annotations that followed them: `钨M(fèi)` -> `費(fèi)` -> `費`.
         shifted, more, _ = remove_pinyin(shifted)
