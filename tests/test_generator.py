@@ -9,6 +9,8 @@ import docx
 import lxml.html
 import pdfplumber
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crawler.portal import BROKEN_KINDS, check_identities, generate_report
 from crawler.portal.grid import format_number
@@ -171,3 +173,23 @@ def test_docx_has_real_tables_with_the_numbers() -> None:
     got = _applications_from_matrix(matrix, "2021")  # type: ignore[arg-type]
     assert set(got) == set(report.tables["applications"])
     assert all(got[k] == _expected_cells(report, k) for k in got)
+
+
+# --- properties over many seeds (hypothesis) ------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(seed=st.integers(min_value=0, max_value=2**32), fmt=st.sampled_from(FORMATS),
+       broken=st.sampled_from([None, *sorted(BROKEN_KINDS)]), year=st.integers(min_value=2019, max_value=2030))
+def test_generated_reports_keep_their_promises(seed: int, fmt: str, broken: str | None, year: int) -> None:
+    report = generate_report(seed, fmt, "江城市统计局", year, broken=broken)
+    violations = check_identities(report.tables, fmt)
+    assert bool(violations) == (broken not in (None, "missing_cell"))
+    assert str(year) in report.title or chinese_year(year) in report.title
+    assert report.published.startswith(str(year + 1))
+    text = render_text(report, "spaces", seed=seed)
+    for key, label, _ in table3_rows(fmt):
+        line = next(line for line in text.splitlines() if line.startswith(label + " "))
+        expected = [format_number(v) for i, v in enumerate(report.tables["applications"][key])
+                    if not report.is_blank("applications", key, i)]
+        assert line.split(" ")[1:] == expected
