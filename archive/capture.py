@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 from collections.abc import Coroutine
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -29,7 +30,7 @@ from .browser import BrowserCapture
 from .config import ArchiveConfig
 from .dedup import DedupStore, PayloadRef, UrlRef
 from .mend import mend_open_files
-from .metadata import metadata_content
+from .metadata import metadata_content, warm_up
 from .reader import read_capture_at
 from .records import (
     PROFILE_IDENTICAL,
@@ -132,6 +133,7 @@ class WarcCaptureMiddleware:
                 self._inc("archive/mended_cut_bytes", res.cut_bytes)
         if cfg.dedup or cfg.conditional:
             self.dedup = DedupStore(cfg.state_dir / "dedup.sqlite")
+        threading.Thread(target=warm_up, name="archive-warm-up", daemon=True).start()
         self.writer = RotatingWarcWriter(cfg.warc_dir, cfg.index_dir, cfg.max_size,
                                          warcinfo_fields(self.crawler, cfg), cfg.gzip_level,
                                          on_file_closed=self._file_closed)
@@ -149,6 +151,9 @@ class WarcCaptureMiddleware:
         self._inc("archive/warc_files", len(files))
         self._inc("archive/warc_bytes", self.writer.bytes_written)
         self._inc("archive/write_errors", len(self.writer.errors))
+        self._inc("archive/raw_bytes", self.writer.raw_bytes)
+        if self.stats is not None:
+            self.stats.set_value("archive/writer_busy_seconds", round(self.writer.busy_seconds, 3))
         return files
 
     def _file_closed(self, path: Path) -> None:

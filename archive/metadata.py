@@ -95,13 +95,28 @@ def metadata_content(meta: dict[str, Any], raw_body: bytes, headers: list[tuple[
     """`meta` plus `charset` and `outlinks` of the payload (`raw_body` as archived, still content-encoded)."""
     ctype = next((v for k, v in headers if k.lower() == "content-type"), None)
     body = decode_payload(raw_body, headers)
-    charset = detect_charset(body, ctype, url)
+    charset = detect_charset(body, ctype, url) if _is_text(ctype, body) else None
     content: dict[str, Any] = {k: v for k, v in meta.items()}
     content["charset"] = charset
     is_html = (ctype or "").lower().startswith(("text/html", "application/xhtml")) or body[:512].lstrip().lower(
     ).startswith((b"<!doctype html", b"<html"))
     content["outlinks"] = outlinks(body, url, _lxml_codec(charset)) if is_html else []
     return content
+
+
+_TEXT_TYPES = ("text/", "application/json", "application/javascript", "application/xml", "application/xhtml")
+
+
+def _is_text(content_type: str | None, body: bytes) -> bool:
+    """Only text has a charset; a PDF or DOCX does not (and detection on it is slow)."""
+    if content_type:
+        return content_type.lower().lstrip().startswith(_TEXT_TYPES) or "+xml" in content_type.lower()
+    return b"\x00" not in body[:1024]
+
+
+def warm_up() -> None:
+    """Load the decoder (and its models) ahead of the first metadata record."""
+    detect_charset("政府信息公开".encode("gb18030"), "text/html", "urn:warm-up")
 
 
 def _lxml_codec(charset: str | None) -> str | None:

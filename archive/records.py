@@ -181,9 +181,14 @@ def warcinfo_record(filename: str, fields: Iterable[tuple[str, str]], date: str)
                                 warc_headers_dict=headers, warc_content_type="application/warc-fields")
 
 
-def serialize(record: ArcWarcRecord, level: int = 6) -> bytes:
-    """One record as one gzip member (so any record can be read from its offset alone)."""
+def serialize_counted(record: ArcWarcRecord, level: int = 6) -> tuple[bytes, int]:
+    """One record as one gzip member (so any record can be read from its offset alone), and its raw size."""
     raw = io.BytesIO()
     _writer(raw).write_record(record)
+    data = raw.getvalue()
     comp = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
-    return comp.compress(raw.getvalue()) + comp.flush()
+    return comp.compress(data) + comp.flush(), len(data)
+
+
+def serialize(record: ArcWarcRecord, level: int = 6) -> bytes:
+    return serialize_counted(record, level)[0]

@@ -194,9 +194,11 @@ def _crawl_main(args: argparse.Namespace) -> int:
 
     settings = get_project_settings()
     settings.set("ARCHIVE_DIR", args.archive_dir, priority="cmdline")
-    base = {"NIANBAO_ADDRESS_GUARD": False, "AUTOTHROTTLE_ENABLED": False, "ITEM_PIPELINES": {},
+    base = {"NIANBAO_ADDRESS_GUARD": False, "AUTOTHROTTLE_ENABLED": False,
             "LOG_LEVEL": "WARNING", "RETRY_ENABLED": False, "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
             "NIANBAO_INCREMENTAL": False}
+    if not args.keep_pipelines:
+        base["ITEM_PIPELINES"] = {}
     for k, v in base.items():
         settings.set(k, v, priority="cmdline")
     for item in args.set or []:
@@ -231,8 +233,9 @@ def _crawl_main(args: argparse.Namespace) -> int:
                                                                      "discovery": [response.url, url]}})
 
     process = CrawlerProcess(settings)
-    crawler = process.create_crawler(ArchiveTestSpider)
-    process.crawl(crawler)
+    spider_args = dict(a.partition("=")[::2] for a in args.arg or [])
+    crawler = process.create_crawler(args.spider or ArchiveTestSpider)
+    process.crawl(crawler, **spider_args)
     process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}
     print(json.dumps({k: v for k, v in stats.items() if isinstance(v, int | float | str)}, default=str))
@@ -247,8 +250,11 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--url", action="append")
     c.add_argument("--post", nargs=2, action="append", metavar=("URL", "BODY"))
     c.add_argument("--no-follow", action="store_true")
+    c.add_argument("--keep-pipelines", action="store_true", help="run the project's item pipelines too")
     c.add_argument("--meta-out", help="append each response's archive_* meta keys here (JSON lines)")
     c.add_argument("-s", "--set", action="append", metavar="NAME=VALUE")
+    c.add_argument("--spider", help="a project spider to run instead of the test spider (e.g. annual_reports)")
+    c.add_argument("-a", "--arg", action="append", metavar="NAME=VALUE", help="spider argument")
     s = sub.add_parser("serve", help="serve the test site until interrupted")
     s.add_argument("--port", type=int, default=0)
     args = ap.parse_args(argv)

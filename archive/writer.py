@@ -12,6 +12,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from warcio.recordloader import ArcWarcRecord
 
 from .cdxj import IndexInfo, cdxj_line, index_path_for, write_sorted_lines
 from .naming import OPEN_SUFFIX, safe_host, warc_name
-from .records import serialize, warc_date, warcinfo_record
+from .records import serialize, serialize_counted, warc_date, warcinfo_record
 
 logger = logging.getLogger("archive.writer")
 
@@ -80,7 +81,9 @@ class RotatingWarcWriter:
         self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=queue_size)
         self._closed = False
         self.files_closed: list[Path] = []
-        self.bytes_written = 0
+        self.bytes_written = 0      # compressed, as on disk
+        self.raw_bytes = 0          # the records before compression
+        self.busy_seconds = 0.0     # time the writer thread spent building, compressing and writing
         self.records_written = 0
         self.errors: list[str] = []
         self._thread = threading.Thread(target=self._run, name="archive-writer", daemon=True)
@@ -165,6 +168,13 @@ class RotatingWarcWriter:
         return f
 
     def _write_group(self, f: _OpenFile, job: _Job) -> list[WrittenRecord]:
+        t0 = time.perf_counter()
+        try:
+            return self._write_group_timed(f, job)
+        finally:
+            self.busy_seconds += time.perf_counter() - t0
+
+    def _write_group_timed(self, f: _OpenFile, job: _Job) -> list[WrittenRecord]:
         built = job.builder()
         chunks: list[bytes] = []
         written: list[WrittenRecord] = []
@@ -172,7 +182,8 @@ class RotatingWarcWriter:
         raw_total = 0
         for record, info in built:
             raw_total += (record.length or 0) + 600
-            data = serialize(record, self.gzip_level)
+            data, raw_len = serialize_counted(record, self.gzip_level)
+            self.raw_bytes += raw_len
             rid = record.rec_headers.get_header("WARC-Record-ID") or ""
             written.append(WrittenRecord(rid, f.name, offset, len(data)))
             if info is not None:
