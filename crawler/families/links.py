@@ -38,12 +38,16 @@ def _skip_href(href: str) -> bool:
     return not h or h.startswith(("javascript:", "mailto:", "tel:", "#", "data:"))
 
 
-def anchor_title(a: Selector) -> str:
+def raw_anchor_title(a: Selector) -> str:
     """The title a listing shows for a link: the ``title`` attribute when present, else the link text."""
     title = (a.attrib.get("title") or "").strip()
     if not title:
         title = " ".join(t.strip() for t in a.xpath(".//text()").getall() if t.strip())
-    return normalise(title)
+    return title
+
+
+def anchor_title(a: Selector) -> str:
+    return normalise(raw_anchor_title(a))
 
 
 def nearby_date(a: Selector) -> str | None:
@@ -69,7 +73,10 @@ def report_links(sel: Selector, base_url: str) -> list[ListedLink]:
         href = a.attrib["href"]
         if _skip_href(href):
             continue
-        title = anchor_title(a)
+        raw = raw_anchor_title(a)
+        if "报" not in raw and "報" not in raw:  # every report title says 报告/年报 (報 in Traditional)
+            continue
+        title = normalise(raw)
         m = match_report_title(title)
         if m is None:
             continue
