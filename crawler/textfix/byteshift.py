@@ -59,8 +59,15 @@ _BRACKETED = re.compile(r"[(（][A-Za-z\u00c0-\u024f]{1,7}[1-5]?[)）]")
 _ANNOTATION_LLR = -1.0
 
 
+# Garbage rarely repeats a character; rules and fills (`──────`, `　　`) do.
+_REPEAT_LLR = -1.0
+
+
 def _ratios(text: str) -> list[float]:
     ratios = [llr(ch) for ch in text]
+    for i in range(1, len(text)):
+        if text[i] == text[i - 1] and text[i] != "?":
+            ratios[i] = ratios[i - 1] = min(ratios[i - 1], _REPEAT_LLR)
     if "(" in text or "（" in text:
         for match in _BRACKETED.finditer(text):
             for i in range(match.start(), match.end()):

@@ -31,10 +31,14 @@ _FLOOR_SHARE = {"l1": 0.80, "l2": 0.15, "other": 0.05}
 _CLEAN_NON_CJK = {
     "ascii": math.log(0.003),
     "question": math.log(1e-4),
+    "symbol": math.log(1e-4),
     "replacement": math.log(1e-5),
     "latin_accented": math.log(1e-6),
     "other": math.log(1e-7),
 }
+
+# Signs real reports use now and then (checkboxes in tables, units, arrows, brackets).
+_DOCUMENT_SYMBOLS = frozenset("〈〉〖〗×√○●■□▲△◆◇★☆※→←↑↓℃‰≤≥±÷°§№")
 
 # GBK has 21,886 double-byte characters plus symbols; garbage picks among them roughly uniformly.
 LOGQ_GBK_PAIR = -math.log(24000.0)
@@ -136,6 +140,10 @@ def clean_logp(ch: str) -> float:
         return punct
     if ch == "?":
         return _CLEAN_NON_CJK["question"]
+    if ch == "\u3000" or "\uff01" <= ch <= "\uff5e":  # ideographic space, full-width ASCII forms
+        return _CLEAN_NON_CJK["ascii"]
+    if ch in _DOCUMENT_SYMBOLS or "\u2460" <= ch <= "\u2487":  # ①-⑳, ⑴-⒇
+        return _CLEAN_NON_CJK["symbol"]
     if ch == "\ufffd":
         return _CLEAN_NON_CJK["replacement"]
     if ch < "\x80":
