@@ -61,17 +61,3 @@ def test_js_column_is_rendered_once_then_read_from_its_api(tmp_path: Path) -> No
     assert "'nianbao/jsapi/api_recognised': 1" in res.log
     assert all(i["discovery"][1].startswith(f"{site.url}/api/nb/list") for i in res.items)
 
-
-def test_static_crawl_never_starts_playwright(tmp_path: Path) -> None:
-    site = LocalSite().start()
-    try:
-        site.html("/s/index.html", "<html><body><a href='a.html'>2023年度政府信息公开工作年度报告</a></body></html>")
-        site.html("/s/a.html", "<html><body><div class='TRS_Editor'>正文</div></body></html>")
-        sources = write_sources(tmp_path / "s.toml", [{
-            "name": "static", "agency": "静态县", "urls": [f"{site.url}/s/index.html"], "allow_private": True,
-        }])
-        res = run_crawl(sources, tmp_path)
-    finally:
-        site.stop()
-    assert res.returncode == 0 and len(res.items) == 1
-    assert "Starting download handler" not in res.log and "playwright/" not in res.log
