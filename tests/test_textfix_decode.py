@@ -140,3 +140,15 @@ def test_never_raises(body, charset):
 def test_headers_of_odd_shape_do_not_raise():
     for headers in ({"Content-Type": None}, {b"content-type": [b"text/html", 3]}, {"X": "y"}):
         assert decode("政府".encode("gbk"), headers).text == "政府"  # type: ignore[arg-type]
+
+
+def test_truncated_utf8_body_is_still_utf8():
+    body = CHINESE.encode("utf-8")[:-1]
+    result = decode(body, {"Content-Type": "text/html; charset=gbk"})
+    assert result.charset == "utf-8"
+    assert result.text.startswith(CHINESE[:-1])
+    assert "header: gb18030 (contradicted by bytes)" in result.evidence
+
+
+def test_short_gbk_body_not_mistaken_for_truncated_utf8():
+    assert decode("政".encode("gbk")).text == "政"
