@@ -39,7 +39,8 @@ def _truth(portal: Portal, site: str) -> set[str]:
     return {e["url"] for e in portal.ground_truth if e["site"] == site}
 
 
-def _reach(portal: Portal, start: list[str], prefix: str, extra=None) -> set[str]:  # type: ignore[no-untyped-def]
+def _reach(portal: Portal, start: list[str], prefix: str, extra=None,  # type: ignore[no-untyped-def]
+           encoding: str = "utf-8") -> set[str]:
     """Every URL reachable from ``start`` by plain href links inside ``prefix`` (plus ``extra(url, html)``)."""
     seen: set[str] = set()
     todo = list(start)
@@ -56,7 +57,7 @@ def _reach(portal: Portal, start: list[str], prefix: str, extra=None) -> set[str
             continue
         if status != 200 or "html" not in headers.get("content-type", ""):
             continue
-        html = body.decode("utf-8", "replace")
+        html = body.decode(encoding, "replace")
         links = [urljoin(url, unescape(h)) for h in _HREF.findall(html)]
         if extra is not None:
             links += extra(url, html)
@@ -71,6 +72,22 @@ def test_trs_every_report_reachable_through_create_page_html(portal: Portal) -> 
 
     column = portal.url + "/trs/zwgk/zfxxgk/zfxxgknb/index.html"
     assert _truth(portal, "trs") <= _reach(portal, [column], "/trs/zwgk/zfxxgk/", pages)
+
+
+def test_trs_newer_template_is_gb2312_with_the_six_argument_paging(portal: Portal) -> None:
+    column = portal.url + "/trs2/zwgk/zfxxgk/zfxxgknb/index.html"
+    status, headers, body = fetch(column, headers={"Accept-Encoding": "identity"})
+    html = body.decode("gb18030")
+    assert headers["content-type"] == "text/html" and "charset=gb2312" in html
+    m = re.search(r"createPageHTML\('page_div', (\d+), 0, 'index', 'html', \d+\)", html)
+    assert m and int(m.group(1)) >= 3 and '<table class="list"' in html
+
+    def pages(url: str, page: str) -> list[str]:
+        found = re.search(r"createPageHTML\('page_div', (\d+), (\d+), 'index', 'html'", page)
+        return [urljoin(url, "index.html" if i == 0 else f"index_{i}.html")
+                for i in range(int(found.group(1)))] if found else []
+
+    assert _truth(portal, "trs2") <= _reach(portal, [column], "/trs2/zwgk/zfxxgk/", pages, "gb18030")
 
 
 def test_hanweb_embeds_a_datastore_and_answers_the_proxy_with_the_form(portal: Portal) -> None:

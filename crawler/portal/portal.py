@@ -29,6 +29,7 @@ DEFAULT_REPORTS_PER_SITE = 12
 # to the columns of all the others)
 SITE_TABLE: dict[str, tuple[str, str, str]] = {
     "trs": ("trs", "/trs", "平潭综合实验区"),
+    "trs2": ("trs", "/trs2", "岚城县"),
     "hanweb": ("hanweb", "/hanweb", "江城市"),
     "jsapp": ("jsapi", "/jsapp", "云溪区"),
     "ucap": ("ucap", "/ucap", "江南市"),
@@ -43,7 +44,10 @@ FAULT_SITES = {"endless": "endless_pagination"}
 def _build_site(name: str, seed: int | str, size: int, faults: frozenset[str], built: list[Site]) -> Site:
     family, prefix, agency = SITE_TABLE[name]
     if family == "trs":
-        return TrsSite(name, prefix, agency, seed, size, samples=load_samples(), faults=faults)
+        # the real samples live on the first TRS site; the second shows the newer GB2312 template
+        if name == "trs":
+            return TrsSite(name, prefix, agency, seed, size, samples=load_samples(), faults=faults)
+        return TrsSite(name, prefix, agency, seed, size, faults=frozenset(), style="newer")
     if family == "govcn":
         others = [(title, path) for site in built for title, path in site.column_titles()]
         return GovcnSite(name, prefix, agency, seed, size, faults=faults, other_columns=others)

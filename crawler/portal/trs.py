@@ -84,8 +84,16 @@ class TrsSite(Site):
     per_page = 8
 
     def __init__(self, name: str, prefix: str, agency: str, seed: int | str, size: int,
-                 samples: list[Sample] | None = None, faults: frozenset[str] = frozenset()) -> None:
+                 samples: list[Sample] | None = None, faults: frozenset[str] = frozenset(),
+                 style: str = "classic") -> None:
+        """``style``: ``classic`` (utf-8 mostly, ``<ul>`` list, ``createPageHTML(n, i, "index", "html")``,
+        ``.htm`` details) or ``newer`` (a GB2312 county template: ``<table>`` list,
+        ``createPageHTML('page_div', n, i, 'index', 'html', rows)``, ``.html`` details)."""
+        if style not in ("classic", "newer"):
+            raise ValueError(f"unknown TRS template style {style!r}: expected 'classic' or 'newer'")
         super().__init__(name, prefix, agency, seed, size, faults)
+        self.style = style
+        self.ext = "htm" if style == "classic" else "html"
         self.column = self.prefix + COLUMN
         self.edition = 0
         self._has_samples = bool(samples)
@@ -106,7 +114,10 @@ class TrsSite(Site):
                       13: "review_total"}.get(i % 15)
             if kind != "html" and broken == "missing_cell":
                 broken = None
-            encoding = {2: "gbk-nodecl", 5: "gbk-wrongdecl", 9: "gb2312-decl"}.get(i % 12, "utf-8")
+            if self.style == "classic":
+                encoding = {2: "gbk-nodecl", 5: "gbk-wrongdecl", 9: "gb2312-decl"}.get(i % 12, "utf-8")
+            else:
+                encoding = "gbk-nodecl" if i % 5 == 2 else "gb2312-decl"
             plan = ReportPlan(
                 key=f"{self.seed}:{self.name}:{i}", site=self.name, family=self.family, agency=agency, year=year,
                 fmt=fmt, kind=kind, layout=("trs", "word", "plain")[i % 3], broken=broken,
@@ -130,7 +141,7 @@ class TrsSite(Site):
             month, day = rng.randint(1, 12), rng.randint(1, 28)
             doc_id += rng.randint(3, 400)
             published = f"{year}-{month:02d}-{day:02d}"
-            path = f"{self.column}{year}{month:02d}/t{year}{month:02d}{day:02d}_{doc_id}.htm"
+            path = f"{self.column}{year}{month:02d}/t{year}{month:02d}{day:02d}_{doc_id}.{self.ext}"
             notice = Notice(notice_title(rng, self.agency, year - 1), published, path, self.agency)
             self.notices.append(notice)
             items.append(("notice", notice))
@@ -216,7 +227,7 @@ class TrsSite(Site):
     def _place(self, plan: ReportPlan, doc_id: int) -> None:
         ymd = plan.published.replace("-", "")
         folder = f"{self.column}{ymd[:6]}/"
-        plan.detail_path = f"{folder}t{ymd}_{doc_id}.htm"
+        plan.detail_path = f"{folder}t{ymd}_{doc_id}.{self.ext}"
         if plan.kind in ("pdf", "docx"):
             plan.file_path = f"{folder}P0{ymd}{doc_id:09d}.{plan.kind}"
         elif plan.kind == "image":
@@ -239,27 +250,38 @@ class TrsSite(Site):
 
     # --- pages ----------------------------------------------------------------------------------
     def _listing_page(self, chunk: list[tuple[str, Any]], n: int, pages: int):  # type: ignore[no-untyped-def]
+        if self.style == "classic":
+            list_open, list_close = '<ul class="list">', "</ul>"
+            paging = f'createPageHTML({pages}, {n}, "index", "html");'
+        else:
+            list_open, list_close = '<table class="list" width="100%">', "</table>"
+            paging = f"createPageHTML('page_div', {pages}, {n}, 'index', 'html', {len(self._items)});"
         lis = []
         for kind, item in chunk:
             path = item.extra.get("listed_as", item.detail_path) if kind == "report" else item.path
             href = "./" + path[len(self.column):] if path.startswith(self.column) else path
             title = html.escape(item.title)
-            lis.append(f'<li><a href="{href}" target="_blank" title="{title}">{title}</a>'
-                       f'<span class="date">{item.published}</span></li>')
+            if self.style == "classic":
+                lis.append(f'<li><a href="{href}" target="_blank" title="{title}">{title}</a>'
+                           f'<span class="date">{item.published}</span></li>')
+            else:
+                lis.append(f'<tr><td class="bt"><a href="{href}" target="_blank" title="{title}">{title}</a></td>'
+                           f'<td class="rq">{item.published}</td></tr>')
         body = f"""{_head("政府信息公开年报_" + self.agency, self.agency, "政府信息公开年报")}
 <body>
 {_header(self.agency)}
 <div class="main">{_breadcrumb()}
 <div class="list_tit">政府信息公开年报</div>
-<ul class="list">
+{list_open}
 {chr(10).join(lis)}
-</ul>
-<div class="page"><script type="text/javascript">createPageHTML({pages}, {n}, "index", "html");</script></div>
+{list_close}
+<div class="page" id="page_div"><script type="text/javascript">{paging}</script></div>
 </div>
 {_footer(self.agency)}
 </body>
 </html>"""
-        return lambda _r: html_response(body, gzip=n % 2 == 1)
+        encoding = "utf-8" if self.style == "classic" else "gb2312-decl"
+        return lambda _r: html_response(body, encoding, gzip=n % 2 == 1)
 
     def _detail_html(self, raw_title: str, published: str, source: str, content: str) -> str:
         title = html.escape(raw_title)
