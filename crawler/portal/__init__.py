@@ -10,6 +10,7 @@ Sites share one host under path prefixes (``crawler.portal.portal.SITE_TABLE``):
   ``/trs/``     family ``trs``    TRS WCM column, createPageHTML paging, the real samples and seeds, PDF/DOCX
                                   attachments, an image-only table, GBK pages, gzip, a redirect, a 404,
                                   a robots.txt-disallowed report link;
+  ``/trs2/``    family ``trs``    the newer GB2312 county template (table list, six-argument createPageHTML);
   ``/hanweb/``  family ``hanweb`` 大汉 jpage: embedded datastore + POST /module/web/jpage/dataproxy.jsp;
   ``/jsapp/``   family ``jsapi``  a column drawn by JavaScript from a JSON API;
   ``/ucap/``    family ``ucap``   Jiangsu department columns, 索引号 table above div#zoomcon;
