@@ -54,6 +54,31 @@ def test_every_fault_is_listed(portal: Portal) -> None:
             assert fault["url"] in crawl and fault["failures"] == 1
 
 
+def test_every_transient_fault_is_delivered_once() -> None:
+    p = start_portal(seed=1, faults="503,reset,short_body,slow", reports_per_site=20, slow_seconds=0.3)
+    try:
+        transient = [f for f in p.faults if f["fault"] in ("503", "reset", "short_body", "slow")]
+        assert any("?" in f["url"] for f in transient), "query URLs (dataproxy, JSON API) get faults too"
+        for fault in transient:
+            started = time.perf_counter()
+            try:
+                status = fetch(fault["url"], headers={"Accept-Encoding": "identity"})[0]
+            except (ConnectionResetError, http.client.RemoteDisconnected, http.client.IncompleteRead) as e:
+                status = type(e).__name__
+            took = time.perf_counter() - started
+            expected = {"503": 503, "reset": ("ConnectionResetError", "RemoteDisconnected"),
+                        "short_body": ("IncompleteRead",)}.get(fault["fault"])
+            if fault["fault"] == "slow":
+                assert took >= 0.3, fault
+            elif isinstance(expected, tuple):
+                assert status in expected, fault
+            else:
+                assert status == expected, fault
+            assert fetch(fault["url"])[0] in (200, 301, 404), fault
+    finally:
+        p.stop()
+
+
 def test_503_then_success(portal: Portal) -> None:
     url = _by_fault(portal, "503")[0]["url"]
     status, headers, _ = fetch(url)

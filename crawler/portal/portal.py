@@ -139,7 +139,8 @@ class Portal:
         return out
 
     def take_fault(self, path: str) -> str | None:
-        """The transient fault this request meets, if any (each faulty URL fails its first requests)."""
+        """The transient fault a request for ``path`` (with its query, as requested) meets, if any: each
+        faulty URL fails its first requests."""
         fault = self._transient.get(path)
         if fault is None:
             return None
