@@ -85,6 +85,19 @@ async def _exchange(response: Any) -> Exchange | None:
                     ip_address=(server or {}).get("ipAddress"))
 
 
+def _network_records(ex: Exchange) -> list[BuiltRecord]:
+    from .cdxj import IndexInfo
+
+    rec = response_record(ex)
+    ctype = next((v for k, v in ex.response_headers if k.lower() == "content-type"), None)
+    req_ctype = next((v for k, v in ex.request_headers if k.lower() == "content-type"), None)
+    info = IndexInfo(url=rec.rec_headers.get_header("WARC-Target-URI"), date=ex.date, record_type="response",
+                     status=ex.status, mime=ctype.split(";", 1)[0].strip().lower() if ctype else None,
+                     digest=rec.rec_headers.get_header("WARC-Payload-Digest"), method=ex.method,
+                     request_content_type=req_ctype, request_body=ex.request_body)
+    return [(rec, info), (request_record(ex), None)]
+
+
 @dataclass
 class BrowserCapture:
     mw: WarcCaptureMiddleware
@@ -97,19 +110,35 @@ class BrowserCapture:
         request.meta["playwright_page_event_handlers"] = handlers
         request.meta[META_LISTENER] = key
 
-    async def process_response(self, request: Request, response: Response) -> Response:
+    async def _collect(self, request: Request) -> list[Exchange]:
         key = request.meta.pop(META_LISTENER, None)
         tasks = _TRAFFIC.pop(key, []) if key else []
         handlers = request.meta.get("playwright_page_event_handlers")
         if isinstance(handlers, dict):
             handlers.pop("response", None)
-        exchanges: list[Exchange] = []
-        if tasks:
-            done, pending = await asyncio.wait(tasks, timeout=_COLLECT_TIMEOUT)
-            for t in pending:
-                t.cancel()
-            exchanges = [ex for t in done if not t.cancelled() and t.exception() is None
-                         and (ex := t.result()) is not None]
+        if not tasks:
+            return []
+        done, pending = await asyncio.wait(tasks, timeout=_COLLECT_TIMEOUT)
+        for t in pending:
+            t.cancel()
+        return [ex for t in done if not t.cancelled() and t.exception() is None and (ex := t.result()) is not None]
+
+    async def process_exception(self, request: Request) -> None:
+        """The page failed (timeout, crash): what the browser did receive is archived all the same."""
+        exchanges = await self._collect(request)
+        writer = self.mw.writer
+        if not exchanges or writer is None:
+            return
+
+        def build() -> list[BuiltRecord]:
+            return [rec for ex in exchanges for rec in _network_records(ex)]
+
+        writer.submit(build, sum(len(ex.body) + 2048 for ex in exchanges))
+        self.mw._inc("archive/browser_failed_pages")
+        self.mw._inc("archive/browser_responses", len(exchanges))
+
+    async def process_response(self, request: Request, response: Response) -> Response:
+        exchanges = await self._collect(request)
         date = warc_date(datetime.now(UTC))
         dom_id = new_record_id()
         document = next((ex for ex in exchanges if ex.url == response.url), None)
@@ -124,17 +153,7 @@ class BrowserCapture:
             from .metadata import metadata_content
             from .records import metadata_record
 
-            out: list[BuiltRecord] = []
-            for ex in exchanges:
-                rec = response_record(ex)
-                ctype = next((v for k, v in ex.response_headers if k.lower() == "content-type"), None)
-                info = IndexInfo(url=rec.rec_headers.get_header("WARC-Target-URI"), date=ex.date,
-                                 record_type="response", status=ex.status,
-                                 mime=ctype.split(";", 1)[0].strip().lower() if ctype else None,
-                                 digest=rec.rec_headers.get_header("WARC-Payload-Digest"), method=ex.method,
-                                 request_body=ex.request_body)
-                out.append((rec, info))
-                out.append((request_record(ex), None))
+            out: list[BuiltRecord] = [rec for ex in exchanges for rec in _network_records(ex)]
             dom = resource_record(dom_urn(response.url), date, "text/html; charset=utf-8", body, record_id=dom_id,
                                   concurrent_to=document.record_id if document else None,
                                   source_uri=response.url)

@@ -189,6 +189,12 @@ class WarcCaptureMiddleware:
             request.meta[META_CONDITIONAL] = True
         return None
 
+    def process_exception(self, request: Request, exception: BaseException,
+                          spider: Spider | None = None) -> Coroutine[Any, Any, None] | None:
+        if request.meta.get("playwright") and self.browser is not None and not request.meta.get(META_SKIP):
+            return self.browser.process_exception(request)
+        return None
+
     # --- responses ------------------------------------------------------------------------------
 
     def process_response(self, request: Request, response: Response,

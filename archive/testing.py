@@ -49,6 +49,17 @@ def _pages() -> dict[str, tuple[str, list[tuple[str, str]], bytes]]:
                         _html("multi", "cookies").encode()),
         "/etag.html": ("200 OK", [("Content-Type", "text/html; charset=utf-8"), ("ETag", '"v1"'),
                                   ("Last-Modified", LAST_MODIFIED)], _html("etag", "stable " * 300).encode()),
+        "/js.html": ("200 OK", [("Content-Type", "text/html; charset=utf-8")], (
+            b"<!DOCTYPE html><html><head><title>js</title></head><body><ul id='list'></ul><script>"
+            b"fetch('/api/data.json').then(r => r.json()).then(d => {"
+            b" for (const it of d.items) { const li = document.createElement('li'); li.textContent = it.title;"
+            b" document.getElementById('list').appendChild(li); }"
+            b" const done = document.createElement('p'); done.id = 'done'; done.textContent = 'done';"
+            b" document.body.appendChild(done); });"
+            b"</script></body></html>")),
+        "/api/data.json": ("200 OK", [("Content-Type", "application/json; charset=utf-8")],
+                           json.dumps({"items": [{"title": "2024年政府信息公开工作年度报告"}]},
+                                      ensure_ascii=False).encode()),
         "/robots.txt": ("200 OK", [("Content-Type", "text/plain")], b"User-agent: *\nDisallow: /private/\n"),
     }
 
@@ -161,8 +172,10 @@ def start_site(host: str = "127.0.0.1", port: int = 0) -> Site:
 
 def crawl_command(archive_dir: Path, urls: list[str], *, posts: list[tuple[str, str]] = (),  # type: ignore[assignment]
                   follow: bool = True, settings: dict[str, object] | None = None,
-                  meta_out: Path | None = None) -> list[str]:
+                  meta_out: Path | None = None, browser: list[str] = ()) -> list[str]:  # type: ignore[assignment]
     cmd = [sys.executable, "-m", "archive.testing", "crawl", "--archive-dir", str(archive_dir)]
+    for u in browser:
+        cmd += ["--browser", u]
     if meta_out is not None:
         cmd += ["--meta-out", str(meta_out)]
     for u in urls:
@@ -178,9 +191,9 @@ def crawl_command(archive_dir: Path, urls: list[str], *, posts: list[tuple[str, 
 
 def run_crawl(archive_dir: Path, urls: list[str], *, posts: list[tuple[str, str]] = (),  # type: ignore[assignment]
               follow: bool = True, settings: dict[str, object] | None = None, meta_out: Path | None = None,
-              timeout: float = 120) -> subprocess.CompletedProcess[str]:
+              browser: list[str] = (), timeout: float = 120) -> subprocess.CompletedProcess[str]:  # type: ignore[assignment]
     proc = subprocess.run(crawl_command(archive_dir, urls, posts=posts, follow=follow, settings=settings,
-                                        meta_out=meta_out),
+                                        meta_out=meta_out, browser=browser),
                           cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise RuntimeError(f"test crawl failed ({proc.returncode}): {proc.stderr[-3000:]}")
@@ -214,6 +227,11 @@ def _crawl_main(args: argparse.Namespace) -> int:
         async def start(self):  # type: ignore[no-untyped-def]
             for u in args.url or []:
                 yield scrapy.Request(u, meta={"archive_metadata": {"role": "listing", "discovery": [u]}})
+            for u in args.browser or []:
+                from scrapy_playwright.page import PageMethod
+
+                yield scrapy.Request(u, meta={"playwright": True, "archive_metadata": {"role": "listing"},
+                                              "playwright_page_methods": [PageMethod("wait_for_selector", "#done")]})
             for u, body in args.post or []:
                 yield scrapy.Request(u, method="POST", body=body.encode("utf-8"),
                                      headers={"Content-Type": "application/x-www-form-urlencoded"},
@@ -250,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--url", action="append")
     c.add_argument("--post", nargs=2, action="append", metavar=("URL", "BODY"))
     c.add_argument("--no-follow", action="store_true")
+    c.add_argument("--browser", action="append", metavar="URL", help="fetch URL through scrapy-playwright")
     c.add_argument("--keep-pipelines", action="store_true", help="run the project's item pipelines too")
     c.add_argument("--meta-out", help="append each response's archive_* meta keys here (JSON lines)")
     c.add_argument("-s", "--set", action="append", metavar="NAME=VALUE")
