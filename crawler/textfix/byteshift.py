@@ -121,7 +121,7 @@ def _has_garbage(run: str) -> bool:
     """Enough garbage characters, or `?` marks clustered among double-byte characters."""
     garbage = sum(1 for ch in run if ch >= "\x80" and llr(ch) > SUSPECT_LLR)
     marks = run.count("?") + run.count("\ufffd")
-    if garbage >= _MIN_GARBAGE_CHARS or (garbage >= 1 and marks >= 2):
+    if garbage >= _MIN_GARBAGE_CHARS or (garbage >= 1 and marks >= 1):
         return True
     return marks >= 2 and any(ch >= "\x80" for ch in run)
 
