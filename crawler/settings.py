@@ -80,6 +80,9 @@ NIANBAO_REDIS_POLL = 0.5
 NIANBAO_REDIS_MIN_WORKERS = 1
 NIANBAO_REDIS_WAIT = 60.0
 ADDONS: dict[str, int] = {"crawler.distributed.RedisFrontier": 0}
+# With JOBDIR: a frontier that survives SIGKILL, and the catalog caught up from the WARCs (crawler/resume.py).
+NIANBAO_DURABLE_JOBDIR = True
+ADDONS["crawler.resume.DurableJobdir"] = 0
 
 # --- archive --------------------------------------------------------------------------------------
 ARCHIVE_DIR = os.environ.get("ARCHIVE_DIR", "data")

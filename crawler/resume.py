@@ -1,0 +1,306 @@
+"""Resume after a crash: a JOBDIR frontier that survives SIGKILL, and a catalog caught up from the WARCs.
+
+Scrapy's own JOBDIR keeps its seen-set in a buffered file and its queue state in ``active.json`` written on a clean
+close: after ``kill -9`` both are stale, so a restarted crawl either re-fetches everything or loses what was queued.
+Here, with ``JOBDIR`` set (and no Redis frontier), the add-on :class:`DurableJobdir` puts a SQLite frontier in
+``<JOBDIR>/frontier.sqlite`` (WAL, one transaction per change):
+
+* every scheduled request is a row (``queued`` → ``taken`` → ``processed`` or ``dropped``; a retry or redirect
+  copy supersedes its parent), with the fingerprint in a ``seen`` table written in the same transaction;
+* ``processed`` is set by :class:`FrontierSpiderMiddleware` once the callback's output was fully handed to the
+  engine (its follow-up requests are rows by then); ``dropped`` by :class:`FrontierDownloaderMiddleware` when a
+  request finally failed or was ignored;
+* on start, if the previous run did not finish, requests ``queued`` or ``taken`` are queued again, and so are
+  ``processed`` ones whose response never reached a WARC (it was still in the writer's queue at the kill; the
+  archive mends ``.open`` files first), and the catalog is rebuilt from the WARCs (``archive.rebuild``) before the
+  item pipelines open it, so reports whose items were in an unflushed batch are not lost;
+* a run that finishes clears the frontier, so the next scheduled run with the same JOBDIR starts afresh.
+
+At most the requests in flight at the kill are fetched twice. Requests that cannot be serialised (a callable in
+``meta``) stay in memory, as with Scrapy's own disk queues.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import pickle
+import sqlite3
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scrapy.exceptions import NotConfigured
+from scrapy.http import Request, Response
+from scrapy.utils.request import request_from_dict
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterable
+    from typing import Self
+
+    from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
+
+logger = logging.getLogger(__name__)
+
+META_ID = "nianbao_job_id"
+_SCHEMA = """
+PRAGMA journal_mode=WAL;
+PRAGMA synchronous=NORMAL;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS requests (
+    id INTEGER PRIMARY KEY, priority INTEGER NOT NULL, url TEXT NOT NULL, blob BLOB NOT NULL,
+    state TEXT NOT NULL, changed REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS requests_state ON requests (state);
+CREATE TABLE IF NOT EXISTS seen (fp TEXT PRIMARY KEY);
+"""
+_OPEN_STATES = ("queued", "taken")
+
+
+class DurableJobdir:
+    """Add-on: with ``JOBDIR`` (and without ``NIANBAO_REDIS_URL``) use :class:`DurableScheduler` and its
+    middlewares; ``NIANBAO_DURABLE_JOBDIR = False`` keeps Scrapy's own JOBDIR behaviour."""
+
+    def update_settings(self, settings: BaseSettings) -> None:
+        if not settings.get("JOBDIR") or settings.get("NIANBAO_REDIS_URL"):
+            return
+        if not settings.getbool("NIANBAO_DURABLE_JOBDIR", True):
+            return
+        settings.set("SCHEDULER", "crawler.resume.DurableScheduler", priority="addon")
+        settings.set_in_component_priority_dict("SPIDER_MIDDLEWARES", FrontierSpiderMiddleware, 1)
+        settings.set_in_component_priority_dict("DOWNLOADER_MIDDLEWARES", FrontierDownloaderMiddleware, 1)
+
+
+class Frontier:
+    """The SQLite file under JOBDIR: rows of requests, the seen fingerprints, and run bookkeeping."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.executescript(_SCHEMA)
+
+    def get(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def put(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def set_state(self, job_id: int, state: str) -> None:
+        self.db.execute("UPDATE requests SET state = ?, changed = ? WHERE id = ?", (state, time.time(), job_id))
+
+    def clear(self) -> None:
+        with self.db:
+            self.db.execute("DELETE FROM requests")
+            self.db.execute("DELETE FROM seen")
+            self.db.execute("DELETE FROM meta")
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class DurableScheduler:
+    """A priority scheduler whose queue and seen-set live in :class:`Frontier` (see the module docstring)."""
+
+    def __init__(self, crawler: Crawler, jobdir: Path) -> None:
+        self.crawler = crawler
+        self.frontier = Frontier(jobdir / "frontier.sqlite")
+        self.fingerprinter = crawler.request_fingerprinter
+        self.stats = crawler.stats
+        self.spider: Any = None
+        self.seen: set[str] = set()
+        self._heap: list[tuple[int, int]] = []  # (-priority, row id): FIFO within a priority
+        self._memory: list[Request] = []  # requests that cannot be serialised
+        self._warned = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        jobdir = crawler.settings.get("JOBDIR")
+        if not jobdir:
+            raise NotConfigured("DurableScheduler needs JOBDIR")
+        return cls(crawler, Path(jobdir))
+
+    # --- life cycle -----------------------------------------------------------------------------
+    def open(self, spider: Any) -> None:
+        self.spider = spider
+        db = self.frontier.db
+        self.seen = {fp for (fp,) in db.execute("SELECT fp FROM seen")}
+        interrupted = self.frontier.get("run_started")
+        if interrupted is not None:
+            self._recover(float(interrupted))
+        for job_id, priority in db.execute(
+                "SELECT id, priority FROM requests WHERE state IN ('queued', 'taken')"):
+            heapq.heappush(self._heap, (-priority, job_id))
+        with db:
+            db.execute("UPDATE requests SET state = 'queued' WHERE state = 'taken'")
+        self.frontier.put("run_started", str(time.time()))
+        if interrupted is not None:
+            logger.info("resume: %d requests queued again from %s, %d fingerprints seen",
+                        len(self._heap), self.frontier.path, len(self.seen))
+            self._inc("nianbao/resume/requeued", len(self._heap))
+
+    def _recover(self, run_started: float) -> None:
+        """The previous run was killed: requeue processed requests whose responses never reached a WARC, and
+        rebuild the catalog from the WARCs before the item pipelines open it."""
+        from archive.config import ArchiveConfig
+        from archive.mend import mend_open_files
+        from archive.reader import iter_captures, warc_files
+
+        archive = ArchiveConfig.from_settings(self.crawler.settings)
+        warc_dir = archive.warc_dir
+        if archive.mend_on_start and warc_dir.is_dir():
+            mend_open_files(warc_dir, archive.index_dir)  # the killed run's .open file; the archive would do it later
+        started = time.strftime("%Y%m%d%H%M%S", time.gmtime(run_started))
+        recent = [p for p in (warc_files(warc_dir) if warc_dir.is_dir() else [])
+                  if p.name.startswith("NIANBAO-") and p.name[8:22] >= started]
+        captured = {c.url for c in iter_captures(recent)} if recent else set()
+        lost = [(job_id, url) for job_id, url in self.frontier.db.execute(
+            "SELECT id, url FROM requests WHERE state = 'processed' AND changed >= ?", (run_started,))
+            if url not in captured]
+        with self.frontier.db:
+            for job_id, _ in lost:
+                self.frontier.set_state(job_id, "queued")
+        if lost:
+            logger.info("resume: %d processed requests had no WARC record yet; queued again", len(lost))
+        self._inc("nianbao/resume/unarchived_requeued", len(lost))
+        self._rebuild_catalog(warc_dir)
+
+    def _rebuild_catalog(self, warc_dir: Path) -> None:
+        from pipelines.config import CatalogConfig
+
+        config = CatalogConfig.from_settings(self.crawler.settings)
+        if not config.enabled or not warc_dir.is_dir():
+            return
+        from archive.rebuild import rebuild
+
+        result = rebuild(warc_dir, config.path)
+        logger.info("resume: catalog rebuilt from the WARCs: %s", result.summary_lines()[0])
+        self._inc("nianbao/resume/catalog_rebuilt")
+
+    def close(self, reason: str) -> None:
+        if reason == "finished" and not self._heap and not self._memory:
+            self.frontier.clear()  # the next scheduled run starts afresh
+        self.frontier.close()
+
+    # --- queue ----------------------------------------------------------------------------------
+    def has_pending_requests(self) -> bool:
+        return bool(self._heap or self._memory)
+
+    def __len__(self) -> int:
+        return len(self._heap) + len(self._memory)
+
+    def enqueue_request(self, request: Request) -> bool:
+        fp: str | None = None
+        if not request.dont_filter:
+            fp = self.fingerprinter.fingerprint(request).hex()
+            if fp in self.seen:
+                self._inc("dupefilter/filtered")
+                return False
+        parent = request.meta.pop(META_ID, None)
+        try:
+            blob = pickle.dumps(request.to_dict(spider=self.spider), protocol=4)
+        except (pickle.PicklingError, AttributeError, TypeError, ValueError) as e:
+            if not self._warned:
+                logger.warning("request %s cannot be saved in JOBDIR (%s): kept in memory, lost on a crash",
+                               request, e)
+                self._warned = True
+            self._inc("nianbao/resume/unserializable")
+            blob = None
+        db = self.frontier.db
+        cur: sqlite3.Cursor | None = None
+        with db:
+            if parent is not None:
+                self.frontier.set_state(parent, "superseded")
+            if fp is not None:
+                db.execute("INSERT OR IGNORE INTO seen VALUES (?)", (fp,))
+            if blob is not None:
+                cur = db.execute("INSERT INTO requests (priority, url, blob, state, changed) VALUES (?,?,?,?,?)",
+                                 (request.priority, request.url, blob, "queued", time.time()))
+        if fp is not None:
+            self.seen.add(fp)
+        if blob is None:
+            self._memory.append(request)
+        else:
+            assert cur is not None and cur.lastrowid is not None
+            heapq.heappush(self._heap, (-request.priority, cur.lastrowid))
+        self._inc("scheduler/enqueued")
+        return True
+
+    def next_request(self) -> Request | None:
+        if self._memory:
+            self._inc("scheduler/dequeued")
+            return self._memory.pop()
+        while self._heap:
+            _, job_id = heapq.heappop(self._heap)
+            row = self.frontier.db.execute("SELECT blob FROM requests WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                continue
+            request = request_from_dict(pickle.loads(row[0]), spider=self.spider)  # noqa: S301 - our own file
+            request.meta[META_ID] = job_id
+            self.frontier.set_state(job_id, "taken")
+            self._inc("scheduler/dequeued")
+            return request
+        return None
+
+    def mark(self, request: Request | None, state: str) -> None:
+        job_id = request.meta.get(META_ID) if request is not None else None
+        if job_id is not None:
+            self.frontier.set_state(job_id, state)
+
+    def _inc(self, key: str, n: int = 1) -> None:
+        if self.stats is not None and n:
+            self.stats.inc_value(key, n)
+
+
+def _scheduler(crawler: Crawler) -> DurableScheduler | None:
+    engine = crawler.engine
+    slot = getattr(engine, "_slot", None)
+    scheduler = getattr(slot, "scheduler", None)
+    return scheduler if isinstance(scheduler, DurableScheduler) else None
+
+
+class FrontierSpiderMiddleware:
+    """Outermost spider middleware: a request is ``processed`` once its callback's output was all consumed."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_spider_output(self, response: Response, result: Iterable[Any]) -> Iterable[Any]:
+        yield from result
+        self._done(response)
+
+    async def process_spider_output_async(self, response: Response, result: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        async for o in result:
+            yield o
+        self._done(response)
+
+    def process_spider_exception(self, response: Response, exception: Exception) -> None:
+        self._done(response)
+        return None
+
+    def _done(self, response: Response | None) -> None:
+        scheduler = _scheduler(self.crawler)
+        if scheduler is not None and response is not None:
+            scheduler.mark(response.request, "processed")
+
+
+class FrontierDownloaderMiddleware:
+    """Innermost-last downloader middleware: a request that finally failed or was ignored is ``dropped``."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        scheduler = _scheduler(self.crawler)
+        if scheduler is not None:
+            scheduler.mark(request, "dropped")
+        return None
