@@ -285,7 +285,7 @@ def recover(
 # beside it is garbage if re-pairing it one byte later reads this much better (nats).
 ANCHOR_GAIN = 4.0
 # Only marks with a non-ASCII neighbour can border garbage; at most _MAX_ANCHORS of them are examined.
-_ANCHOR = re.compile(r"(?<=[^\x00-\x7f])[?\ufffd]|[?\ufffd](?=[^\x00-\x7f])")
+_ANCHOR = re.compile(r"[?\ufffd]")
 _MAX_ANCHORS = 4 * MAX_SPANS
 _MAX_RUN = 40
 
@@ -308,10 +308,14 @@ def _anchored_spans(text: str) -> list[tuple[int, int, float]]:
     the dictionary know; a byte the garbage lost counts as an average character of prose.
     """
     spans: list[tuple[int, int, float]] = []
-    for count, match in enumerate(_ANCHOR.finditer(text)):
-        if count >= _MAX_ANCHORS or len(spans) > MAX_SPANS:
-            break
+    count = 0
+    for match in _ANCHOR.finditer(text):
         p = match.start()
+        if not ((p > 0 and text[p - 1] >= "\x80") or (p + 1 < len(text) and text[p + 1] >= "\x80")):
+            continue
+        count += 1
+        if count > _MAX_ANCHORS or len(spans) > MAX_SPANS:
+            break
         # Left: a run ending at the anchor; the garbage is a suffix of it.
         a = p
         while a > 0 and p - a < _MAX_RUN and _double_byte(text[a - 1]):

@@ -308,12 +308,16 @@ def text_score(text: str, limit: int = 0) -> float:
     Texts without non-ASCII characters score 0. `limit` > 0 looks at only that many non-ASCII characters,
     spread over the text. Used to choose between candidate decodings and to spot mis-decoded text.
     """
+    if limit and len(text) > 4 * limit:
+        # Four slices spread over the text instead of the whole of it.
+        step = len(text) // 4
+        text = "".join(text[k * step : k * step + limit] for k in range(4))
     chars = _NON_ASCII.findall(text)
     if not chars:
         return 0.0
     if limit and len(chars) > limit:
-        step = len(chars) / limit
-        chars = [chars[int(k * step)] for k in range(limit)]
+        step_f = len(chars) / limit
+        chars = [chars[int(k * step_f)] for k in range(limit)]
     return sum(map(clean_logp, chars)) / len(chars)
 
 

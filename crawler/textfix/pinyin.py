@@ -41,6 +41,15 @@ def _is_reading(ch: str, syllable: str) -> bool:
     return lowered in known or _toneless(lowered) in known
 
 
+@lru_cache(maxsize=16384)
+def _annotation_groups(ch: str, annotation: str) -> int:
+    """Number of bracketed syllables in `annotation` if all are readings of `ch`, else 0."""
+    groups = _GROUP.findall(annotation)
+    if not groups or not all(_is_reading(ch, syllable) for syllable, _tone in groups):
+        return 0
+    return len(groups)
+
+
 def remove_pinyin(text: str) -> tuple[str, int, list[tuple[int, int]]]:
     """Strip validated annotations: (new text, groups removed, removed [start, end) ranges in `text`)."""
     if "(" not in text and "（" not in text:
@@ -50,14 +59,13 @@ def remove_pinyin(text: str) -> tuple[str, int, list[tuple[int, int]]]:
     count = 0
     last = 0
     for match in _ANNOTATED.finditer(text):
-        ch = match.group(1)
-        groups = _GROUP.findall(match.group(2))
-        if not groups or not all(_is_reading(ch, syllable) for syllable, _tone in groups):
+        groups = _annotation_groups(match.group(1), match.group(2))
+        if not groups:
             continue
-        start, end = match.start(2), match.end(2)
+        start, end = match.span(2)
         pieces.append(text[last:start])
         removed.append((start, end))
-        count += len(groups)
+        count += groups
         last = end
     if not removed:
         return text, 0, []

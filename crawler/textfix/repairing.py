@@ -50,7 +50,9 @@ def is_traditional(original: str, simplified: str) -> bool:
     if original == simplified:
         return False
     changed = sum(map(operator.ne, original, simplified))
-    cjk = len(_CJK.findall(original))
+    if changed < _TRADITIONAL_MIN_CHANGED:
+        return False
+    cjk = _CJK.subn("", original)[1]
     return cjk > 0 and changed >= _TRADITIONAL_MIN_CHANGED and changed / cjk >= _TRADITIONAL_SHARE
 
 
