@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,9 @@ from crawler.sources import Source, load_sources, select_sources
 from crawler.titles import match_report_title
 
 logger = logging.getLogger(__name__)
+
+# A detail page can only link an attachment if its bytes mention one of the document extensions.
+_MAY_LINK_DOCUMENT = re.compile(rb"\.(?:pdf|docx?)\b", re.I)
 
 Ctx = dict[str, Any]
 
@@ -314,7 +318,9 @@ class AnnualReportsSpider(Spider):
             yield self._item(response, ctx)
             return
         src = self.sources[ctx["source"]]
-        attachments = [(u, t) for u, t in attachment_links(response.selector, response.url) if src.allows(u)]
+        attachments: list[tuple[str, str]] = []
+        if _MAY_LINK_DOCUMENT.search(response.body):  # most detail pages are the report: skip the DOM walk
+            attachments = [(u, t) for u, t in attachment_links(response.selector, response.url) if src.allows(u)]
         if not attachments:
             yield self._item(response, ctx)
             return
