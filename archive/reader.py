@@ -19,6 +19,7 @@ from pathlib import Path
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
 from .payload import decode_payload
+from .records import METADATA_FIELD, parse_metadata_fields
 
 logger = logging.getLogger("archive.reader")
 
@@ -333,13 +334,17 @@ class _FileState:
                 self.last_request = req
         elif rtype == "metadata":
             p = self.pending
-            if p is not None and p.record_id in concurrent and (h.get("Content-Type") or "").startswith("application/json"):
-                try:
-                    data = json.loads(block.decode("utf-8"))
-                except (UnicodeDecodeError, json.JSONDecodeError):
-                    data = None
-                if isinstance(data, dict):
-                    p.metadata = data
+            ctype = (h.get("Content-Type") or "").lower()
+            if p is not None and p.record_id in concurrent:
+                if ctype.startswith("application/warc-fields") and METADATA_FIELD.encode() in block:
+                    p.metadata = parse_metadata_fields(block)
+                elif ctype.startswith("application/json"):
+                    try:
+                        data = json.loads(block.decode("utf-8"))
+                    except (UnicodeDecodeError, json.JSONDecodeError):
+                        data = None
+                    if isinstance(data, dict):
+                        p.metadata = data
         return None
 
     def _capture(self, rtype: str, h, block: bytes, pos: int, rid: str, uri: str) -> Capture:  # type: ignore[no-untyped-def]

@@ -145,14 +145,57 @@ def request_record(ex: Exchange) -> ArcWarcRecord:
                                 length=len(ex.request_body), http_headers=http, warc_headers_dict=headers)
 
 
+METADATA_FIELD = "nianbao-metadata"
+
+
+def metadata_fields(content: dict[str, object]) -> bytes:
+    """`application/warc-fields` as Heritrix writes them (`outlink:` lines, …), plus one `nianbao-metadata:` line
+    with the rest as JSON. warc-fields (not JSON) keep replay tools and indexers from taking it for a capture."""
+    rest = {k: v for k, v in content.items() if k not in ("outlinks", "charset")}
+    lines = [f"{METADATA_FIELD}: {json.dumps(rest, ensure_ascii=False, sort_keys=True)}"]
+    if content.get("charset"):
+        lines.append(f"charset: {content['charset']}")
+    for link in content.get("outlinks") or []:  # type: ignore[attr-defined]
+        lines.append(f"outlink: {target_uri(str(link))}")
+    return ("".join(line + "\r\n" for line in lines)).encode("utf-8")
+
+
+def parse_metadata_fields(block: bytes) -> dict[str, object]:
+    """The inverse of `metadata_fields` (unknown fields are kept as strings, repeated ones as lists)."""
+    out: dict[str, object] = {}
+    outlinks: list[str] = []
+    for raw in block.decode("utf-8", "replace").split("\r\n"):
+        name, sep, value = raw.partition(":")
+        if not sep:
+            continue
+        name, value = name.strip(), value.strip()
+        if name == METADATA_FIELD:
+            try:
+                data = json.loads(value)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(data, dict):
+                out.update(data)
+        elif name == "outlink":
+            outlinks.append(value)
+        elif name in out and name != "charset":
+            prev = out[name]
+            out[name] = [*prev, value] if isinstance(prev, list) else [prev, value]
+        else:
+            out[name] = value
+    out["outlinks"] = outlinks
+    out.setdefault("charset", None)
+    return out
+
+
 def metadata_record(url: str, date: str, concurrent_to: str, content: dict[str, object],
                     record_id: str | None = None) -> ArcWarcRecord:
     w = _writer(io.BytesIO())
-    data = json.dumps(content, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    data = metadata_fields(content)
     headers = {"WARC-Record-ID": record_id or new_record_id(), "WARC-Date": date,
-               "WARC-Concurrent-To": concurrent_to, "Content-Type": "application/json"}
+               "WARC-Concurrent-To": concurrent_to, "Content-Type": "application/warc-fields"}
     return w.create_warc_record(target_uri(url), "metadata", payload=io.BytesIO(data), length=len(data),
-                                warc_headers_dict=headers, warc_content_type="application/json")
+                                warc_headers_dict=headers, warc_content_type="application/warc-fields")
 
 
 def resource_record(uri: str, date: str, content_type: str, body: bytes, record_id: str | None = None,

@@ -62,7 +62,9 @@ def _add_stream(zf: zipfile.ZipFile, arcname: str, chunks: Iterable[bytes], repo
         w = _HashingWriter(dst)
         for chunk in chunks:
             w.write(chunk)
-    report.resources.append({"name": arcname.rsplit("/", 1)[1], "path": arcname,
+    # Frictionless (which `wacz validate` runs) wants resource names in [-a-z0-9._/]
+    name = re.sub(r"[^-a-z0-9._/]", "-", arcname.rsplit("/", 1)[1].lower())
+    report.resources.append({"name": name, "path": arcname,
                              "hash": "sha256:" + w.sha.hexdigest(), "bytes": w.size})
 
 
