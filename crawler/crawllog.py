@@ -221,14 +221,7 @@ class CrawlLog:
 
     def response_downloaded(self, response: Response, request: Request, **_: Any) -> None:
         status = response.status
-        if 300 <= status < 400 and b"Location" in response.headers:
-            location = (response.headers.get(b"Location") or b"").decode("latin-1")
-            target = urljoin(request.url, location)
-            seen = [*request.meta.get("redirect_urls", []), request.url]
-            if target in seen:
-                self.write("redirect_loop", request.url, f"{status} to {target}, already visited in this chain",
-                           status=status, chain=seen)
-        elif status >= 400:
+        if status >= 400:
             self.write("http_error", request.url, f"HTTP {status}", status=status,
                        attempt=request.meta.get("retry_times", 0))
 
@@ -317,7 +310,7 @@ class _LogTap(logging.Handler):
                 if isinstance(value, str):
                     return value
         m = _URL_RE.search(message)
-        return m.group(0).rstrip(".,;") if m else None
+        return m.group(0).rstrip(".,;:") if m else None
 
 
 class CrawlLogMiddleware:
@@ -342,3 +335,38 @@ class CrawlLogMiddleware:
             attempt=request.meta.get("retry_times", 0),
         )
         return None
+
+
+class RedirectLoopError(IgnoreRequest):
+    """A redirect that leads back to a URL already visited in the same chain."""
+
+    nianbao_logged = True
+
+
+class RedirectLoopMiddleware:
+    """Downloader middleware just above ``RedirectMiddleware``: a 3xx whose ``Location`` was already visited in this
+    chain is refused at once (one ``redirect_loop`` line), instead of being followed until ``REDIRECT_MAX_TIMES`` —
+    retried requests are ``dont_filter``, so the duplicate filter would not stop the loop either."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        status = response.status
+        if not (300 <= status < 400) or b"Location" not in response.headers:
+            return response
+        location = (response.headers.get(b"Location") or b"").decode("latin-1")
+        target = urljoin(request.url, location)
+        seen = [*request.meta.get("redirect_urls", []), request.url]
+        if target not in seen:
+            return response
+        reason = f"{status} to {target}, already visited in this chain"
+        self.crawler.signals.send_catch_log(crawl_event, event="redirect_loop", url=request.url, reason=reason,
+                                            status=status, chain=seen)
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value("nianbao/redirect_loops")
+        raise RedirectLoopError(f"redirect loop at {request.url}: {reason}")

@@ -73,6 +73,7 @@ NIANBAO_INCREMENTAL = True
 NIANBAO_REFRESH_DAYS = 28.0
 NIANBAO_INCREMENTAL_STATE = "state/incremental.sqlite"
 DOWNLOADER_MIDDLEWARES["crawler.incremental.IncrementalMiddleware"] = 70
+DOWNLOADER_MIDDLEWARES["crawler.crawllog.RedirectLoopMiddleware"] = 610  # refuses a loop before Redirect (600)
 # Redis frontier for several workers (crawler/distributed.py); empty = one process with the local scheduler.
 NIANBAO_REDIS_URL = os.environ.get("NIANBAO_REDIS_URL", "")
 NIANBAO_REDIS_BUSY_TTL = 10.0
