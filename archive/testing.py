@@ -33,7 +33,8 @@ def _html(title: str, body: str) -> str:
 def _pages() -> dict[str, tuple[str, list[tuple[str, str]], bytes]]:
     """path → (status line, headers, body as sent)."""
     index = _html("index", "".join(f'<a href="{p}">{p}</a> ' for p in (
-        "/gzip.html", "/redirect/1", "/gbk.html", "/chunked.html", "/multi.html", "/etag.html", "/missing.html")))
+        "/gzip.html", "/redirect/1", "/gbk.html", "/chunked.html", "/multi.html", "/etag.html", "/missing.html",
+        "/年报/2024年度报告.html?年=2024")))
     gz_body = gzip.compress(_html("gzip", "<p>" + "压缩页面 " * 200 + "</p>").encode("utf-8"), mtime=0)
     gbk = ("<html><head><title>年报</title></head><body><p>" + GBK_TEXT + "</p></body></html>").encode("gbk")
     return {
@@ -60,6 +61,8 @@ def _pages() -> dict[str, tuple[str, list[tuple[str, str]], bytes]]:
         "/api/data.json": ("200 OK", [("Content-Type", "application/json; charset=utf-8")],
                            json.dumps({"items": [{"title": "2024年政府信息公开工作年度报告"}]},
                                       ensure_ascii=False).encode()),
+        "/%E5%B9%B4%E6%8A%A5/2024%E5%B9%B4%E5%BA%A6%E6%8A%A5%E5%91%8A.html": (
+            "200 OK", [("Content-Type", "text/html; charset=utf-8")], _html("年报", "非ASCII路径").encode()),
         "/robots.txt": ("200 OK", [("Content-Type", "text/plain")], b"User-agent: *\nDisallow: /private/\n"),
     }
 

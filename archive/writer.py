@@ -8,6 +8,7 @@ is renamed, and its CDXJ index written, when it closes.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import queue
@@ -25,6 +26,7 @@ from .naming import OPEN_SUFFIX, safe_host, warc_name
 from .records import serialize, serialize_counted, warc_date, warcinfo_record
 
 logger = logging.getLogger("archive.writer")
+_SERIALS = itertools.count()
 
 # A built record and, when it is a capture that belongs in the CDXJ index, what the index needs.
 BuiltRecord = tuple[ArcWarcRecord, IndexInfo | None]
@@ -73,7 +75,6 @@ class RotatingWarcWriter:
             self.index_dir.mkdir(parents=True, exist_ok=True)
         self._host = safe_host()
         self._pid = os.getpid()
-        self._serial = 0
         self._lock = threading.Lock()
         self._current: str | None = None
         self._assigned = 0          # estimated compressed bytes assigned to the current file
@@ -121,9 +122,8 @@ class RotatingWarcWriter:
         return list(self.files_closed)
 
     def _next_name(self) -> str:
-        name = warc_name(datetime.now(UTC), self._serial, self._host, self._pid)
-        self._serial += 1
-        return name
+        # one counter per process: two crawlers in one process never pick the same name in the same millisecond
+        return warc_name(datetime.now(UTC), next(_SERIALS) % 100_000, self._host, self._pid)
 
     # --- writer thread --------------------------------------------------------------------------
 

@@ -172,3 +172,12 @@ def test_index_agrees_with_cdxj_indexer(crawl, tmp_path: Path) -> None:
         ref = [line.split(" ", 2) for line in out.read_text().splitlines()]
         # same keys (SURT, POST keyed with its body), timestamps, and fields; metadata records are not captures
         assert [(k, t, json.loads(d)) for k, t, d in ours] == [(k, t, json.loads(d)) for k, t, d in ref]
+
+
+def test_non_ascii_url_percent_encoded_in_target_uri(crawl) -> None:
+    site, archive, _ = crawl
+    unicode_url = site.u("/年报/2024年度报告.html?年=2024")
+    cap = load_capture(unicode_url, archive_dir=archive)
+    assert cap.url == site.u("/%E5%B9%B4%E6%8A%A5/2024%E5%B9%B4%E5%BA%A6%E6%8A%A5%E5%91%8A.html?%E5%B9%B4=2024")
+    assert cap.url.isascii() and cap.status == 200 and "非ASCII路径".encode() in cap.payload
+    assert list_captures(cap.url, archive_dir=archive) == list_captures(unicode_url, archive_dir=archive)
