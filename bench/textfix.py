@@ -15,8 +15,14 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import importlib
+import json
+import os
 import random
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,9 +34,13 @@ from pypinyin import Style, pinyin
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+    sys.path.append(str(ROOT))  # appended: a PYTHONPATH copy of the package (--held-out) takes precedence
 
-from crawler.textfix import decode, repair  # noqa: E402
+# --held-out runs this script on a renamed copy of the package with rebuilt tables (the editable install
+# would otherwise shadow a copy named crawler.textfix); the package only uses relative imports.
+_textfix = importlib.import_module(os.environ.get("TEXTFIX_BENCH_PACKAGE", "crawler.textfix"))
+decode = _textfix.decode
+repair = _textfix.repair
 
 S2T = opencc.OpenCC("s2t")
 T2S = opencc.OpenCC("t2s")
@@ -171,7 +181,39 @@ MISDECODINGS: dict[str, Callable[[str], str]] = {
 }
 
 
-def run(samples: dict[str, str], seed: int, per_10k: float, burst_rounds: int) -> int:
+@dataclass
+class Results:
+    rows: list[Row]
+    bursts: int = 0
+    detected: int = 0
+    false_spans: int = 0
+    clean_chars: int = 0
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "rows": [
+                {"name": r.name, "chars": r.chars, "errors": r.errors, "notes": r.notes} for r in self.rows
+            ],
+            "bursts": self.bursts,
+            "detected": self.detected,
+            "false_spans": self.false_spans,
+            "clean_chars": self.clean_chars,
+        }
+
+    def add(self, other: dict[str, object]) -> None:
+        """Add another run's counts (rows matched by name)."""
+        by_name = {r.name: r for r in self.rows}
+        for raw in other["rows"]:  # type: ignore[attr-defined]
+            row = by_name.setdefault(raw["name"], Row(raw["name"]))
+            if row not in self.rows:
+                self.rows.append(row)
+            row.chars += raw["chars"]
+            row.errors += raw["errors"]
+        for key in ("bursts", "detected", "false_spans", "clean_chars"):
+            setattr(self, key, getattr(self, key) + other[key])  # type: ignore[operator]
+
+
+def evaluate(samples: dict[str, str], seed: int, per_10k: float, burst_rounds: int) -> Results:
     rng = random.Random(seed)
     rows: list[Row] = []
 
@@ -208,45 +250,48 @@ def run(samples: dict[str, str], seed: int, per_10k: float, burst_rounds: int) -
         rows.append(row)
 
     # Byte-shift bursts: detection (a burst counts when a reported span overlaps it), false spans.
+    results = Results(rows)
     row = Row("byte-shift bursts")
-    bursts_total = 0
-    detected = 0
-    false_spans = 0
-    clean_chars = 0
     for _round in range(burst_rounds):
         for text in samples.values():
             damaged, bursts = add_bursts(text, rng, per_10k)
             result = repair(damaged)
             spans = [(s["start"], s["end"]) for s in result.mojibake_spans]
-            bursts_total += len(bursts)
-            detected += sum(any(s < e2 and s2 < e for s2, e2 in spans) for s, e in bursts)
-            false_spans += sum(not any(s < e2 and s2 < e for s2, e2 in bursts) for s, e in spans)
-            clean_chars += len(damaged) - sum(e - s for s, e in bursts)
+            results.bursts += len(bursts)
+            results.detected += sum(any(s < e2 and s2 < e for s2, e2 in spans) for s, e in bursts)
+            results.false_spans += sum(not any(s < e2 and s2 < e for s2, e2 in bursts) for s, e in spans)
+            results.clean_chars += len(damaged) - sum(e - s for s, e in bursts)
             row.chars += len(text)
             row.errors += char_errors(text, result.original)
-    row.notes.append(f"{bursts_total} bursts of 4-12 characters, {burst_rounds} placements per sample")
+    row.notes.append(f"bursts of 4-12 characters, {burst_rounds} placements per sample")
     for text in samples.values():
         for variant in (text, S2T.convert(text)):
             result = repair(variant)
-            false_spans += len(result.mojibake_spans)
-            clean_chars += len(variant)
+            results.false_spans += len(result.mojibake_spans)
+            results.clean_chars += len(variant)
     rows.append(row)
+    return results
 
-    width = max(len(r.name) for r in rows)
-    print(f"samples: {len(samples)} files, {sum(len(t) for t in samples.values()):,} characters; seed {seed}")
-    print()
+
+def print_results(results: Results) -> None:
+    width = max(len(r.name) for r in results.rows)
     print(f"{'corruption':<{width}}  {'chars':>9}  {'errors':>7}  {'accuracy':>9}  notes")
     print(f"{'-' * width}  {'-' * 9}  {'-' * 7}  {'-' * 9}  -----")
-    for r in rows:
-        print(f"{r.name:<{width}}  {r.chars:>9,}  {r.errors:>7,}  {r.accuracy:>9.4%}  {'; '.join(r.notes)}")
+    for r in results.rows:
+        print(
+            f"{r.name:<{width}}  {r.chars:>9,}  {r.errors:>7,}  {r.accuracy:>9.4%}  {'; '.join(r.notes)}".rstrip()
+        )
     print()
-    rate = detected / bursts_total if bursts_total else 1.0
-    per_100k = false_spans / clean_chars * 100_000 if clean_chars else 0.0
-    print(f"byte-shift spans detected: {detected}/{bursts_total} ({rate:.1%})")
+    rate = results.detected / results.bursts if results.bursts else 1.0
+    per_100k = results.false_spans / results.clean_chars * 100_000 if results.clean_chars else 0.0
+    print(f"byte-shift spans detected: {results.detected}/{results.bursts} ({rate:.1%})")
     print(
-        f"false byte-shift spans: {false_spans} in {clean_chars:,} clean characters ({per_100k:.2f} per 100,000)"
+        f"false byte-shift spans: {results.false_spans} in {results.clean_chars:,} clean characters "
+        f"({per_100k:.2f} per 100,000)"
     )
 
+
+def print_throughput(samples: dict[str, str]) -> None:
     bodies = [text.encode("gb18030") for text in samples.values()]
     total = sum(len(b) for b in bodies)
     rounds = 5
@@ -257,14 +302,58 @@ def run(samples: dict[str, str], seed: int, per_10k: float, burst_rounds: int) -
     elapsed = time.perf_counter() - started
     print(f"decode+repair throughput: {total * rounds / elapsed / 1e6:.2f} MB/s ({total:,} bytes x {rounds})")
     largest = max(samples.values(), key=len)
-    started = time.perf_counter()
+    timings = []
     for _ in range(10):
+        started = time.perf_counter()
         repair(largest)
+        timings.append(time.perf_counter() - started)
     print(
         f"repair of the largest sample ({len(largest.encode('utf-8')):,} bytes UTF-8): "
-        f"{(time.perf_counter() - started) / 10 * 1000:.1f} ms"
+        f"median {sorted(timings)[5] * 1000:.1f} ms"
     )
-    return 0
+
+
+def held_out(samples_dir: Path, samples: dict[str, str], args: argparse.Namespace) -> Results:
+    """Leave one out: for each sample, rebuild the model tables without it (in a copy of the package) and
+    evaluate that sample alone in a subprocess that imports the copy."""
+    totals = Results([])
+    training_extra = sorted((samples_dir.parent / "seeds").glob("00[1-4]_*.txt"))
+    for name in samples:
+        with tempfile.TemporaryDirectory() as tmp:
+            package = Path(tmp) / "textfix_heldout"
+            shutil.copytree(
+                ROOT / "crawler" / "textfix", package, ignore=shutil.ignore_patterns("__pycache__")
+            )
+            others = [samples_dir / other for other in samples if other != name]
+            env = {**os.environ, "PYTHONPATH": tmp, "TEXTFIX_BENCH_PACKAGE": "textfix_heldout"}
+            tables = ["-o", str(package / "charfreq.tsv"), "--bigrams", str(package / "bigrams.tsv")]
+            build = [
+                sys.executable,
+                "-m",
+                "textfix_heldout.model_build",
+                *map(str, others + training_extra),
+                *tables,
+            ]
+            subprocess.run(build, check=True, env=env, cwd=tmp, capture_output=True)
+            only = Path(tmp) / "samples"
+            only.mkdir()
+            shutil.copy(samples_dir / name, only / name)
+            command = [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--samples",
+                str(only),
+                "--json",
+                "--seed",
+                str(args.seed),
+                "--bursts-per-10k",
+                str(args.bursts_per_10k),
+                "--burst-rounds",
+                str(args.burst_rounds),
+            ]
+            out = subprocess.run(command, check=True, env=env, cwd=tmp, capture_output=True, text=True).stdout
+            totals.add(json.loads(out))
+    return totals
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -275,6 +364,10 @@ def main(argv: list[str] | None = None) -> int:
         "--bursts-per-10k", type=float, default=3.0, help="byte-shift bursts per 10,000 characters"
     )
     parser.add_argument("--burst-rounds", type=int, default=5, help="burst placements per sample")
+    parser.add_argument("--json", action="store_true", help="print the counts as JSON (no throughput)")
+    parser.add_argument(
+        "--held-out", action="store_true", help="also evaluate each sample with the model rebuilt without it"
+    )
     args = parser.parse_args(argv)
     if not args.samples.is_dir():
         print(f"bench/textfix.py: --samples {args.samples} is not a folder", file=sys.stderr)
@@ -283,7 +376,22 @@ def main(argv: list[str] | None = None) -> int:
     if not samples:
         print(f"bench/textfix.py: no samples in {args.samples}", file=sys.stderr)
         return 2
-    return run(samples, args.seed, args.bursts_per_10k, args.burst_rounds)
+    results = evaluate(samples, args.seed, args.bursts_per_10k, args.burst_rounds)
+    if args.json:
+        print(json.dumps(results.to_json()))
+        return 0
+    print(
+        f"samples: {len(samples)} files, {sum(len(t) for t in samples.values()):,} characters; seed {args.seed}"
+    )
+    print()
+    print_results(results)
+    print_throughput(samples)
+    if args.held_out:
+        print()
+        print("held out: each sample repaired with model tables rebuilt without it (leave-one-out)")
+        print()
+        print_results(held_out(args.samples, samples, args))
+    return 0
 
 
 if __name__ == "__main__":
