@@ -42,7 +42,7 @@ def test_header_gbk_is_read_as_gb18030():
     result = decode(body, {"content-type": "text/html; charset=GBK"})
     assert result.text == CHINESE
     assert result.charset == "gb18030"
-    assert "header: gb18030" in result.evidence
+    assert "header: gbk" in result.evidence
 
 
 def test_scrapy_headers_object():
@@ -67,14 +67,14 @@ def test_meta_says_gb2312_page_is_utf8():
     result = decode(body)
     assert CHINESE in result.text
     assert result.charset == "utf-8"
-    assert "meta: gb18030 (contradicted by bytes)" in result.evidence
+    assert "meta: gb2312 (contradicted by bytes)" in result.evidence
 
 
 def test_meta_used_when_no_header():
     body = html("gbk", CHINESE).encode("gbk")
     result = decode(body, {})
     assert CHINESE in result.text
-    assert "meta: gb18030" in result.evidence
+    assert "meta: gbk" in result.evidence
 
 
 def test_big5_declared_as_gb2312_bytes_win():
@@ -147,7 +147,7 @@ def test_truncated_utf8_body_is_still_utf8():
     result = decode(body, {"Content-Type": "text/html; charset=gbk"})
     assert result.charset == "utf-8"
     assert result.text.startswith(CHINESE[:-1])
-    assert "header: gb18030 (contradicted by bytes)" in result.evidence
+    assert "header: gbk (contradicted by bytes)" in result.evidence
 
 
 def test_short_gbk_body_not_mistaken_for_truncated_utf8():

@@ -166,19 +166,19 @@ def decode(body: bytes, headers: Mapping[str, Any] | None = None, url: str | Non
     if binary and media and media.startswith("text/"):
         problems.append(f"served as {media}")
 
-    declared: list[tuple[str, str]] = []  # (source, charset)
+    declared: list[tuple[str, str, str]] = []  # (source, charset used, name as declared, lower-case)
     raw, header = header_charset(headers)
     if raw is not None:
         if header is None:
             evidence.append(f"header: {raw} (unknown charset, ignored)")
         else:
-            declared.append(("header", header))
+            declared.append(("header", header, raw.lower()))
     raw, meta = meta_charset(body)
     if raw is not None:
         if meta is None:
             evidence.append(f"meta: {raw} (unknown charset, ignored)")
         else:
-            declared.append(("meta", meta))
+            declared.append(("meta", meta, raw.lower()))
 
     chosen: str | None = None
     if _is_ascii(body):
@@ -187,35 +187,35 @@ def decode(body: bytes, headers: Mapping[str, Any] | None = None, url: str | Non
             if declared and declared[0][1] in ("utf-8", "gb18030", "big5", "cp1252")
             else "utf-8"
         )
-        for source, charset in declared:
-            evidence.append(f"{source}: {charset}")
+        for source, _charset, name in declared:
+            evidence.append(f"{source}: {name}")
         evidence.append("bytes: ascii only")
     elif not binary and _valid_utf8(body):
         # Valid multi-byte UTF-8 almost never happens by accident: it outranks any declaration.
         chosen = "utf-8"
-        for source, charset in declared:
+        for source, charset, name in declared:
             note = "" if charset == "utf-8" else " (contradicted by bytes)"
-            evidence.append(f"{source}: {charset}{note}")
+            evidence.append(f"{source}: {name}{note}")
         evidence.append("bytes: valid utf-8")
     else:
         accepted: str | None = None
-        for source, charset in declared:
+        for source, charset, name in declared:
             if accepted is not None:
-                evidence.append(f"{source}: {charset}" + ("" if charset == accepted else " (not used)"))
+                evidence.append(f"{source}: {name}" + ("" if charset == accepted else " (not used)"))
                 continue
             verdict = _check_declaration(body, charset) if not binary else "kept"
             if verdict == "kept":
                 accepted = charset
-                evidence.append(f"{source}: {charset}")
+                evidence.append(f"{source}: {name}")
             else:
-                evidence.append(f"{source}: {charset} (contradicted by bytes: {verdict})")
+                evidence.append(f"{source}: {name} (contradicted by bytes: {verdict})")
         if accepted is not None:
             chosen = accepted
         elif binary:
             chosen = "utf-8"
             evidence.append("binary: decoded as utf-8 with replacement")
         else:
-            detected, how = _detect(body, tuple(charset for _source, charset in declared))
+            detected, how = _detect(body, tuple(charset for _source, charset, _name in declared))
             chosen = detected
             evidence.append(f"detected: {detected} ({how})")
 
