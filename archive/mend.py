@@ -48,7 +48,6 @@ def complete_prefix(path: Path) -> tuple[int, int]:
         pos = 0
         d = zlib.decompressobj(zlib.MAX_WBITS + 16)
         out = bytearray()
-        member_start = 0
         while True:
             chunk = fh.read(1 << 20)
             if not chunk:
@@ -67,13 +66,11 @@ def complete_prefix(path: Path) -> tuple[int, int]:
                     good, records = member_end, records + 1
                     data = d.unused_data
                     pos = member_end
-                    member_start = pos
                     d = zlib.decompressobj(zlib.MAX_WBITS + 16)
                     out = bytearray()
                 else:
                     pos += len(data)
                     data = b""
-        del member_start
     return good, records
 
 

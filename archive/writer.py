@@ -12,6 +12,7 @@ import itertools
 import logging
 import os
 import queue
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -57,7 +58,9 @@ class _OpenFile:
     path: Path
     fh: object
     size: int = 0
-    index_lines: list[str] = field(default_factory=list)
+    # CDXJ lines in write order, spilled to a temp file so memory stays flat however big the WARC grows
+    index_spool: tempfile.SpooledTemporaryFile[str] = field(
+        default_factory=lambda: tempfile.SpooledTemporaryFile(max_size=4 << 20, mode="w+", encoding="utf-8"))
 
 
 class RotatingWarcWriter:
@@ -187,7 +190,7 @@ class RotatingWarcWriter:
             rid = record.rec_headers.get_header("WARC-Record-ID") or ""
             written.append(WrittenRecord(rid, f.name, offset, len(data)))
             if info is not None:
-                f.index_lines.append(cdxj_line(info, f.name, offset, len(data)))
+                f.index_spool.write(cdxj_line(info, f.name, offset, len(data)) + "\n")
             chunks.append(data)
             offset += len(data)
         blob = b"".join(chunks)
@@ -211,7 +214,9 @@ class RotatingWarcWriter:
         final = self.warc_dir / f.name
         os.replace(f.path, final)
         if self.index_dir is not None:
-            write_sorted_lines(f.index_lines, index_path_for(self.index_dir, f.name))
+            f.index_spool.seek(0)
+            write_sorted_lines(f.index_spool, index_path_for(self.index_dir, f.name))
+        f.index_spool.close()
         self.files_closed.append(final)
         logger.info("archive: closed %s (%d bytes)", final.name, f.size)
         if self.on_file_closed:
