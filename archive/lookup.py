@@ -61,7 +61,11 @@ def parse_at(at: str | datetime | None) -> str | None:
 
 
 def _same_url(a: str, b: str) -> bool:
-    return a == b or surt_key(target_uri(a)) == surt_key(target_uri(b))
+    if a == b:
+        return True
+    if a.startswith("urn:") or b.startswith("urn:"):
+        return False
+    return surt_key(target_uri(a)) == surt_key(target_uri(b))
 
 
 def _distance(ts: str, at: str | None) -> tuple[int, int]:
@@ -134,25 +138,33 @@ def _entry(cap: Capture) -> CaptureEntry:
                         method=cap.method)
 
 
-def _scan(url: str, paths: list[Path]) -> list[CaptureEntry]:
-    return [_entry(c) for c in iter_captures(paths) if _same_url(c.url, url)] if paths else []
-
-
 def list_captures(url: str, archive_dir: str | os.PathLike[str] | None = None,
-                  warc_dir: str | os.PathLike[str] | None = None) -> list[CaptureEntry]:
-    """Every capture of `url` (GET and POST), oldest first.
+                  warc_dir: str | os.PathLike[str] | None = None, include_dom: bool = True) -> list[CaptureEntry]:
+    """Every capture of `url` (GET and POST), oldest first; with `include_dom`, also the rendered DOMs of it that
+    browser capture stored as `urn:dom:<url>` resources.
 
     With `warc_dir`, that folder's WARCs are read directly (any tool's); otherwise the archive's CDXJ indexes
     are searched, and WARCs without an index are read.
     """
+    urls = [url]
+    if include_dom and not url.startswith("urn:"):
+        from .browser import dom_urn
+
+        urls.append(dom_urn(url))
+    entries: list[CaptureEntry] = []
     if warc_dir is not None:
-        entries = _scan(url, warc_files(Path(warc_dir)))
+        entries = [_entry(c) for c in iter_captures(warc_files(Path(warc_dir)))
+                   if any(_same_url(c.url, u) for u in urls)]
     else:
         root = Path(archive_dir) if archive_dir is not None else default_archive_dir()
         wdir, idir = root / "warc", root / "index"
-        entries, indexed = _entries_from_index(url, idir, wdir)
+        indexed: set[str] = set()
+        for u in urls:
+            found, indexed = _entries_from_index(u, idir, wdir)
+            entries += found
         unindexed = [p for p in (warc_files(wdir) if wdir.is_dir() else []) if p.name not in indexed]
-        entries += _scan(url, unindexed)
+        if unindexed:
+            entries += [_entry(c) for c in iter_captures(unindexed) if any(_same_url(c.url, u) for u in urls)]
     entries.sort(key=lambda e: (e.timestamp, e.warc_file, e.offset))
     return entries
 
@@ -161,7 +173,7 @@ def _resolve_revisit(cap: Capture, candidates_dir: Path | None, archive_dir: Pat
     """A revisit with the payload (status/headers stay the revisit's own for server-not-modified)."""
     target = cap.refers_to_uri or cap.url
     ts = "".join(ch for ch in (cap.refers_to_date or "") if ch.isdigit())[:14]
-    entries = list_captures(target, archive_dir=archive_dir, warc_dir=candidates_dir)
+    entries = list_captures(target, archive_dir=archive_dir, warc_dir=candidates_dir, include_dom=False)
     wanted = [e for e in entries if e.record_type != "revisit" and (not cap.payload_digest or
                                                                     e.digest == cap.payload_digest)]
     if cap.refers_to:
@@ -195,7 +207,7 @@ def load_capture(url: str, archive_dir: str | os.PathLike[str] | None = None,
     when = parse_at(at)
     root = Path(archive_dir) if archive_dir is not None else (None if warc_dir is not None else default_archive_dir())
     wdir = Path(warc_dir) if warc_dir is not None else None
-    entries = list_captures(url, archive_dir=root, warc_dir=wdir)
+    entries = list_captures(url, archive_dir=root, warc_dir=wdir, include_dom=False)
     if not entries:
         where = wdir if wdir is not None else root
         raise CaptureNotFound(f"no capture of {url} in {where}")

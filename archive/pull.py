@@ -48,7 +48,7 @@ def _originals(cap: Capture, archive_dir: str | os.PathLike[str] | None,
 
     target = cap.refers_to_uri or cap.url
     out = []
-    for e in list_captures(target, archive_dir=archive_dir, warc_dir=warc_dir):
+    for e in list_captures(target, archive_dir=archive_dir, warc_dir=warc_dir, include_dom=False):
         if e.record_type != "revisit" and (not cap.payload_digest or e.digest == cap.payload_digest):
             c = read_capture_at(e.warc_file, e.offset)
             if not cap.refers_to or c.record_id == cap.refers_to:

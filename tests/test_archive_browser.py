@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archive import iter_captures
+from archive import iter_captures, list_captures, load_capture
 from archive.browser import dom_urn
 from archive.testing import run_crawl, start_site
 from archive.verify import verify_warc
@@ -43,6 +43,10 @@ def test_browser_traffic_and_rendered_dom(tmp_path: Path) -> None:
         recs = {r.rec_headers.get_header("WARC-Record-ID"): r for r in ArchiveIterator(fh)}
     assert recs[dom.record_id].http_headers is None  # the DOM is not dressed up as an HTTP response
     assert recs[dom.record_id].rec_headers.get_header("WARC-Concurrent-To") == page.record_id
+    listed = list_captures(site.u("/js.html"), archive_dir=tmp_path / "data")
+    assert sorted(e.record_type for e in listed) == ["resource", "response"]
+    assert load_capture(site.u("/js.html"), archive_dir=tmp_path / "data").record_type == "response"
+    assert load_capture(dom.url, archive_dir=tmp_path / "data").payload == dom.payload
     seen = [json.loads(line) for line in meta_out.read_text().splitlines()]
     assert seen[0]["archive_record_id"] == dom.record_id
     assert seen[0]["archive_document_record_id"] == page.record_id
