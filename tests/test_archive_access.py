@@ -209,3 +209,24 @@ def test_wacz_refuses_unsafe_names() -> None:
             _arcname("archive", bad)
     with pytest.raises(FileNotFoundError):
         write_wacz(io.BytesIO(), "/nonexistent-dir-for-wacz")
+
+
+def test_wacz_url_prefix_keeps_only_those_urls(archive, tmp_path: Path) -> None:
+    site, data = archive
+    buf = io.BytesIO()
+    report = write_wacz(buf, data / "warc", index_dir=data / "index", url_prefix=site.u("/redirect/"))
+    with zipfile.ZipFile(buf) as zf:
+        urls = {json.loads(line.split(" ", 2)[2])["url"] for line in zf.read("indexes/index.cdxj").decode().splitlines()}
+    assert urls == {site.u("/redirect/1"), site.u("/redirect/2")} and report.index_lines == 4
+
+
+def test_index_command(archive, scrapy, tmp_path: Path) -> None:
+    _, data = archive
+    copy = tmp_path / "data"
+    shutil.copytree(data / "warc", copy / "warc")
+    proc = scrapy("index", "--merge-to", str(tmp_path / "all.cdxj"), archive=copy)
+    assert proc.returncode == 0, proc.stderr
+    assert "2 WARC files indexed" in proc.stdout and len(list((copy / "index").glob("*.cdxj"))) == 2
+    assert (tmp_path / "all.cdxj").read_text().count("\n") > 10
+    proc = scrapy("index", archive=copy)
+    assert "0 WARC files indexed, 2 up to date" in proc.stdout
