@@ -8,6 +8,7 @@ gzip and disk I/O happen on the writer thread (`archive.writer`).
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
@@ -86,8 +87,6 @@ def warcinfo_fields(crawler: Crawler, cfg: ArchiveConfig) -> list[tuple[str, str
         "dedup": cfg.dedup,
         "conditional_requests": cfg.conditional,
     }
-    import json
-
     return [
         ("software", f"nianbao/{_version('nianbao')} (Scrapy {scrapy.__version__}, warcio {_version('warcio')})"),
         ("format", "WARC File Format 1.1"),
@@ -170,6 +169,10 @@ class WarcCaptureMiddleware:
         if request.meta.get("playwright") and self.browser is not None and not request.meta.get(META_SKIP):
             self.browser.process_request(request)
             return None
+        if request.meta.pop(META_CONDITIONAL, None):
+            # a redirect hop or a retry copies our validators; they belong to the URL they were made for
+            for name in (b"If-None-Match", b"If-Modified-Since"):
+                request.headers.pop(name, None)
         if not self.cfg.conditional or self.dedup is None or request.method != "GET":
             return None
         if request.meta.get(META_SKIP) or request.meta.get("playwright"):
