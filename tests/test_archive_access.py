@@ -49,6 +49,8 @@ def archive(tmp_path_factory: pytest.TempPathFactory):
     try:
         run_crawl(tmp / "data", [site.u("/")])
         run_crawl(tmp / "data", [site.u("/")])  # the second crawl writes revisits
+        for f in (tmp / "data" / "warc").glob("*.warc.gz"):
+            assert verify_warc(f) == []
         yield site, tmp / "data"
     finally:
         site.stop()

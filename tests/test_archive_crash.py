@@ -92,7 +92,9 @@ def one_warc(tmp_path_factory: pytest.TempPathFactory) -> Path:
         run_crawl(tmp / "data", [site.u("/")])
     finally:
         site.stop()
-    return next((tmp / "data" / "warc").glob("*.warc.gz"))
+    warc = next((tmp / "data" / "warc").glob("*.warc.gz"))
+    assert verify_warc(warc) == []
+    return warc
 
 
 @pytest.mark.parametrize("damage", ["garbage_between", "truncated_tail", "flipped_bytes"])

@@ -13,6 +13,7 @@ import pytest
 
 from archive import list_captures, load_capture
 from archive.testing import GBK_TEXT, run_crawl, start_site
+from archive.verify import verify_warc
 from archive.wacz import write_wacz
 
 pytestmark = pytest.mark.slow
@@ -50,6 +51,8 @@ def crawled(tmp_path_factory: pytest.TempPathFactory):
     site = start_site()
     try:
         run_crawl(tmp / "data", [site.u("/")])
+        for f in (tmp / "data" / "warc").glob("*.warc.gz"):
+            assert verify_warc(f) == []
         yield site, tmp / "data"
     finally:
         site.stop()
