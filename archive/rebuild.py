@@ -79,6 +79,7 @@ class Candidate:
     capture: CaptureInfo
     content_type_header: str | None
     check_attachments: bool  # a detail page: a report only when it links no attachments (spider's rule)
+    charset: str | None = None  # detected at crawl time (metadata record), so the check need not detect again
 
 
 def list_warcs(warc_dir: Path) -> list[Path]:
@@ -182,7 +183,9 @@ def _recognise(cap: Capture, linked: dict[str, str], seen: dict[str, tuple[str, 
     ctype_header = cap.header("Content-Type") or cap.mime
     if role is None:
         return _recognise_by_title(cap, body, ctype_header, linked)
-    return Candidate(body, _capture_info(cap, meta, body, ctype_header), ctype_header, role == "detail")
+    charset = meta.get("charset")
+    return Candidate(body, _capture_info(cap, meta, body, ctype_header), ctype_header, role == "detail",
+                     charset if isinstance(charset, str) else None)
 
 
 def _payload(cap: Capture, seen: dict[str, tuple[str, int]]) -> bytes | None:
@@ -254,7 +257,12 @@ def _recognise_by_title(cap: Capture, body: bytes, ctype_header: str | None,
     return None
 
 
-def _html_text(body: bytes, ctype_header: str | None) -> str:
+def _html_text(body: bytes, ctype_header: str | None, charset: str | None = None) -> str:
+    if charset:
+        try:
+            return body.decode(charset, errors="replace")
+        except LookupError:
+            pass  # a name Python does not know: detect again
     from crawler.textfix import decode
 
     return decode(body, {"Content-Type": ctype_header} if ctype_header else None).text
@@ -281,7 +289,8 @@ def _has_attachments(c: Candidate) -> bool:
         return False
     from parsel import Selector
 
-    return bool(attachment_links(Selector(text=_html_text(c.body, c.content_type_header)), c.capture.url))
+    text = _html_text(c.body, c.content_type_header, c.charset)
+    return bool(attachment_links(Selector(text=text), c.capture.url))
 
 
 def _parse_all(candidates: Iterable[Candidate], workers: int) -> Iterator[StoreEntry | None]:
