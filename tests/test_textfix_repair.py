@@ -210,3 +210,21 @@ def test_pathological_inputs_return_with_a_record(text):
     assert len(result.mojibake_spans) <= 200
     if "锟" in text or "Õ" in text:
         assert result.issues and all(issue["code"] == "mojibake" for issue in result.issues)
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        lambda s: s.encode("utf-8").decode("gb18030", "replace"),
+        lambda s: s.encode("utf-8").decode("cp1252", "replace"),
+        lambda s: s.encode("gbk").decode("latin-1"),
+    ],
+    ids=["utf-8-as-gbk", "utf-8-as-cp1252", "gbk-as-latin-1"],
+)
+def test_misdecoded_words_inside_a_clean_line(corrupt):
+    words = "政府信息公开工作年度报告"
+    line = f"标题：{corrupt(words)}（2024年）"
+    result = repair(f"本报告依据条例编制，内容如下。\n{line}\n其他内容照常显示，没有问题。")
+    assert result.original == f"本报告依据条例编制，内容如下。\n标题：{words}（2024年）\n其他内容照常显示，没有问题。"
+    assert result.mojibake_spans == []
+    assert len(result.issues) == 1 and "mis-decoded" in result.issues[0]["detail"]

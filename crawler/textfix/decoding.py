@@ -112,7 +112,11 @@ def _valid_utf8(body: bytes) -> bool:
     try:
         body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return exc.reason == "unexpected end of data" and exc.start >= len(body) - 3 and not body[: exc.start].isascii()
+        return (
+            exc.reason == "unexpected end of data"
+            and exc.start >= len(body) - 3
+            and not body[: exc.start].isascii()
+        )
     return True
 
 

@@ -33,10 +33,13 @@ _MIN_RESULT = -9.0
 # Documents that already read like Chinese prose are not re-decoded at all.
 _SUSPECT_BELOW = -8.0
 _LATIN_SHARE = 0.2
+# A real mis-decoding loses about 2 % of its bytes (UTF-8 read as GB18030); far beyond that a reading is
+# abandoned early.
+_MAX_FILL_SHARE = 0.04
+_FILL_ALLOWANCE = 50
 _GATE_SAMPLE = 4000
-_LATIN_RUN = re.compile(
-    r"[\u0080-\u00ff\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]{3}"
-)
+_LATIN_CHARS = r"\u0080-\u00ff\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122"
+_LATIN_RUN = re.compile(f"[{_LATIN_CHARS}]{{3}}")
 _SUSPECT_RUN = 4
 
 
@@ -166,8 +169,8 @@ def _utf8_length(lead: int) -> int:
 Fills = list[tuple[int, list[str]]]
 
 
-def _decode_utf8(units: Units) -> tuple[list[str], Fills]:
-    reader = _Reader(units)
+def _decode_utf8(units: Units, allowance: int = _FILL_ALLOWANCE) -> tuple[list[str], Fills]:
+    reader = _Reader(units, allowance)
     out = reader.out
     i = 0
     n = len(units)
@@ -240,20 +243,14 @@ class _TooDamaged(Exception):
     """Raised when a candidate reading needs so many guesses that it cannot be the right family."""
 
 
-# A real mis-decoding loses about 2 % of its bytes (UTF-8 read as GB18030); far beyond that a reading is
-# abandoned early.
-_MAX_FILL_SHARE = 0.04
-_FILL_ALLOWANCE = 50
-
-
 class _Reader:
     """Output of a decoder with holes: characters, filled positions with their options, damage budget."""
 
-    def __init__(self, units: Units) -> None:
+    def __init__(self, units: Units, allowance: int = _FILL_ALLOWANCE) -> None:
         self.out: list[str] = []
         self.fills: Fills = []
         self.damage = 0
-        self.budget = _budget(units)
+        self.budget = _budget(units, allowance)
 
     def emit(self, options: list[str]) -> None:
         if options:
@@ -273,16 +270,16 @@ class _Reader:
             raise _TooDamaged
 
 
-def _budget(units: Units) -> int:
+def _budget(units: Units, allowance: int) -> int:
     # A line whose UTF-8 byte count is odd loses its last byte when read as GBK: one hole per line is normal.
     # cp1252 leaves 5 of the 64 continuation bytes undefined: about 8 % of UTF-8 bytes become holes.
     lines = sum(1 for x in units if x == 0x0A)
     cp1252_holes = sum(1 for x in units if x is _CP1252_UNDEFINED)
-    return _FILL_ALLOWANCE + int(len(units) * _MAX_FILL_SHARE) + lines + cp1252_holes
+    return allowance + int(len(units) * _MAX_FILL_SHARE) + lines + cp1252_holes
 
 
-def _decode_gbk(units: Units) -> tuple[list[str], Fills]:
-    reader = _Reader(units)
+def _decode_gbk(units: Units, allowance: int = _FILL_ALLOWANCE) -> tuple[list[str], Fills]:
+    reader = _Reader(units, allowance)
     out = reader.out
     i = 0
     n = len(units)
@@ -356,7 +353,7 @@ def _refine(out: list[str], fills: Fills) -> str:
 class _Family:
     name: str
     encode: Callable[[str], Units | None]
-    decode: Callable[[Units], tuple[list[str], Fills]]
+    decode: Callable[[Units, int], tuple[list[str], Fills]]
     latin: bool
 
 
@@ -383,16 +380,18 @@ def _latin_share(text: str) -> float:
 _PROBE_CHARS = 4000
 
 
-def _try(family: _Family, text: str) -> tuple[str, int] | None:
+def _try(family: _Family, text: str, allowance: int = _FILL_ALLOWANCE) -> tuple[str, int] | None:
     if len(text) > 2 * _PROBE_CHARS:
-        probe = _try(family, text[:_PROBE_CHARS])
-        if probe is None or text_score(probe[0]) < max(_MIN_RESULT, text_score(text[:_PROBE_CHARS]) + _MIN_GAIN):
+        probe = _try(family, text[:_PROBE_CHARS], allowance)
+        if probe is None or text_score(probe[0]) < max(
+            _MIN_RESULT, text_score(text[:_PROBE_CHARS]) + _MIN_GAIN
+        ):
             return None
     units = family.encode(text)
     if units is None:
         return None
     try:
-        out, fills = family.decode(units)
+        out, fills = family.decode(units, allowance)
     except _TooDamaged:
         return None
     return _refine(out, fills), len(fills)
@@ -402,61 +401,136 @@ def _ftfy(text: str) -> str:
     return ftfy.fix_text(text, _FTFY)
 
 
+def _new_holes(before: str, after: str) -> int:
+    return after.count(HOLE) - before.count(HOLE)
+
+
+def _best_reading(text: str, allowance: int = _FILL_ALLOWANCE) -> tuple[str, str, int] | None:
+    """(re-decoded text, family, bytes guessed) for the family that reads `text` clearly better, if any.
+
+    A reading that leaves new U+FFFD (beyond one per thousand characters) is refused: it is destroying
+    text that was fine, as happens when a clean heading shares the line with mis-decoded words.
+    """
+    before = text_score(text)
+    latin = _latin_share(text) >= _LATIN_SHARE
+    best: tuple[str, str, int] | None = None
+    best_score = before + _MIN_GAIN
+    tolerated = 1 + len(text) // 1000
+    for family in _FAMILIES:
+        if family.latin != latin:
+            continue
+        result = _try(family, text, allowance)
+        if result is None or _new_holes(text, result[0]) > tolerated:
+            continue
+        score = text_score(result[0])
+        if score > best_score and score >= _MIN_RESULT:
+            best, best_score = (result[0], family.name, result[1]), score
+    if latin and best is None:
+        fixed = _ftfy(text)
+        score = text_score(fixed)
+        if (
+            fixed != text
+            and score > best_score
+            and score >= _MIN_RESULT
+            and _new_holes(text, fixed) <= tolerated
+        ):
+            best = (fixed, "utf-8 read as latin-1/cp1252 (ftfy)", 0)
+    return best
+
+
 def redecode(text: str) -> Redecoded | None:
     """The best re-decoding of a mis-decoded `text`, or None when it reads fine as it is."""
     if text_score(text, _GATE_SAMPLE) >= _SUSPECT_BELOW and not _has_suspect_lines(text):
         return None
-    before = text_score(text)
-    latin = _latin_share(text) >= _LATIN_SHARE
-    best: Redecoded | None = None
-    best_score = before + _MIN_GAIN
-    for family in _FAMILIES:
-        if family.latin != latin:
-            continue
-        result = _try(family, text)
-        if result is None:
-            continue
-        score = text_score(result[0])
-        if score > best_score and score >= _MIN_RESULT:
-            best, best_score = Redecoded(result[0], family.name, 0, result[1]), score
-    if latin and best is None:
-        fixed = _ftfy(text)
-        score = text_score(fixed)
-        if fixed != text and score > best_score and score >= _MIN_RESULT:
-            best = Redecoded(fixed, "utf-8 read as latin-1/cp1252 (ftfy)", 0, 0)
-    if best is not None:
-        return best
-    return _redecode_lines(text)
+    whole = _best_reading(text)
+    if whole is not None:
+        return Redecoded(whole[0], whole[1], 0, whole[2])
+    return _redecode_parts(text)
 
 
-def _redecode_lines(text: str) -> Redecoded | None:
-    """Line by line, for documents where only some parts were mis-decoded."""
+# Mis-decoded words inside a clean line: runs of latin-1/cp1252 characters, clusters of rare characters.
+# (U+FFFD inside: a byte cp1252 left undefined)
+_LATIN_SEGMENT = re.compile(f"[{_LATIN_CHARS}][{_LATIN_CHARS}\ufffd]{{2,}}")
+_SEGMENT_GAP = 2
+_SEGMENT_MIN_SUSPECTS = 3
+_SEGMENT_ALLOWANCE = 1
+
+
+def _redecode_parts(text: str) -> Redecoded | None:
+    """Line by line, then word runs inside lines, for texts where only some parts were mis-decoded."""
     lines = text.split("\n")
     changed = 0
     filled = 0
     names: set[str] = set()
     for index, line in enumerate(lines):
-        if sum(1 for ch in line if ch >= "\x80") < 4:
+        if sum(1 for ch in line if ch >= "\x80") < 3:
             continue
-        before = text_score(line)
-        if before >= _SUSPECT_BELOW:
-            continue
-        latin = _latin_share(line) >= _LATIN_SHARE
-        best: tuple[float, str, str, int] | None = None
-        for family in _FAMILIES:
-            if family.latin != latin:
+        if text_score(line) < _SUSPECT_BELOW:
+            reading = _best_reading(line)
+            if reading is not None:
+                lines[index] = reading[0]
+                names.add(reading[1])
+                changed += 1
+                filled += reading[2]
                 continue
-            result = _try(family, line)
-            if result is None:
-                continue
-            score = text_score(result[0])
-            if score > before + _MIN_GAIN and score >= _MIN_RESULT and (best is None or score > best[0]):
-                best = (score, result[0], family.name, result[1])
-        if best is not None:
-            lines[index] = best[1]
-            names.add(best[2])
+        fixed, families, guessed = _redecode_segments(line)
+        if families:
+            lines[index] = fixed
+            names.update(families)
             changed += 1
-            filled += best[3]
+            filled += guessed
     if not changed:
         return None
     return Redecoded("\n".join(lines), ", ".join(sorted(names)), changed, filled)
+
+
+def _segments(line: str) -> list[tuple[int, int]]:
+    """Candidate mis-decoded runs of a line: latin runs, and clusters of rare or private-use characters."""
+    found = [m.span() for m in _LATIN_SEGMENT.finditer(line)]
+    positions = [m.start() for m in suspect_pattern().finditer(line)]
+    positions += [i for i, ch in enumerate(line) if "\ue000" <= ch <= "\uf8ff" or ch == HOLE]
+    positions.sort()
+    i = 0
+    while i < len(positions):
+        j = i
+        while j + 1 < len(positions) and positions[j + 1] - positions[j] <= _SEGMENT_GAP + 1:
+            j += 1
+        if j - i + 1 >= _SEGMENT_MIN_SUSPECTS:
+            found.append((positions[i], positions[j] + 1))
+        i = j + 1
+    return sorted(found)
+
+
+def _redecode_segments(line: str) -> tuple[str, set[str], int]:
+    """Re-decode mis-decoded runs inside a line; the run's edges are tried a character or two wider."""
+    pieces: list[str] = []
+    families: set[str] = set()
+    guessed = 0
+    last = 0
+    for start, end in _segments(line):
+        if start < last:
+            continue
+        best: tuple[float, int, int, tuple[str, str, int]] | None = None
+        for a in range(max(last, start - _SEGMENT_GAP), start + 1):
+            for b in range(end, min(len(line), end + _SEGMENT_GAP) + 1):
+                segment = line[a:b]
+                if segment.isascii():
+                    continue
+                reading = _best_reading(segment, _SEGMENT_ALLOWANCE)
+                if reading is None:
+                    continue
+                gain = sum(map(clean_logp, reading[0])) - sum(map(clean_logp, segment))
+                if best is None or gain > best[0]:
+                    best = (gain, a, b, reading)
+        if best is None:
+            continue
+        _gain, a, b, reading = best
+        pieces.append(line[last:a])
+        pieces.append(reading[0])
+        families.add(reading[1])
+        guessed += reading[2]
+        last = b
+    if not families:
+        return line, families, 0
+    pieces.append(line[last:])
+    return "".join(pieces), families, guessed

@@ -106,7 +106,7 @@ def repair(text: str) -> Repaired:
     issues: list[dict[str, Any]] = []
     redecoded = redecode(text)
     if redecoded is not None:
-        where = "the whole text" if redecoded.lines == 0 else f"{redecoded.lines} lines"
+        where = "the whole text" if redecoded.lines == 0 else f"text in {redecoded.lines} line(s)"
         issues.append(
             _issue(
                 f"{where} mis-decoded ({redecoded.family}); re-decoded, {redecoded.holes_filled} lost bytes guessed"
@@ -124,7 +124,9 @@ def repair(text: str) -> Repaired:
             )
         )
     if truncated:
-        issues.append(_issue(f"more than {MAX_SPANS} byte-shift spans: text is mostly garbage; the rest left as is"))
+        issues.append(
+            _issue(f"more than {MAX_SPANS} byte-shift spans: text is mostly garbage; the rest left as is")
+        )
     if spans:
         # Recovered characters free the annotations that followed them: `钨M(fèi)` -> `費(fèi)` -> `費`.
         shifted, more, _ = remove_pinyin(shifted)
