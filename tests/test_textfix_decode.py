@@ -152,3 +152,12 @@ def test_truncated_utf8_body_is_still_utf8():
 
 def test_short_gbk_body_not_mistaken_for_truncated_utf8():
     assert decode("政".encode("gbk")).text == "政"
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom(codec):
+    page = html(None, CHINESE)
+    result = decode(page.encode(codec))
+    assert result.text == page
+    assert result.charset == "utf-16"
+    assert result.problems == []

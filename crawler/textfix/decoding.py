@@ -75,6 +75,13 @@ def _binary_problem(body: bytes) -> str | None:
     return None
 
 
+def _utf16_without_bom(head: bytes) -> str | None:
+    """'utf-16-le' / 'utf-16-be' when the NUL pattern of ASCII-heavy UTF-16 shows, else None."""
+    if not _looks_utf16(head):
+        return None
+    return "utf-16-le" if head[1::2].count(0) > head[0::2].count(0) else "utf-16-be"
+
+
 def _looks_utf16(head: bytes) -> bool:
     """UTF-16 without a BOM: every other byte NUL in ASCII-heavy text."""
     if len(head) < 4:
@@ -162,6 +169,14 @@ def decode(body: bytes, headers: Mapping[str, Any] | None = None, url: str | Non
         )
         return Decoded(text, charset, evidence, problems)
     evidence.append("bom: none")
+
+    utf16 = _utf16_without_bom(body[:4096])
+    if utf16 is not None:
+        evidence.append(f"bytes: {utf16} without a byte-order mark (NUL in every other byte)")
+        text, bad = _lenient(body, utf16)
+        if bad:
+            problems.append(f"invalid sequences replaced: {bad}")
+        return Decoded(text, "utf-16", evidence, problems)
 
     binary = _binary_problem(body)
     if binary:
