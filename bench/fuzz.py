@@ -20,6 +20,7 @@ import argparse
 import gzip
 import hashlib
 import io
+import logging
 import os
 import random
 import signal
@@ -294,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [t for t in names if t not in TARGETS]
     if unknown:
         ap.error(f"unknown target(s) {', '.join(unknown)}: choose from {', '.join(TARGETS)}")
+    logging.disable(logging.WARNING)  # pdfminer & co. warn about every broken input: that is the point here
     print(f"fuzz: hypothesis, {args.seconds:g} s per target, seed {args.seed}, hang limit {args.hang:g} s", flush=True)
     crashed = False
     for name in names:
