@@ -18,7 +18,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from parsel import Selector
 from scrapy import Request, Spider
@@ -155,7 +155,6 @@ class AnnualReportsSpider(Spider):
 
     def _follow_columns(self, sel: Selector, base_url: str, ctx: Ctx) -> Iterator[Request]:
         """gov.cn-style pages link to other agencies' annual-report columns: open those in allowed domains."""
-        src = self.sources[ctx["source"]]
         for a in sel.xpath("//a[@href]"):
             text = " ".join(t.strip() for t in a.xpath(".//text()").getall() if t.strip())
             title = (a.attrib.get("title") or text).strip()
@@ -164,7 +163,7 @@ class AnnualReportsSpider(Spider):
             if not any(k in title for k in ("年报", "年度报告")) or any(k in title for k in ("通知", "要点", "指南")):
                 continue
             url = _join(base_url, a.attrib["href"])
-            if url is None or url == ctx["column"] or is_document_url(url) or not src.allows(url):
+            if url is None or url == ctx["column"] or is_document_url(url):
                 continue
             agency = _agency_from_column_title(title) or ctx["agency"]
             sub: Ctx = {**ctx, "agency": agency, "family": None, "column": url, "discovery": [*ctx["discovery"], url],
@@ -443,8 +442,6 @@ def _path(discovery: list[str], url: str) -> list[str]:
 
 
 def _join(base: str, href: str) -> str | None:
-    from urllib.parse import urljoin
-
     href = href.strip()
     if not href or href.lower().startswith(("javascript:", "mailto:", "#")):
         return None

@@ -168,3 +168,37 @@ def test_source_argument_crawls_one_source_and_unknown_names_fail(site: LocalSit
     bad = run_crawl(sources, tmp_path, source="three")
     assert bad.returncode != 0
     assert "no source named 'three' (known: one, two)" in bad.log
+
+
+def test_govcn_page_opens_other_agencies_columns_in_allowed_domains(site: LocalSite, tmp_path: Path) -> None:
+    other = LocalSite().start()
+    try:
+        other_url = other.url.replace("127.0.0.1", "localhost")
+        site.html("/zhengce/gknb/index.htm", "<html><body><div class='list'><h3>2023年度</h3><ul>"
+                  + _li("./202403/content_1.htm", "国务院办公厅2023年政府信息公开工作年度报告", "2024-03-29")
+                  + "</ul></div><div class='others'><ul>"
+                  + f"<li><a href='{other_url}/col/nb/index.html'>江城市政府信息公开年报</a></li>"
+                  + "<li><a href='http://elsewhere.invalid/nb/'>远方市政府信息公开年报</a></li>"
+                  + "<li><a href='/zhengce/tz.htm'>关于做好年度报告工作的通知</a></li>"
+                  + "</ul></div></body></html>")
+        site.html("/zhengce/gknb/202403/content_1.htm", _detail("x", "<p>正文</p>"))
+        other.html("/col/nb/index.html", "<html><body><ul>"
+                   + _li("./r1.html", "江城市2023年度政府信息公开工作年度报告", "2024-01-20") + "</ul></body></html>")
+        other.html("/col/nb/r1.html", _detail("y", "<p>正文</p>"))
+        sources = write_sources(tmp_path / "s.toml", [{
+            "name": "govcn", "agency": "国务院办公厅", "family": "govcn",
+            "urls": [f"{site.url}/zhengce/gknb/index.htm"], "allowed_domains": ["127.0.0.1", "localhost"],
+            "allow_private": True,
+        }])
+        res = run_crawl(sources, tmp_path)
+    finally:
+        other.stop()
+    assert res.returncode == 0, res.log[-3000:]
+    by_url = {i["url"]: i for i in res.items}
+    assert set(by_url) == {f"{site.url}/zhengce/gknb/202403/content_1.htm", f"{other_url}/col/nb/r1.html"}
+    followed = by_url[f"{other_url}/col/nb/r1.html"]
+    assert followed["agency"] == "江城市" and followed["source"] == "govcn"
+    assert followed["discovery"] == [f"{site.url}/zhengce/gknb/index.htm", f"{other_url}/col/nb/index.html",
+                                     f"{other_url}/col/nb/r1.html"]
+    assert ("GET", "/zhengce/tz.htm") not in site.log
+    assert "'nianbao/offsite_skipped': 1" in res.log
