@@ -24,11 +24,19 @@ def _site_for(family: str) -> str | None:
     return None
 
 
-def crawl_sites(sites: list[str], tmp_path: Path, *settings: str, faults: str | None = None) -> tuple[Any, CrawlResult]:
+DETECTABLE = ("trs", "hanweb", "ucap")  # families the spider recognises from the page itself
+
+
+def crawl_sites(sites: list[str], tmp_path: Path, *settings: str, faults: str | None = None,
+                detect: bool = False) -> tuple[Any, CrawlResult]:
     portal = start_portal(host="127.0.0.1", port=0, seed=11, sites=sites, faults=faults)
     try:
         sources = tmp_path / "sources.toml"
         portal.write_sources(sources)
+        if detect:  # drop the declared family where the page tells it, so detection is what is tested
+            lines = sources.read_text(encoding="utf-8").splitlines()
+            dropped = [ln for ln in lines if ln not in {f'family = "{f}"' for f in DETECTABLE}]
+            sources.write_text("\n".join(dropped) + "\n", encoding="utf-8")
         return portal, run_crawl(sources, tmp_path, *settings)
     finally:
         portal.stop()
@@ -44,7 +52,7 @@ STATIC_SITES = [n for n, (f, _p, _a) in portal_module.SITE_TABLE.items() if f in
 def static_crawl(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, CrawlResult]:
     """One crawl of every non-browser site the portal has (gov.cn links to the others' columns)."""
     sites = [s for s in STATIC_SITES if s in portal_module.SITE_TABLE]
-    return crawl_sites(sites, tmp_path_factory.mktemp("portal"))
+    return crawl_sites(sites, tmp_path_factory.mktemp("portal"), detect=True)
 
 
 def _only(portal: Any, res: CrawlResult, name: str) -> tuple[Any, CrawlResult]:

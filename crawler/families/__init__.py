@@ -15,7 +15,8 @@ from parsel import Selector
 from crawler.families import hanweb, trs
 from crawler.families.links import report_links
 
-_UCAP_LINK = re.compile(r"/gknb/\d{6}/[0-9a-f]{32}\.shtml", re.I)
+# ucap details: <dept>/gknb/YYYYMM/<32 hex>.shtml, linked relative to the column ("202403/<hex>.shtml")
+_UCAP_LINK = re.compile(r"(?<![\w/])(?:[\w./-]*/)?\d{6}/[0-9a-f]{32}\.shtml", re.I)
 _SCRIPT_FETCH = re.compile(r"fetch\(|XMLHttpRequest|\$\.(ajax|get|getJSON|post)\(|axios", re.I)
 
 
