@@ -105,12 +105,12 @@ class AnnualReportsSpider(Spider):
             return
         family = ctx["family"] or detect_family(response.text, response.selector, response.url)
         ctx = {**ctx, "family": family}
-        self._stat(f"family/{family}")
         if family == "jsapi" and not response.meta.get("playwright"):
             req = self._request(response.url, self.parse_column, ctx, "listing", playwright=True, dont_filter=True)
             if req is not None:
                 yield req
             return
+        self._stat(f"family/{family}")
         if family == "jsapi":
             yield from self._parse_js_column(response, ctx)
         elif family == "hanweb":

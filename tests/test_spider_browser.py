@@ -46,7 +46,8 @@ def test_js_column_is_rendered_once_then_read_from_its_api(tmp_path: Path) -> No
 
         site.handlers.append(api)
         sources = write_sources(tmp_path / "s.toml", [{
-            "name": "js", "agency": "脚本市", "family": "jsapi", "urls": [f"{site.url}/nb/index.html"],
+            # no family: the empty page with a fetch() script is detected as a JS column
+            "name": "js", "agency": "脚本市", "urls": [f"{site.url}/nb/index.html"],
             "allow_private": True,
         }])
         res = run_crawl(sources, tmp_path)
@@ -58,6 +59,7 @@ def test_js_column_is_rendered_once_then_read_from_its_api(tmp_path: Path) -> No
     api_calls = sorted(int(parse_qs(p.split("?", 1)[1])["page"][0]) for m, p in site.log if p.startswith("/api/"))
     # page 1 once by the browser and once directly, then pages 2 and 3 directly
     assert api_calls == [1, 1, 2, 3], api_calls
-    assert "'nianbao/jsapi/api_recognised': 1" in res.log
+    assert "'nianbao/jsapi/api_recognised': 1" in res.log and "'nianbao/family/jsapi': 1" in res.log
+    assert [p for m, p in site.log].count("/nb/index.html") == 2, "static look, then the browser"
     assert all(i["discovery"][1].startswith(f"{site.url}/api/nb/list") for i in res.items)
 
