@@ -240,7 +240,7 @@ class AnnualReportsSpider(Spider):
     # --- JS-rendered columns (browser once, then the JSON API directly) --------------------------------------
 
     def _parse_js_column(self, response: TextResponse, ctx: Ctx) -> Iterator[Request | ReportItem]:
-        seen: list[list[str]] = response.meta.get("nianbao_browser_responses", [])
+        seen: list[list[str]] = response.meta.get("nianbao_browser_requests", [])
         apis = list(dict.fromkeys(u for u, ctype, rtype in seen if jsapi.looks_like_api(u, ctype, rtype)))
         apis = [u for u in apis if self.sources[ctx["source"]].allows(u)]
         self._stat("jsapi/api_recognised", len(apis))
@@ -406,7 +406,7 @@ class AnnualReportsSpider(Spider):
                 playwright=True,
                 playwright_page_event_handlers={"request": note},
                 playwright_page_methods=[PageMethod("wait_for_load_state", "networkidle")],
-                nianbao_browser_responses=seen,
+                nianbao_browser_requests=seen,
             )
         if formdata is not None:
             return FormRequest(url, formdata=formdata, callback=callback, meta=meta, dont_filter=dont_filter)
