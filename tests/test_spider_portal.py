@@ -6,6 +6,7 @@ is taken for a report, nothing outside the column is fetched. Families not (yet)
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -129,3 +130,12 @@ def test_endless_portal_column_stops_at_the_cap_and_finishes(tmp_path: Path) -> 
     check_reports_exactly_once(portal, res)
     assert "NIANBAO_MAX_LIST_PAGES=6 reached" in res.log
     assert "'nianbao/list_page_cap_reached': 1" in res.log
+
+
+def test_hanweb_entity_bomb_answer_is_refused_and_the_rest_is_crawled(tmp_path: Path) -> None:
+    if "hanweb" not in portal_module.SITE_TABLE:
+        pytest.skip("the demo portal has no hanweb site yet")
+    portal, res = crawl_sites(["hanweb"], tmp_path, faults="billion_laughs")
+    check_reports_exactly_once(portal, res)
+    assert "datastore XML refused" in res.log
+    assert re.search(r"'nianbao/hanweb/bad_datastore': [1-9]", res.log)
