@@ -44,6 +44,7 @@ from .records import (
     sha1_digest,
     warc_date,
 )
+from .urls import target_uri
 from .writer import BuiltRecord, RotatingWarcWriter, WrittenRecord
 
 logger = logging.getLogger("archive.capture")
@@ -233,7 +234,9 @@ class WarcCaptureMiddleware:
                 self._inc("archive/revisit_identical")
         meta = request.meta.get(META_METADATA)
         meta_dict = dict(meta) if isinstance(meta, dict) else None
-        full = ex.revisit is None or self.cfg.revisit_full
+        # A revisit of the same URL repeats what its earlier capture's request and metadata said; one of another
+        # URL (the same report posted twice) keeps them, so a rebuild still knows what that URL was.
+        full = ex.revisit is None or self.cfg.revisit_full or ex.revisit.uri != target_uri(ex.url)
         # metadata describes the payload: for a 304 that is the earlier capture's, handed on in `replay`
         meta_source = (replay.body, _pairs(replay.headers)) if replay is not None else (body, ex.response_headers)
         name = self.writer.submit(lambda: _build_group(ex, meta_dict if full else None, full, meta_source),

@@ -34,7 +34,7 @@ def _pages() -> dict[str, tuple[str, list[tuple[str, str]], bytes]]:
     """path → (status line, headers, body as sent)."""
     index = _html("index", "".join(f'<a href="{p}">{p}</a> ' for p in (
         "/gzip.html", "/redirect/1", "/gbk.html", "/chunked.html", "/multi.html", "/etag.html", "/missing.html",
-        "/年报/2024年度报告.html?年=2024")))
+        "/年报/2024年度报告.html?年=2024", "/copy-of-final.html")))
     gz_body = gzip.compress(_html("gzip", "<p>" + "压缩页面 " * 200 + "</p>").encode("utf-8"), mtime=0)
     gbk = ("<html><head><title>年报</title></head><body><p>" + GBK_TEXT + "</p></body></html>").encode("gbk")
     return {
@@ -44,6 +44,8 @@ def _pages() -> dict[str, tuple[str, list[tuple[str, str]], bytes]]:
         "/redirect/1": ("302 Found", [("Location", "/redirect/2")], b""),
         "/redirect/2": ("301 Moved Permanently", [("Location", "/final.html")], b""),
         "/final.html": ("200 OK", [("Content-Type", "text/html; charset=utf-8")], _html("final", "end").encode()),
+        "/copy-of-final.html": ("200 OK", [("Content-Type", "text/html; charset=utf-8")],
+                                _html("final", "end").encode()),
         "/gbk.html": ("200 OK", [("Content-Type", "text/html")], gbk),
         "/multi.html": ("200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Set-Cookie", "a=1; Path=/"),
                                    ("Set-Cookie", "b=2; Path=/"), ("X-Multi", "one"), ("X-Multi", "two")],

@@ -131,7 +131,7 @@ def test_repeated_headers_kept(crawl) -> None:
 def test_request_records_linked_and_ip_recorded(crawl) -> None:
     site, archive, _ = crawl
     recs = _records(archive)
-    responses = {r.rec_headers.get_header("WARC-Record-ID"): r for r in recs if r.rec_type == "response"}
+    responses = {r.rec_headers.get_header("WARC-Record-ID"): r for r in recs if r.rec_type in ("response", "revisit")}
     requests = [r for r in recs if r.rec_type == "request"]
     assert len(requests) == len(responses)
     for req in requests:
@@ -181,3 +181,16 @@ def test_non_ascii_url_percent_encoded_in_target_uri(crawl) -> None:
     assert cap.url == site.u("/%E5%B9%B4%E6%8A%A5/2024%E5%B9%B4%E5%BA%A6%E6%8A%A5%E5%91%8A.html?%E5%B9%B4=2024")
     assert cap.url.isascii() and cap.status == 200 and "非ASCII路径".encode() in cap.payload
     assert list_captures(cap.url, archive_dir=archive) == list_captures(unicode_url, archive_dir=archive)
+
+
+def test_same_payload_at_another_url_is_a_revisit_that_resolves(crawl) -> None:
+    site, archive, _ = crawl
+    caps = {c.url: c for c in iter_captures(archive / "warc")}
+    a, b = caps[site.u("/final.html")], caps[site.u("/copy-of-final.html")]
+    first, second = sorted((a, b), key=lambda c: (c.warc_file, c.offset))
+    assert first.record_type == "response" and second.record_type == "revisit"
+    assert second.refers_to == first.record_id and second.refers_to_uri == first.url
+    assert second.metadata is not None and second.metadata["role"] == "report"  # another URL keeps its metadata
+    assert second.request_record_id is not None
+    resolved = load_capture(second.url, archive_dir=archive)
+    assert resolved.payload == first.payload and resolved.status == 200

@@ -83,7 +83,9 @@ def test_revisit_alone_by_default(recrawl) -> None:
     for name in second:
         with open(archive / "warc" / name, "rb") as fh:
             recs = list(ArchiveIterator(fh))
-        revisit_ids = {r.rec_headers.get_header("WARC-Record-ID") for r in recs if r.rec_type == "revisit"}
+        revisit_ids = {r.rec_headers.get_header("WARC-Record-ID") for r in recs if r.rec_type == "revisit"
+                       and r.rec_headers.get_header("WARC-Refers-To-Target-URI")
+                       == r.rec_headers.get_header("WARC-Target-URI")}
         assert revisit_ids
         linked = {r.rec_headers.get_header("WARC-Concurrent-To") for r in recs if r.rec_type in ("request", "metadata")}
         assert not revisit_ids & linked
