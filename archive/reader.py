@@ -283,11 +283,11 @@ class _FileState:
     def walk(self, fh, end: int | None) -> Iterator[Capture]:  # type: ignore[no-untyped-def]
         for rec in ArchiveIterator(fh, parse_http=False, stream_detect=True):
             pos = rec.stream_pos
-            if end is not None and pos >= end:
-                break
             for cap in self.unsized:
                 cap.length = pos - cap.offset
             self.unsized.clear()
+            if end is not None and pos >= end:
+                break
             block = rec.reader.read()
             if len(block) < rec.content_length:
                 break  # cut short: good_end() reports it

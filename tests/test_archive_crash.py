@@ -123,3 +123,12 @@ def test_reader_reports_damage_and_goes_on(one_warc: Path, tmp_path: Path, damag
         assert urls == [c.url for c in clean]
     else:
         assert mid.url not in urls and len(urls) == len(clean) - 1
+
+
+def test_reading_a_file_in_byte_ranges_gives_every_capture_once(one_warc: Path) -> None:
+    full = list(iter_captures(one_warc))
+    cuts = [0, full[3].offset, full[len(full) // 2].offset, one_warc.stat().st_size]
+    parts = [c for lo, hi in zip(cuts, cuts[1:], strict=False) for c in iter_captures(one_warc, start=lo, end=hi)]
+    assert [(c.record_id, c.offset, c.length, c.metadata) for c in parts] == \
+        [(c.record_id, c.offset, c.length, c.metadata) for c in full]
+    assert all(c.length for c in full)
