@@ -32,7 +32,7 @@ from .config import ArchiveConfig
 from .dedup import DedupStore, PayloadRef, UrlRef
 from .mend import mend_open_files
 from .metadata import metadata_content, warm_up
-from .reader import read_capture_at
+from .reader import Capture, read_capture_at
 from .records import (
     PROFILE_IDENTICAL,
     PROFILE_NOT_MODIFIED,
@@ -211,7 +211,7 @@ class WarcCaptureMiddleware:
             return self.browser.process_response(request, response)
         return self.archive_http(request, response)
 
-    def archive_http(self, request: Request, response: Response) -> Response:
+    def archive_http(self, request: Request, response: Response) -> Response | Coroutine[Any, Any, Response]:
         assert self.writer is not None
         now = datetime.now(UTC)
         date = warc_date(now)
@@ -224,14 +224,21 @@ class WarcCaptureMiddleware:
             ip_address=str(response.ip_address) if response.ip_address is not None else None,
         )
         ex.payload_digest = sha1_digest(body)
-        replay: Response | None = None
-        if response.status == 304 and request.meta.get(META_CONDITIONAL):
-            replay = self._not_modified(request, response, ex)
-        elif self.cfg.dedup and self.dedup is not None and 200 <= response.status < 300 and body:
+        if response.status == 304 and request.meta.get(META_CONDITIONAL) and self.dedup is not None:
+            ref = self.dedup.urls.get(request.url)
+            if ref is not None and ref.payload.offset is not None:
+                return self._not_modified(request, response, ex, ref)
+        if self.cfg.dedup and self.dedup is not None and 200 <= response.status < 300 and body:
             prior = self.dedup.payloads.get(ex.payload_digest)
             if prior is not None:
                 ex.revisit = RevisitOf(PROFILE_IDENTICAL, prior.uri, prior.date, prior.record_id, prior.digest)
                 self._inc("archive/revisit_identical")
+        return self._submit(request, response, ex, None)
+
+    def _submit(self, request: Request, response: Response, ex: Exchange, replay: Response | None) -> Response:
+        """Queue the group and put the record id, date and file on the request's meta (synchronously)."""
+        assert self.writer is not None
+        body, date = ex.body, ex.date
         meta = request.meta.get(META_METADATA)
         meta_dict = dict(meta) if isinstance(meta, dict) else None
         # A revisit of the same URL repeats what its earlier capture's request and metadata said; one of another
@@ -250,32 +257,34 @@ class WarcCaptureMiddleware:
         self._inc(f"archive/status/{response.status}")
         return replay if replay is not None else response
 
-    def _not_modified(self, request: Request, response: Response, ex: Exchange) -> Response | None:
+    async def _not_modified(self, request: Request, response: Response, ex: Exchange, ref: UrlRef) -> Response:
         """A 304 to our conditional request: a `server-not-modified` revisit, and the previous capture's
-        response handed on to the spider in place of the empty 304."""
-        assert self.dedup is not None
-        ref = self.dedup.urls.get(request.url)
-        if ref is None or ref.payload.offset is None:
-            return None
+        response (read back from its WARC on a thread) handed on to the spider in place of the empty 304."""
         p = ref.payload
-        offset = ref.payload.offset
+        assert p.offset is not None
         ex.revisit = RevisitOf(PROFILE_NOT_MODIFIED, p.uri, p.date, p.record_id, p.digest)
         ex.payload_digest = p.digest
         self._inc("archive/revisit_not_modified")
         try:
-            prior = read_capture_at(self.cfg.warc_dir / p.warc_file, offset)
+            prior = await maybe_deferred_to_future(
+                threads.deferToThread(read_capture_at, self.cfg.warc_dir / p.warc_file, p.offset))
         except (LookupError, OSError) as exc:
             logger.warning("archive: 304 for %s but its previous capture cannot be read (%s); passing the 304 on",
                            request.url, exc)
-            return None
+            return self._submit(request, response, ex, None)
+        return self._submit(request, response, ex, self._replayed(request, response, prior))
+
+    @staticmethod
+    def _replayed(request: Request, response: Response, prior: Capture) -> Response:
         headers = [(k, v) for k, v in prior.headers if k.lower() != "x-archive-orig-transfer-encoding"]
         cls = responsetypes.from_args(headers=None, url=response.url, body=prior.raw_payload)
         hdrs: dict[str, list[str]] = {}
         for k, v in headers:
             hdrs.setdefault(k, []).append(v)
-        return cls(url=response.url, status=prior.status or 200, headers=hdrs, body=prior.raw_payload,
-                   request=request, flags=[*response.flags, "archive:replayed"], ip_address=response.ip_address,
-                   protocol=response.protocol)
+        replay: Response = cls(url=response.url, status=prior.status or 200, headers=hdrs, body=prior.raw_payload,
+                               request=request, flags=[*response.flags, "archive:replayed"],
+                               ip_address=response.ip_address, protocol=response.protocol)
+        return replay
 
     def _remember(self, ex: Exchange, response: Response, warc_file: str) -> None:
         if self.dedup is None or not (200 <= ex.status < 300) or ex.payload_digest is None:
