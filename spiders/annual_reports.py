@@ -30,6 +30,7 @@ from crawler.families import detect_family, hanweb, jsapi, trs
 from crawler.families.links import ListedLink, attachment_links, is_document_url, next_page_link, report_links
 from crawler.items import ReportItem
 from crawler.sources import Source, load_sources, select_sources
+from crawler.textfix import decode
 from crawler.titles import match_report_title
 
 logger = logging.getLogger(__name__)
@@ -103,7 +104,8 @@ class AnnualReportsSpider(Spider):
             logger.warning("source %s: column %s is not a text page (%s)", ctx["source"], response.url,
                            (response.headers.get("Content-Type") or b"").decode("latin-1"))
             return
-        family = ctx["family"] or detect_family(response.text, response.selector, response.url)
+        page = _decoded(response)
+        family = ctx["family"] or detect_family(page.text, page.sel, response.url)
         ctx = {**ctx, "family": family}
         if family == "jsapi" and not response.meta.get("playwright"):
             req = self._request(response.url, self.parse_column, ctx, "listing", playwright=True, dont_filter=True)
@@ -112,18 +114,20 @@ class AnnualReportsSpider(Spider):
             return
         self._stat(f"family/{family}")
         if family == "jsapi":
-            yield from self._parse_js_column(response, ctx)
+            yield from self._parse_js_column(response, ctx, page)
         elif family == "hanweb":
-            yield from self._parse_hanweb_column(response, ctx)
+            yield from self._parse_hanweb_column(response, ctx, page)
         else:
-            yield from self.parse_listing(response, ctx)
+            yield from self._listing(response, ctx, page)
 
-    def parse_listing(self, response: Response, ctx: Ctx | None = None) -> Iterator[Request | ReportItem]:
+    def parse_listing(self, response: Response) -> Iterator[Request | ReportItem]:
+        """A static listing page after the first: its report links, and the next page when not yet planned."""
+        if isinstance(response, TextResponse):
+            yield from self._listing(response, self._ctx(response), _decoded(response))
+
+    def _listing(self, response: TextResponse, ctx: Ctx, page_text: _Page) -> Iterator[Request | ReportItem]:
         """A static listing page: its report links, then the rest of the column (TRS paging or "next")."""
-        ctx = ctx or self._ctx(response)
-        if not isinstance(response, TextResponse):
-            return
-        sel = response.selector
+        sel = page_text.sel
         page_ctx = self._listing_ctx(ctx, response.url)
         yield from self._follow_reports(report_links(sel, response.url), page_ctx)
         if ctx["family"] == "govcn":
@@ -131,7 +135,7 @@ class AnnualReportsSpider(Spider):
         if ctx.get("paged"):
             return
         page = int(ctx["page"])
-        paging = trs.find_paging(response.text) if page == 0 else None
+        paging = trs.find_paging(page_text.text) if page == 0 else None
         if paging is not None and paging.pages > 1:
             last = paging.pages
             if last > self.config.max_list_pages:
@@ -174,19 +178,19 @@ class AnnualReportsSpider(Spider):
 
     # --- Hanweb jpage -----------------------------------------------------------------------------------------
 
-    def _parse_hanweb_column(self, response: TextResponse, ctx: Ctx) -> Iterator[Request | ReportItem]:
+    def _parse_hanweb_column(self, response: TextResponse, ctx: Ctx, page: _Page) -> Iterator[Request | ReportItem]:
         try:
-            store = hanweb.embedded_datastore(response.text)
+            store = hanweb.embedded_datastore(page.text)
         except hanweb.HanwebError as e:
             self._stat("hanweb/bad_datastore")
             logger.warning("source %s: %s: %s", ctx["source"], response.url, e)
             store = None
         if store is None:
-            yield from self.parse_listing(response, ctx)
+            yield from self._listing(response, ctx, page)
             return
         page_ctx = self._listing_ctx(ctx, response.url)
         yield from self._follow_reports(self._record_links(store.records, ctx["column"]), page_ctx)
-        cfg = hanweb.jpage_config(response.text, store)
+        cfg = hanweb.jpage_config(page.text, store)
         first = len(store.records) + 1
         if (cfg.total is None and not store.records) or (cfg.total is not None and first > cfg.total):
             return
@@ -239,14 +243,14 @@ class AnnualReportsSpider(Spider):
 
     # --- JS-rendered columns (browser once, then the JSON API directly) --------------------------------------
 
-    def _parse_js_column(self, response: TextResponse, ctx: Ctx) -> Iterator[Request | ReportItem]:
+    def _parse_js_column(self, response: TextResponse, ctx: Ctx, page: _Page) -> Iterator[Request | ReportItem]:
         seen: list[list[str]] = response.meta.get("nianbao_browser_requests", [])
         apis = list(dict.fromkeys(u for u, ctype, rtype in seen if jsapi.looks_like_api(u, ctype, rtype)))
         apis = [u for u in apis if self.sources[ctx["source"]].allows(u)]
         self._stat("jsapi/api_recognised", len(apis))
         if not apis:
             logger.info("source %s: no JSON API seen on %s; reading the rendered page", ctx["source"], response.url)
-            yield from self.parse_listing(response, ctx)
+            yield from self._listing(response, ctx, page)
             return
         for api in apis:
             req = self._request(api, self.parse_api, {**ctx, "page": 0, "api": api}, "listing")
@@ -319,7 +323,8 @@ class AnnualReportsSpider(Spider):
         src = self.sources[ctx["source"]]
         attachments: list[tuple[str, str]] = []
         if _MAY_LINK_DOCUMENT.search(response.body):  # most detail pages are the report: skip the DOM walk
-            attachments = [(u, t) for u, t in attachment_links(response.selector, response.url) if src.allows(u)]
+            sel = _decoded(response).sel
+            attachments = [(u, t) for u, t in attachment_links(sel, response.url) if src.allows(u)]
         if not attachments:
             yield self._item(response, ctx)
             return
@@ -434,6 +439,20 @@ class AnnualReportsSpider(Spider):
     def _stat(self, key: str, count: int = 1) -> None:
         if self.crawler.stats is not None:
             self.crawler.stats.inc_value(f"nianbao/{key}", count)
+
+
+@dataclass(frozen=True)
+class _Page:
+    text: str
+    sel: Selector
+
+
+def _decoded(response: TextResponse) -> _Page:
+    """The page's text decoded the way the parser decodes it (BOM, header, <meta>, then the bytes themselves):
+    sites that declare the wrong charset still show readable titles and 附件 labels."""
+    ctype = (response.headers.get("Content-Type") or b"").decode("latin-1")
+    text = decode(response.body, {"Content-Type": ctype} if ctype else None, response.url).text
+    return _Page(text=text, sel=Selector(text=text))
 
 
 def _path(discovery: list[str], url: str) -> list[str]:

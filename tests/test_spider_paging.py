@@ -202,3 +202,18 @@ def test_govcn_page_opens_other_agencies_columns_in_allowed_domains(site: LocalS
                                      f"{other_url}/col/nb/r1.html"]
     assert ("GET", "/zhengce/tz.htm") not in site.log
     assert "'nianbao/offsite_skipped': 1" in res.log
+
+
+def test_listing_with_a_wrong_charset_declaration_is_still_read(site: LocalSite, tmp_path: Path) -> None:
+    listing = ("<html><head><meta charset='utf-8'></head><body><ul>"
+               + _li("./r.html", "江城市2021年度政府信息公开工作年度报告", "2022-01-30") + "</ul></body></html>")
+    # GBK bytes, declared UTF-8 in the header and the page (as real portals do)
+    site.pages["/gbk/index.html"] = (200, "text/html; charset=utf-8", listing.encode("gbk"))
+    site.html("/gbk/r.html", _detail("r", "<p>正文</p>"))
+    sources = write_sources(tmp_path / "s.toml", [{
+        "name": "gbk", "agency": "江城市", "urls": [f"{site.url}/gbk/index.html"], "allow_private": True,
+    }])
+    res = run_crawl(sources, tmp_path)
+    assert res.returncode == 0, res.log[-3000:]
+    assert [(i["url"], i["list_title"], i["list_date"]) for i in res.items] == [
+        (f"{site.url}/gbk/r.html", "江城市2021年度政府信息公开工作年度报告", "2022-01-30")]
