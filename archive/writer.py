@@ -110,12 +110,6 @@ class RotatingWarcWriter:
         self._queue.put(_Job(name, builder, estimate, on_written))
         return name
 
-    def flush(self) -> None:
-        """Block until every group submitted so far is on disk (tests, shutdown)."""
-        done = threading.Event()
-        self._queue.put(_Job("", lambda: [], 0, lambda _w: done.set()))
-        done.wait()
-
     def close(self) -> list[Path]:
         """Write what is queued, close the open file, stop the thread; return every file closed."""
         if not self._closed:
@@ -136,10 +130,6 @@ class RotatingWarcWriter:
             job = self._queue.get()
             if job is None:
                 break
-            if not job.filename:  # a flush marker
-                if job.on_written:
-                    job.on_written([])
-                continue
             try:
                 if current is None or current.name != job.filename:
                     if current is not None:
@@ -157,7 +147,12 @@ class RotatingWarcWriter:
                 except Exception as exc:
                     logger.error("archive writer: on_written callback failed: %r", exc)
         if current is not None:
-            self._finish(current)
+            try:
+                self._finish(current)
+            except OSError as exc:
+                msg = f"archive writer: could not close {current.name}: {exc!r} (it stays .open; mend fixes it)"
+                logger.error(msg)
+                self.errors.append(msg)
 
     def _open(self, name: str) -> _OpenFile:
         path = self.warc_dir / (name + OPEN_SUFFIX)
