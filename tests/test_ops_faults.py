@@ -19,7 +19,7 @@ from crawler.portal.faults import gzip_bomb
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
-TIMEOUT = 1.5
+TIMEOUT = 3.0  # generous: on a loaded machine a shorter one times out pages that are not "slow"
 # fault → the crawl.log events that show it was met (the transient ones are then retried)
 EXPECTED: dict[str, tuple[str, ...]] = {
     "503": ("http_error",),
@@ -37,9 +37,9 @@ EXPECTED: dict[str, tuple[str, ...]] = {
 @pytest.fixture(scope="module")
 def faulty_crawl(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("faults")
-    # every family that needs no browser, and the endless column that exists only with its fault
+    # TRS (charset, loop, bomb), Hanweb (billion laughs), ucap, and the column that exists only with its fault
     portal = start_portal(host="127.0.0.1", port=0, seed=31, faults="all",
-                          sites=["trs", "hanweb", "ucap", "mirror", "govcn", "endless"])
+                          sites=["trs", "hanweb", "ucap", "endless"])
     portal.slow_seconds = TIMEOUT + 1.0
     try:
         for fault in portal.faults:
@@ -112,7 +112,8 @@ def test_every_fault_is_in_crawl_log(faulty_crawl) -> None:
     assert kinds == set(EXPECTED), "the portal switched on a fault this test does not know"
     missing = [f"{f['fault']} {f['url']}" for f in portal.faults
                if not _met(log, f) and not _absorbed_reset(f, archive)]
-    assert missing == []
+    seen = [e for e in log for m in missing if e.get("url") and e["url"] in m]
+    assert missing == [], f"not in crawl.log; lines about them: {seen}"
     assert any(_met(log, f) for f in portal.faults if f["fault"] == "reset"), "no reset reached Scrapy at all"
 
 

@@ -20,7 +20,7 @@ import pytest
 from crawler.portal import start_portal
 from tests.conftest import ROOT
 
-pytestmark = [pytest.mark.redis, pytest.mark.skipif(shutil.which("redis-server") is None,
+pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.skipif(shutil.which("redis-server") is None,
                                                       reason="redis-server (Debian package) not installed")]
 
 
@@ -67,8 +67,8 @@ def _stat(stderr: str, key: str) -> int:
 @pytest.fixture(scope="module")
 def two_workers(redis_url: str, tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("workers")
-    # three static families (TRS pages, Hanweb POST proxy, ucap); the browser family is the spider tests' job
-    portal = start_portal(host="127.0.0.1", port=0, seed=11, sites=["trs", "hanweb", "ucap"])
+    # two static families (TRS pages, Hanweb's POST proxy); the browser family is the spider tests' job
+    portal = start_portal(host="127.0.0.1", port=0, seed=11, sites=["trs", "hanweb"])
     try:
         sources = tmp / "sources.toml"
         portal.write_sources(sources)

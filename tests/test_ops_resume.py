@@ -36,7 +36,7 @@ def _crawl_cmd(sources: Path, archive: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def resumed(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("resume")
-    portal = start_portal(host="127.0.0.1", port=0, seed=23, sites=["trs", "hanweb", "ucap"])
+    portal = start_portal(host="127.0.0.1", port=0, seed=23, sites=["trs", "hanweb"])
     try:
         sources = tmp / "sources.toml"
         portal.write_sources(sources)

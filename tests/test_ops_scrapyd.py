@@ -86,7 +86,7 @@ def test_deploy_schedule_and_the_catalog_fills(scrapyd, tmp_path: Path) -> None:
     assert _api(base, "listprojects.json")["projects"] == ["nianbao"]
     assert "annual_reports" in _api(base, "listspiders.json?project=nianbao")["spiders"]
 
-    portal = start_portal(host="127.0.0.1", port=0, seed=5)
+    portal = start_portal(host="127.0.0.1", port=0, seed=5, sites=["trs"])
     try:
         sources = tmp_path / "sources.toml"
         portal.write_sources(sources)
