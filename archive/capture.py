@@ -224,6 +224,9 @@ class WarcCaptureMiddleware:
             ip_address=str(response.ip_address) if response.ip_address is not None else None,
         )
         ex.payload_digest = sha1_digest(body)
+        if "dataloss" in response.flags:  # DOWNLOAD_FAIL_ON_DATALOSS off: the body is what arrived before the cut
+            ex.truncated = "disconnect"
+            self._inc("archive/truncated")
         if response.status == 304 and request.meta.get(META_CONDITIONAL) and self.dedup is not None:
             ref = self.dedup.urls.get(request.url)
             if ref is not None and ref.payload.offset is not None:
