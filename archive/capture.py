@@ -231,7 +231,7 @@ class WarcCaptureMiddleware:
             ref = self.dedup.urls.get(request.url)
             if ref is not None and ref.payload.offset is not None:
                 return self._not_modified(request, response, ex, ref)
-        if self.cfg.dedup and self.dedup is not None and 200 <= response.status < 300 and body:
+        if self.cfg.dedup and self.dedup is not None and 200 <= response.status < 300 and body and not ex.truncated:
             prior = self.dedup.payloads.get(ex.payload_digest)
             if prior is not None:
                 ex.revisit = RevisitOf(PROFILE_IDENTICAL, prior.uri, prior.date, prior.record_id, prior.digest)
@@ -290,7 +290,7 @@ class WarcCaptureMiddleware:
         return replay
 
     def _remember(self, ex: Exchange, response: Response, warc_file: str) -> None:
-        if self.dedup is None or not (200 <= ex.status < 300) or ex.payload_digest is None:
+        if self.dedup is None or not (200 <= ex.status < 300) or ex.payload_digest is None or ex.truncated:
             return
         if ex.revisit is None:
             if not ex.body:
