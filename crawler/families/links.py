@@ -18,10 +18,12 @@ DOC_EXTENSIONS = (".pdf", ".docx", ".doc")
 _DATE = re.compile(r"(20\d{2}|19\d{2})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})")
 _NEXT_TEXTS = frozenset({"下一页", "下页", "后页", "下一頁", "next", "next»", "›", "»", ">", "下一页>", "下一页»"})
 # Containers that hold the article body on the families we know (TRS, Hanweb, ucap, gov.cn, generic CMSs).
+# (Specific names only: a generic "content" wrapper often holds the sidebar's application-form downloads too.)
 _CONTENT_XPATH = (
     "ancestor::*[contains(concat(' ', normalize-space(@class), ' '), ' TRS_Editor ')"
-    " or @id='zoom' or @id='zoomcon' or @id='UCAP-CONTENT' or @id='content'"
-    " or contains(@class, 'article') or contains(@class, 'content') or contains(@class, 'pages_content')]"
+    " or @id='zoom' or @id='zoomcon' or @id='UCAP-CONTENT' or @id='Zoom'"
+    " or contains(@class, 'article_content') or contains(@class, 'pages_content')"
+    " or contains(@class, 'wp_articlecontent') or contains(@class, 'bt-article')]"
 )
 
 
