@@ -126,6 +126,30 @@ def test_catalogs_together_hold_the_ground_truth(two_workers) -> None:
         assert (agency, year) == (truth[url]["agency"], truth[url]["year"]), url
 
 
+def test_rebuild_over_all_workers_warcs_is_the_ground_truth(two_workers, tmp_path) -> None:
+    portal, tmp, _, _ = two_workers
+    merged = tmp_path / "all" / "warc"
+    merged.mkdir(parents=True)
+    names = []
+    for name in ("w1", "w2"):
+        for warc in (tmp / name / "warc").glob("*.warc.gz"):
+            names.append(warc.name)
+            shutil.copy(warc, merged / warc.name)
+    assert len(names) == len(set(names)) >= 2, "each worker writes its own WARCs (host and pid in the name)"
+    catalog = tmp_path / "all" / "catalog.sqlite"
+    proc = subprocess.run([sys.executable, "-m", "scrapy", "rebuild", "--warc-dir", str(merged),
+                           "--catalog", str(catalog), "--no-index", "-s", f"ARCHIVE_DIR={tmp_path / 'all'}"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    con = sqlite3.connect(catalog)
+    rows = con.execute("SELECT url, agency, year FROM reports").fetchall()
+    con.close()
+    truth = {r["url"]: r for r in portal.ground_truth}
+    assert sorted(u for u, _, _ in rows) == sorted(truth)
+    for url, agency, year in rows:
+        assert (agency, year) == (truth[url]["agency"], truth[url]["year"]), url
+
+
 def test_last_worker_cleared_the_frontier(two_workers) -> None:
     import redis
 
