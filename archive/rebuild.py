@@ -299,6 +299,7 @@ def _parse_all(candidates: Iterable[Candidate], workers: int) -> Iterator[StoreE
             yield parse_candidate(c)
         return
     window = workers * 4  # bounded: memory stays flat however many captures the WARCs hold
+    import crawler.report  # noqa: F401  (loaded once here, so forked workers do not each import the parser)
     with ProcessPoolExecutor(max_workers=workers) as pool:
         pending: set[Future[StoreEntry | None]] = set()
         for c in candidates:

@@ -21,6 +21,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from archive.rebuild import rebuild
+from archive.records import metadata_fields
 from crawler.items import ReportItem
 from pipelines.catalog import open_catalog, sorted_dump, store_entries
 from pipelines.parse_pipeline import capture_from_item
@@ -122,8 +123,9 @@ def _exchanges() -> tuple[list[Exchange], list[Exchange], list[Exchange]]:
     return one, two, foreign
 
 
-def _write_warc(path: Path, exchanges: list[Exchange], start: int) -> list[int]:
-    """Write request, response (or revisit) and metadata records; returns each exchange's response offset."""
+def _write_warc(path: Path, exchanges: list[Exchange], start: int, fields: bool = True) -> list[int]:
+    """Write request, response (or revisit) and metadata records; returns each exchange's response offset.
+    Metadata as the capture layer writes it (``application/warc-fields``), or as JSON (``fields=False``)."""
     offsets = []
     with open(path, "wb") as fh:
         writer = WARCWriter(fh, gzip=True, warc_version="WARC/1.1")
@@ -155,12 +157,13 @@ def _write_warc(path: Path, exchanges: list[Exchange], start: int) -> list[int]:
             writer.write_record(resp)
             writer.write_record(req)
             if ex.meta is not None:
-                data = json.dumps(ex.meta, ensure_ascii=False, sort_keys=True).encode()
+                ctype = "application/warc-fields" if fields else "application/json"
+                data = metadata_fields(ex.meta) if fields else json.dumps(ex.meta, ensure_ascii=False).encode()
                 writer.write_record(writer.create_warc_record(
-                    ex.url, "metadata", payload=io.BytesIO(data), length=len(data), warc_content_type="application/json",
+                    ex.url, "metadata", payload=io.BytesIO(data), length=len(data), warc_content_type=ctype,
                     warc_headers_dict={"WARC-Record-ID": f"<urn:uuid:00000000-0000-4000-a000-{n:012d}>",
                                        "WARC-Date": ex.date, "WARC-Concurrent-To": ex.record_id,
-                                       "Content-Type": "application/json"}))
+                                       "Content-Type": ctype}))
     return offsets
 
 
@@ -190,7 +193,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     warc = root / "warc"
     warc.mkdir()
     one, two, foreign = _exchanges()
-    offsets = {FILE_1: _write_warc(warc / FILE_1, one, 0), FILE_2: _write_warc(warc / FILE_2, two, 20)}
+    offsets = {FILE_1: _write_warc(warc / FILE_1, one, 0), FILE_2: _write_warc(warc / FILE_2, two, 20, fields=False)}
     # the live catalog: through the item pipeline's functions, offsets filled at close from the WARCs
     live = root / "live.sqlite"
     conn = open_catalog(live)
