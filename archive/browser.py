@@ -86,15 +86,19 @@ async def _exchange(response: Any) -> Exchange | None:
 
 
 def _network_records(ex: Exchange) -> list[BuiltRecord]:
+    """Response (or revisit) and request records of one browser exchange; a same-URL revisit alone."""
     from .cdxj import IndexInfo
 
     rec = response_record(ex)
+    rtype = "revisit" if ex.revisit is not None else "response"
     ctype = next((v for k, v in ex.response_headers if k.lower() == "content-type"), None)
     req_ctype = next((v for k, v in ex.request_headers if k.lower() == "content-type"), None)
-    info = IndexInfo(url=rec.rec_headers.get_header("WARC-Target-URI"), date=ex.date, record_type="response",
+    info = IndexInfo(url=rec.rec_headers.get_header("WARC-Target-URI"), date=ex.date, record_type=rtype,
                      status=ex.status, mime=ctype.split(";", 1)[0].strip().lower() if ctype else None,
                      digest=rec.rec_headers.get_header("WARC-Payload-Digest"), method=ex.method,
                      request_content_type=req_ctype, request_body=ex.request_body)
+    if ex.revisit is not None and ex.revisit.uri == target_uri(ex.url):
+        return [(rec, info)]
     return [(rec, info), (request_record(ex), None)]
 
 
@@ -139,6 +143,8 @@ class BrowserCapture:
 
     async def process_response(self, request: Request, response: Response) -> Response:
         exchanges = await self._collect(request)
+        for ex in exchanges:
+            self.mw.dedup_exchange(ex)
         date = warc_date(datetime.now(UTC))
         dom_id = new_record_id()
         document = next((ex for ex in exchanges if ex.url == response.url), None)
@@ -166,7 +172,9 @@ class BrowserCapture:
             return out
 
         size = len(body) + sum(len(ex.body) + 2048 for ex in exchanges) + 2048
-        name = writer.submit(build, size)
+        name = writer.submit(build, size, on_written=self.mw._written_callback(*exchanges))
+        for ex in exchanges:
+            self.mw.remember_payload(ex, name)
         request.meta["archive_record_id"] = dom_id
         request.meta["archive_captured_at"] = date
         request.meta["archive_warc_file"] = name

@@ -231,11 +231,7 @@ class WarcCaptureMiddleware:
             ref = self.dedup.urls.get(request.url)
             if ref is not None and ref.payload.offset is not None:
                 return self._not_modified(request, response, ex, ref)
-        if self.cfg.dedup and self.dedup is not None and 200 <= response.status < 300 and body and not ex.truncated:
-            prior = self.dedup.payloads.get(ex.payload_digest)
-            if prior is not None:
-                ex.revisit = RevisitOf(PROFILE_IDENTICAL, prior.uri, prior.date, prior.record_id, prior.digest)
-                self._inc("archive/revisit_identical")
+        self.dedup_exchange(ex)
         return self._submit(request, response, ex, None)
 
     def _submit(self, request: Request, response: Response, ex: Exchange, replay: Response | None) -> Response:
@@ -289,14 +285,20 @@ class WarcCaptureMiddleware:
                                ip_address=response.ip_address, protocol=response.protocol)
         return replay
 
+    def remember_payload(self, ex: Exchange, warc_file: str) -> None:
+        """A full 2xx capture becomes the original later identical payloads refer to."""
+        if (self.dedup is not None and ex.revisit is None and ex.body and ex.payload_digest
+                and 200 <= ex.status < 300 and not ex.truncated):
+            self.dedup.remember_payload(PayloadRef(ex.payload_digest, target_uri(ex.url), ex.date, ex.record_id,
+                                                   warc_file))
+
     def _remember(self, ex: Exchange, response: Response, warc_file: str) -> None:
         if self.dedup is None or not (200 <= ex.status < 300) or ex.payload_digest is None or ex.truncated:
             return
         if ex.revisit is None:
             if not ex.body:
                 return
-            payload = PayloadRef(ex.payload_digest, ex.url, ex.date, ex.record_id, warc_file)
-            self.dedup.remember_payload(payload)
+            self.remember_payload(ex, warc_file)
             payload = self.dedup.payloads[ex.payload_digest]
         else:
             payload = self.dedup.payloads.get(ex.payload_digest) or PayloadRef(
@@ -308,17 +310,29 @@ class WarcCaptureMiddleware:
         self.dedup.remember_url(UrlRef(ex.url, payload, etag.decode("latin-1") if etag else None,
                                        lm.decode("latin-1") if lm else None), warc_file)
 
-    def _written_callback(self, ex: Exchange):  # type: ignore[no-untyped-def]
+    def _written_callback(self, *exchanges: Exchange):  # type: ignore[no-untyped-def]
+        """Runs on the writer thread once the group is on disk: the offsets the dedup store saves."""
         dedup = self.dedup
 
         def done(written: list[WrittenRecord]) -> None:
-            if dedup is None or ex.revisit is not None or ex.payload_digest is None:
+            if dedup is None:
                 return
-            ref = dedup.payloads.get(ex.payload_digest)
-            for w in written:
-                if ref is not None and w.record_id == ref.record_id:
-                    ref.offset = w.offset
+            offsets = {w.record_id: w.offset for w in written}
+            for ex in exchanges:
+                ref = dedup.payloads.get(ex.payload_digest) if ex.payload_digest and ex.revisit is None else None
+                if ref is not None and ref.record_id in offsets:
+                    ref.offset = offsets[ref.record_id]
         return done
+
+    def dedup_exchange(self, ex: Exchange) -> None:
+        """Make `ex` an `identical-payload-digest` revisit when its payload is already archived."""
+        ex.payload_digest = ex.payload_digest or sha1_digest(ex.body)
+        if not self.cfg.dedup or self.dedup is None or not 200 <= ex.status < 300 or not ex.body or ex.truncated:
+            return
+        prior = self.dedup.payloads.get(ex.payload_digest)
+        if prior is not None:
+            ex.revisit = RevisitOf(PROFILE_IDENTICAL, prior.uri, prior.date, prior.record_id, prior.digest)
+            self._inc("archive/revisit_identical")
 
 
 def _build_group(ex: Exchange, meta: dict[str, Any] | None, with_request: bool = True,

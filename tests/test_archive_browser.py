@@ -50,3 +50,21 @@ def test_browser_traffic_and_rendered_dom(tmp_path: Path) -> None:
     seen = [json.loads(line) for line in meta_out.read_text().splitlines()]
     assert seen[0]["archive_record_id"] == dom.record_id
     assert seen[0]["archive_document_record_id"] == page.record_id
+
+
+def test_browser_recrawl_writes_revisits_for_unchanged_traffic(tmp_path: Path) -> None:
+    site = start_site()
+    try:
+        for _ in range(2):
+            run_crawl(tmp_path / "data", [], browser=[site.u("/js.html")], follow=False, timeout=180)
+    finally:
+        site.stop()
+    warcs = sorted((tmp_path / "data" / "warc").glob("*.warc.gz"))
+    assert len(warcs) == 2
+    for f in warcs:
+        assert verify_warc(f) == []
+    second = {c.url: c for c in iter_captures(warcs[1])}
+    assert second[site.u("/js.html")].record_type == "revisit"
+    assert second[site.u("/api/data.json")].record_type == "revisit"
+    assert second[dom_urn(site.u("/js.html"))].record_type == "resource"
+    assert load_capture(site.u("/api/data.json"), archive_dir=tmp_path / "data").payload.startswith(b'{"items"')
