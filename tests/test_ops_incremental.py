@@ -23,6 +23,7 @@ def three_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     with FaultServer() as srv:
         cases = [_case("same", srv.base + "/page", "report"), _case("changing", srv.base + "/changing", "attachment"),
                  _case("listing", srv.base + "/page?list=1", "listing"), _case("gone", srv.base + "/missing", "detail")]
+        # (changed pages and conditional re-checks with the real spider: tests/test_ops_weekly.py)
         for run, days in (("first", 28), ("second", 28), ("third", 0)):
             before = len(srv.hits)
             data = run_probe(cases, archive, NIANBAO_REFRESH_DAYS=days, RETRY_ENABLED=False)
