@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
@@ -19,17 +18,26 @@ pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium not installed")]
 
 
-def test_browser_traffic_and_rendered_dom(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory: pytest.TempPathFactory):
+    """The same JS page crawled twice into one archive."""
+    tmp = tmp_path_factory.mktemp("browser")
     site = start_site()
-    meta_out = tmp_path / "meta.jsonl"
     try:
-        run_crawl(tmp_path / "data", [], browser=[site.u("/js.html")], follow=False, meta_out=meta_out,
+        run_crawl(tmp / "data", [], browser=[site.u("/js.html")], follow=False, meta_out=tmp / "meta.jsonl",
                   timeout=180)
+        first = sorted((tmp / "data" / "warc").glob("*.warc.gz"))
+        run_crawl(tmp / "data", [], browser=[site.u("/js.html")], follow=False, timeout=180)
+        second = sorted(set((tmp / "data" / "warc").glob("*.warc.gz")) - set(first))
+        for f in first + second:
+            assert verify_warc(f) == []
+        yield site, tmp, first, second
     finally:
         site.stop()
-    warcs = sorted((tmp_path / "data" / "warc").glob("*.warc.gz"))
-    for f in warcs:
-        assert verify_warc(f) == []
+
+
+def test_browser_traffic_and_rendered_dom(crawled) -> None:
+    site, tmp, warcs, _ = crawled
     caps = list(iter_captures(warcs))
     by_url = {c.url: c for c in caps}
     page, data = by_url[site.u("/js.html")], by_url[site.u("/api/data.json")]
@@ -43,28 +51,25 @@ def test_browser_traffic_and_rendered_dom(tmp_path: Path) -> None:
         recs = {r.rec_headers.get_header("WARC-Record-ID"): r for r in ArchiveIterator(fh)}
     assert recs[dom.record_id].http_headers is None  # the DOM is not dressed up as an HTTP response
     assert recs[dom.record_id].rec_headers.get_header("WARC-Concurrent-To") == page.record_id
-    listed = list_captures(site.u("/js.html"), archive_dir=tmp_path / "data")
-    assert sorted(e.record_type for e in listed) == ["resource", "response"]
-    assert load_capture(site.u("/js.html"), archive_dir=tmp_path / "data").record_type == "response"
-    assert load_capture(dom.url, archive_dir=tmp_path / "data").payload == dom.payload
-    seen = [json.loads(line) for line in meta_out.read_text().splitlines()]
+    seen = [json.loads(line) for line in (tmp / "meta.jsonl").read_text().splitlines()]
     assert seen[0]["archive_record_id"] == dom.record_id
     assert seen[0]["archive_document_record_id"] == page.record_id
 
 
-def test_browser_recrawl_writes_revisits_for_unchanged_traffic(tmp_path: Path) -> None:
-    site = start_site()
-    try:
-        for _ in range(2):
-            run_crawl(tmp_path / "data", [], browser=[site.u("/js.html")], follow=False, timeout=180)
-    finally:
-        site.stop()
-    warcs = sorted((tmp_path / "data" / "warc").glob("*.warc.gz"))
-    assert len(warcs) == 2
-    for f in warcs:
-        assert verify_warc(f) == []
-    second = {c.url: c for c in iter_captures(warcs[1])}
-    assert second[site.u("/js.html")].record_type == "revisit"
-    assert second[site.u("/api/data.json")].record_type == "revisit"
-    assert second[dom_urn(site.u("/js.html"))].record_type == "resource"
-    assert load_capture(site.u("/api/data.json"), archive_dir=tmp_path / "data").payload.startswith(b'{"items"')
+def test_captures_list_the_dom_too(crawled) -> None:
+    site, tmp, _, _ = crawled
+    listed = list_captures(site.u("/js.html"), archive_dir=tmp / "data")
+    assert sorted(e.record_type for e in listed) == ["resource", "resource", "response", "revisit"]
+    assert load_capture(site.u("/js.html"), archive_dir=tmp / "data").record_type == "revisit"
+    dom = load_capture(dom_urn(site.u("/js.html")), archive_dir=tmp / "data")
+    assert dom.record_type == "resource" and b'id="done"' in dom.payload
+
+
+def test_browser_recrawl_writes_revisits_for_unchanged_traffic(crawled) -> None:
+    site, tmp, _, second = crawled
+    assert len(second) == 1
+    caps = {c.url: c for c in iter_captures(second)}
+    assert caps[site.u("/js.html")].record_type == "revisit"
+    assert caps[site.u("/api/data.json")].record_type == "revisit"
+    assert caps[dom_urn(site.u("/js.html"))].record_type == "resource"
+    assert load_capture(site.u("/api/data.json"), archive_dir=tmp / "data").payload.startswith(b'{"items"')
