@@ -122,6 +122,40 @@ def literal_ip(host: str) -> IPAddress | None:
         return None
 
 
+_ACTIVE: AddressGuardMiddleware | None = None
+
+
+async def _getaddrinfo(host: str, port: int | None) -> list[IPAddress]:
+    import asyncio
+
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port or 80, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return []  # unresolvable: the browser's own lookup fails too
+    out: list[IPAddress] = []
+    for *_, sockaddr in infos:
+        try:
+            out.append(ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0]))
+        except ValueError:
+            continue
+    return out
+
+
+async def abort_browser_request(request: Any) -> bool:
+    """``PLAYWRIGHT_ABORT_REQUEST``: abort a rendered page's own request (XHR, fetch, image, iframe, redirect) to a
+    non-public address, by the same rules as the middleware — a hostile page's JavaScript is not a way around them."""
+    guard = _ACTIVE
+    if guard is None:
+        return False
+    from playwright.async_api import Error as PlaywrightError
+
+    try:
+        page_url: str | None = request.frame.url
+    except (AttributeError, PlaywrightError):  # a service worker's request has no frame
+        page_url = None
+    return await guard.browser_verdict(str(request.url), page_url)
+
+
 class RefusedAddress(IgnoreRequest):
     """A request was refused because it would connect to a non-public address."""
 
@@ -158,9 +192,12 @@ class AddressGuardMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
+        global _ACTIVE
         if not crawler.settings.getbool("NIANBAO_ADDRESS_GUARD", True):
             raise NotConfigured("NIANBAO_ADDRESS_GUARD is off: requests to private addresses are not checked")
-        return cls(crawler, GuardConfig.from_settings(crawler.settings))
+        guard = cls(crawler, GuardConfig.from_settings(crawler.settings))
+        _ACTIVE = guard  # for abort_browser_request, which Playwright calls without a crawler
+        return guard
 
     async def process_request(self, request: Request) -> None:
         parts = urlsplit(request.url)
@@ -202,11 +239,18 @@ class AddressGuardMiddleware:
             return True
         return False
 
-    def _check(self, request: Request, host: str, ip: IPAddress, allowed_here: bool) -> None:
+    def _verdict(self, ip: IPAddress, allowed_here: bool) -> str | None:
+        """The category that makes ``ip`` refused here, or None when it may be fetched."""
         category = classify(ip)
         if category is None or self.config.listed(ip):
-            return
+            return None
         if category != "cloud-metadata" and (allowed_here or self.config.allow_private):
+            return None
+        return category
+
+    def _check(self, request: Request, host: str, ip: IPAddress, allowed_here: bool) -> None:
+        category = self._verdict(ip, allowed_here)
+        if category is None:
             return
         shown = host if host.strip("[]") == str(ip) else f"{host} ({ip})"
         hops = request.meta.get("redirect_urls") or []
@@ -220,15 +264,43 @@ class AddressGuardMiddleware:
         self._refuse(request, category, f"refused {request.url}{via}: {shown} is a {category} address; {how}")
 
     def _refuse(self, request: Request, category: str, message: str) -> None:
+        self._record(request.url, category, message)
+        raise RefusedAddress(message)
+
+    def _record(self, url: str, category: str, message: str, **fields: Any) -> None:
         stats = self.crawler.stats
         if stats is not None:
             stats.inc_value("nianbao/security/refused")
             stats.inc_value(f"nianbao/security/refused/{category}")
         logger.warning(message)
         self.crawler.signals.send_catch_log(
-            crawl_event, event="refused", url=request.url, reason=message, category=category
+            crawl_event, event="refused", url=url, reason=message, category=category, **fields
         )
-        raise RefusedAddress(message)
+
+    async def browser_verdict(self, url: str, page_url: str | None) -> bool:
+        """True when a request made by a rendered page (XHR, image, iframe…) must be aborted."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https", "ws", "wss", "file"):
+            return False  # data:, blob:, about: stay inside the browser
+        if parts.scheme == "file":
+            if self.config.allow_private:
+                return False
+            self._record(url, "local-file", f"refused browser request {url}: a local-file URL", page=page_url)
+            return True
+        host = (parts.hostname or "").lower()
+        ip = literal_ip(host)
+        if ip is None and host.endswith(".localhost"):
+            ip = ipaddress.ip_address("127.0.0.1")
+        addresses = [ip] if ip is not None else await _getaddrinfo(host, parts.port)
+        allowed_here = self._netloc(parts) in self._private_ok
+        for address in addresses:
+            category = self._verdict(address, allowed_here)
+            if category is not None:
+                shown = host if host.strip("[]") == str(address) else f"{host} ({address})"
+                self._record(url, category, f"refused browser request {url} (from page {page_url}): {shown} is a "
+                             f"{category} address", page=page_url)
+                return True
+        return False
 
     @staticmethod
     def _netloc(parts: Any) -> str:
@@ -248,4 +320,5 @@ class AddressGuardMiddleware:
             return None
 
 
-__all__ = ["CLOUD_METADATA", "AddressGuardMiddleware", "RefusedAddress", "classify", "literal_ip"]
+__all__ = ["CLOUD_METADATA", "AddressGuardMiddleware", "RefusedAddress", "abort_browser_request", "classify",
+           "literal_ip"]

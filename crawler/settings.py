@@ -68,6 +68,8 @@ NIANBAO_ADDRESS_GUARD = True
 NIANBAO_ALLOW_PRIVATE = False
 NIANBAO_ALLOWED_NETWORKS: list[str] = []
 NIANBAO_CRAWL_LOG = "crawl.log"
+# Rendered pages' own requests (XHR, images, iframes) pass the same address guard.
+PLAYWRIGHT_ABORT_REQUEST = "crawler.security.abort_browser_request"
 # Incremental runs (crawler/incremental.py): report pages checked less than this many days ago are skipped.
 NIANBAO_INCREMENTAL = True
 NIANBAO_REFRESH_DAYS = 28.0

@@ -64,6 +64,14 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(503, b"busy")
             else:
                 self._send(200, PAGE.encode("utf-8"))
+        elif path == "/js":
+            # a rendered page whose script reaches for the metadata service and for another local port
+            other = query.get("other", [""])[0]
+            script = (f'fetch("/page?xhr=1");'
+                      f'fetch("http://169.254.169.254/latest/meta-data/iam/").catch(() => 0);'
+                      f'fetch("{other}/page?from=js").catch(() => 0);'
+                      f'document.body.insertAdjacentHTML("beforeend", "<img src=\\"{other}/pixel.png\\">");')
+            self._send(200, f"<html><body><p>js</p><script>{script}</script></body></html>".encode())
         elif path == "/changing":
             with self.server.lock:
                 n = self.server.counters.get(path, 0)
@@ -158,6 +166,9 @@ class Probe(scrapy.Spider):
                 results[case["name"]] = {"warned": True}
                 continue
             meta = dict(case.get("meta", {}), case=case["name"])
+            if meta.get("playwright"):
+                from scrapy_playwright.page import PageMethod
+                meta["playwright_page_methods"] = [PageMethod("wait_for_timeout", 1500)]
             yield scrapy.Request(case["url"], meta=meta, callback=self.ok, errback=self.bad, dont_filter=True)
 
     def ok(self, response):

@@ -158,3 +158,19 @@ def test_allow_private_setting_keeps_metadata_refused(tmp_path: Path) -> None:
                          tmp_path, NIANBAO_ALLOW_PRIVATE=True, DOWNLOAD_TIMEOUT=2, RETRY_ENABLED=False)
     assert data["results"]["p"]["status"] == 200
     assert data["results"]["m"]["error"] == "RefusedAddress", "metadata stays refused with NIANBAO_ALLOW_PRIVATE"
+
+
+@pytest.mark.browser
+def test_rendered_pages_own_requests_pass_the_guard(tmp_path: Path) -> None:
+    """JavaScript on a crawled page cannot reach the metadata service or another local host: Chromium's requests go
+    through PLAYWRIGHT_ABORT_REQUEST = crawler.security.abort_browser_request."""
+    with FaultServer() as a, FaultServer() as b:
+        data = run_probe([{"name": "js", "url": f"{a.base}/js?other={b.base}",
+                           "meta": {"nianbao_allow_private": True, "playwright": True}}], tmp_path)
+        hits_a, hits_b = list(a.hits), list(b.hits)
+    assert data["results"]["js"]["status"] == 200, data["results"]
+    assert "/page?xhr=1" in hits_a, "the page's request to its own origin was blocked"
+    assert hits_b == [], "the page's script reached another local host"
+    refused = [e for e in data["log"] if e["event"] == "refused"]
+    assert {e["category"] for e in refused} >= {"cloud-metadata", "loopback"}
+    assert all(e["reason"].startswith("refused browser request") and e["page"] for e in refused)
