@@ -30,6 +30,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -153,6 +154,7 @@ class CrawlLog:
         self._debug_tap: _LogTap | None = None
         self._counts: dict[str, int] = {}
         self._started = time.monotonic()
+        self._lock = threading.Lock()  # log records also arrive from worker threads (WARC writer, catalog)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -175,15 +177,16 @@ class CrawlLog:
     # --- file -----------------------------------------------------------------------------------------
     def write(self, event: str, url: str | None = None, reason: str = "", **fields: Any) -> None:
         """Append one event line (and count it in stats)."""
-        self._counts[event] = self._counts.get(event, 0) + 1
-        if self.crawler.stats is not None:
-            self.crawler.stats.inc_value(f"nianbao/crawl_log/{event}")
-        if self._fh is None:
-            return
         line = {"time": _utc_now(), "run": self.run_id, "event": event, "url": url, "reason": reason}
         line.update({k: v for k, v in fields.items() if v is not None})
-        self._fh.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
-        self._fh.flush()
+        text = json.dumps(line, ensure_ascii=False, default=str) + "\n"
+        with self._lock:
+            self._counts[event] = self._counts.get(event, 0) + 1
+            if self.crawler.stats is not None:
+                self.crawler.stats.inc_value(f"nianbao/crawl_log/{event}")
+            if self._fh is not None:
+                self._fh.write(text)
+                self._fh.flush()
 
     def spider_opened(self, spider: Any) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -209,9 +212,10 @@ class CrawlLog:
         counts = dict(sorted(self._counts.items()))
         self.write("run_end", reason=reason, spider=spider.name, events=counts,
                    seconds=round(time.monotonic() - self._started, 1))
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        with self._lock:
+            if self._fh is not None:
+                self._fh.close()
+                self._fh = None
 
     # --- signals ----------------------------------------------------------------------------------------
     def on_event(self, event: str, url: str | None = None, reason: str = "", **fields: Any) -> None:
