@@ -108,3 +108,20 @@ def test_payload_decoding() -> None:
     chunked_gz = f"{len(gz.getvalue()):x}\r\n".encode() + gz.getvalue() + b"\r\n0\r\n\r\n"
     assert decode_payload(chunked_gz, [("Transfer-Encoding", "chunked"), ("Content-Encoding", "gzip")]) == b"payload"
     assert decode_payload(b"plain", [("Content-Encoding", "gzip")]) == b"plain"  # mislabelled: as stored
+
+
+def test_settings_are_checked_once_with_a_clear_error() -> None:
+    import pytest
+    from scrapy.exceptions import NotConfigured
+    from scrapy.utils.test import get_crawler
+
+    from archive.capture import WarcCaptureMiddleware
+
+    with pytest.raises(NotConfigured, match="ARCHIVE_ENABLED"):
+        WarcCaptureMiddleware.from_crawler(get_crawler(settings_dict={"ARCHIVE_ENABLED": False}))
+    with pytest.raises(ValueError, match="ARCHIVE_WARC_MAX_SIZE must be a positive number of bytes, got 0"):
+        WarcCaptureMiddleware.from_crawler(get_crawler(settings_dict={"ARCHIVE_WARC_MAX_SIZE": 0}))
+    with pytest.raises(ValueError, match="ARCHIVE_GZIP_LEVEL must be between 1 and 9, got 12"):
+        WarcCaptureMiddleware.from_crawler(get_crawler(settings_dict={"ARCHIVE_GZIP_LEVEL": 12}))
+    mw = WarcCaptureMiddleware.from_crawler(get_crawler(settings_dict={"ARCHIVE_DIR": "/nonexistent/x"}))
+    assert mw.cfg.max_size == 1_000_000_000 and mw.cfg.warc_dir.as_posix() == "/nonexistent/x/warc"
