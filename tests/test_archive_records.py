@@ -7,8 +7,12 @@ import hashlib
 import io
 import zlib
 
+import pytest
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.test import get_crawler
 from warcio.archiveiterator import ArchiveIterator
 
+from archive.capture import WarcCaptureMiddleware
 from archive.payload import dechunk, decode_payload
 from archive.records import (
     PROFILE_IDENTICAL,
@@ -111,12 +115,6 @@ def test_payload_decoding() -> None:
 
 
 def test_settings_are_checked_once_with_a_clear_error() -> None:
-    import pytest
-    from scrapy.exceptions import NotConfigured
-    from scrapy.utils.test import get_crawler
-
-    from archive.capture import WarcCaptureMiddleware
-
     with pytest.raises(NotConfigured, match="ARCHIVE_ENABLED"):
         WarcCaptureMiddleware.from_crawler(get_crawler(settings_dict={"ARCHIVE_ENABLED": False}))
     with pytest.raises(ValueError, match="ARCHIVE_WARC_MAX_SIZE must be a positive number of bytes, got 0"):
