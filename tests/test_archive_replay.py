@@ -79,6 +79,12 @@ def test_pywb_serves_the_original_bytes(crawled, tmp_path: Path) -> None:
             assert body == load_capture(url, archive_dir=archive).raw_payload, path
         gbk = load_capture(site.u("/gbk.html"), archive_dir=archive).raw_payload
         assert GBK_TEXT.encode("gbk") in gbk
+        # a gzip-encoded capture replays as the encoded bytes the server sent, with their Content-Encoding
+        cap = load_capture(site.u("/gzip.html"), archive_dir=archive)
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/coll/{cap.timestamp}id_/{cap.url}",
+                                     headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            assert resp.headers.get("Content-Encoding") == "gzip" and resp.read() == cap.raw_payload
     finally:
         proc.terminate()
         proc.wait(timeout=10)
