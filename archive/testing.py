@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import subprocess
 import sys
@@ -125,8 +126,10 @@ def _handler(site: Site, pages: dict[str, tuple[str, list[tuple[str, str]], byte
                 n = int(path.rsplit("/", 1)[1].split(".")[0] or 0)
                 links = "".join(f'<a href="/page/{m}.html">p{m}</a> ' for m in range(n * 5 + 1, n * 5 + 6)
                                 if m < 400)
+                # 6 KB of text that does not compress away, so WARC sizes are predictable in tests
+                noise = "".join(hashlib.sha256(f"{n}-{i}".encode()).hexdigest() for i in range(96))
                 self._send("200 OK", [("Content-Type", "text/html; charset=utf-8")],
-                           _html(f"p{n}", links + "<p>" + ("正文 " * 2000) + "</p>").encode())
+                           _html(f"p{n}", links + "<p>" + noise + ("正文 " * 2000) + "</p>").encode())
                 return
             if path not in pages:
                 self._send("404 Not Found", [("Content-Type", "text/html")], b"<html>not found</html>")
