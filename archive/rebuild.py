@@ -54,7 +54,7 @@ class RebuildResult:
     files: int = 0
     records: int = 0
     candidates: int = 0
-    reports: int = 0
+    reports: int = 0  # report rows in the rebuilt catalog (one per URL)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (url, error)
     damaged: list[Damaged] = field(default_factory=list)
     seconds: float = 0.0
@@ -80,6 +80,7 @@ class Candidate:
     content_type_header: str | None
     check_attachments: bool  # a detail page: a report only when it links no attachments (spider's rule)
     charset: str | None = None  # detected at crawl time (metadata record), so the check need not detect again
+    doc_links: bool | None = None  # the metadata's outlinks include a PDF/DOCX/DOC (None: no outlinks recorded)
 
 
 def list_warcs(warc_dir: Path) -> list[Path]:
@@ -119,11 +120,12 @@ def rebuild(
                 result.failed.append((entry.capture.url, entry.error))
             batch.append(entry)
             if len(batch) >= BATCH_SIZE:
-                result.reports += store_entries(conn, batch)
+                store_entries(conn, batch)
                 batch = []
             meter.reports += entry.report is not None
-        result.reports += store_entries(conn, batch)
+        store_entries(conn, batch)
         refresh_runs(conn)
+        result.reports = conn.execute("SELECT count(*) FROM reports").fetchone()[0]
         conn.execute("PRAGMA journal_mode=DELETE")
     finally:
         conn.close()
@@ -143,16 +145,30 @@ def _sqlite_files(path: Path) -> list[Path]:
 # --- reading and recognising --------------------------------------------------------------------------------
 
 
+_ROUTING_KEYS = ("role", "source", "agency", "family", "discovery", "list_title", "list_date", "attachment_of",
+                 "charset")
+NOT_MODIFIED = "server-not-modified"
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """Where a capture is, and (for report-like ones) the routing part of its metadata: a revisit of the same URL
+    carries no metadata record of its own, it repeats its original's."""
+
+    warc_file: str
+    offset: int
+    meta: dict[str, Any] | None
+
+
 def _candidates(files: list[Path], result: RebuildResult, meter: _Progress) -> Iterator[Candidate]:
+    from archive.naming import parse_warc_name
     from archive.reader import DamagedRecord, iter_captures
 
     linked: dict[str, str] = {}  # report URL -> listing title, from listings without metadata
-    seen: dict[str, tuple[str, int]] = {}  # record id -> (file, offset), to resolve revisit records
+    seen: dict[str, _Seen] = {}  # record id (and "uri date") -> where it is, to resolve revisit records
 
     def damaged(d: DamagedRecord) -> None:
         result.damaged.append(Damaged(Path(d.warc_file).name, d.offset, d.reason))
-
-    from archive.naming import parse_warc_name
 
     for path in files:
         # Our own files carry a metadata record for every request the spider made: there, a capture without one
@@ -161,7 +177,6 @@ def _candidates(files: list[Path], result: RebuildResult, meter: _Progress) -> I
         for cap in iter_captures([path], errors=damaged):
             result.records += 1
             meter.tick(cap.offset)
-            seen[cap.record_id] = (cap.warc_file, cap.offset)
             candidate = _recognise(cap, linked, seen, by_title)
             if candidate is not None:
                 result.candidates += 1
@@ -169,39 +184,65 @@ def _candidates(files: list[Path], result: RebuildResult, meter: _Progress) -> I
         meter.file_done(path)
 
 
-def _recognise(cap: Capture, linked: dict[str, str], seen: dict[str, tuple[str, int]],
-               by_title: bool) -> Candidate | None:
-    if cap.status is None or not 200 <= cap.status < 300:
-        return None
-    meta: dict[str, Any] = dict(cap.metadata or {})
-    role = meta.get("role")
+def _remember(cap: Capture, meta: dict[str, Any] | None, seen: dict[str, _Seen]) -> None:
+    routing = None
+    if meta is not None and meta.get("role") in (*REPORT_ROLES, "detail"):
+        routing = {k: meta.get(k) for k in _ROUTING_KEYS}
+        routing["doc_links"] = _doc_links(meta)
+    entry = _Seen(cap.warc_file, cap.offset, routing)
+    seen[cap.record_id] = entry
+    if routing is not None:
+        seen[f"{cap.url} {cap.captured_at}"] = entry
+
+
+def _recognise(cap: Capture, linked: dict[str, str], seen: dict[str, _Seen], by_title: bool) -> Candidate | None:
+    original: _Seen | None = None
+    meta: dict[str, Any] | None = dict(cap.metadata) if cap.metadata else None
+    if cap.record_type == "revisit":
+        original = seen.get(cap.refers_to or "") or seen.get(f"{cap.refers_to_uri} {cap.refers_to_date}")
+        if meta is None and original is not None and original.meta is not None and cap.refers_to_uri == cap.url:
+            meta = dict(original.meta)
+    if cap.record_type != "revisit":
+        _remember(cap, meta, seen)
+    role = (meta or {}).get("role")
     if (role is None and not by_title) or (role is not None and role not in (*REPORT_ROLES, "detail")):
         return None
-    body = _payload(cap, seen)
-    if body is None:
+    source: Capture = cap
+    body = cap.payload
+    if cap.record_type == "revisit":
+        if original is None:
+            return None  # the record it repeats is not in the WARCs read
+        from archive.reader import read_capture_at
+
+        prior = read_capture_at(original.warc_file, original.offset)
+        body = prior.payload
+        if (cap.profile or "").endswith(NOT_MODIFIED):
+            source = prior  # the crawl handed the spider the earlier response in place of the 304
+    if source.status is None or not 200 <= source.status < 300:
         return None
-    ctype_header = cap.header("Content-Type") or cap.mime
+    ctype_header = source.header("Content-Type") or source.mime
     if role is None:
         return _recognise_by_title(cap, body, ctype_header, linked)
+    assert meta is not None
     charset = meta.get("charset")
-    return Candidate(body, _capture_info(cap, meta, body, ctype_header), ctype_header, role == "detail",
-                     charset if isinstance(charset, str) else None)
+    doc_links = meta["doc_links"] if "doc_links" in meta else _doc_links(meta)
+    return Candidate(body, _capture_info(cap, meta, body, ctype_header, source.status), ctype_header,
+                     role == "detail", charset if isinstance(charset, str) else None, doc_links)
 
 
-def _payload(cap: Capture, seen: dict[str, tuple[str, int]]) -> bytes | None:
-    """The capture's payload; for a revisit (identical payload, written once), the payload of the record it
-    refers to, as the live crawl saw it. ``None`` when that record is not in the WARCs read."""
-    if cap.record_type != "revisit":
-        return cap.payload
-    from archive.reader import read_capture_at
-
-    where = seen.get(cap.refers_to or "")
-    if where is None:
+def _doc_links(meta: dict[str, Any]) -> bool | None:
+    """Whether the page links any document, from the outlinks its metadata record lists (``None``: not listed).
+    A page without one cannot have attachments, so the HTML need not be parsed to find out."""
+    outlinks = meta.get("outlinks")
+    if not isinstance(outlinks, list):
         return None
-    return read_capture_at(where[0], where[1]).payload
+    from crawler.families.links import is_document_url
+
+    return any(is_document_url(str(u)) for u in outlinks)
 
 
-def _capture_info(cap: Capture, meta: dict[str, Any], body: bytes, ctype_header: str | None) -> CaptureInfo:
+def _capture_info(cap: Capture, meta: dict[str, Any], body: bytes, ctype_header: str | None,
+                  status: int | None = None) -> CaptureInfo:
     url = cap.url
     discovery = list(meta.get("discovery") or [])
     if discovery and discovery[-1] != url:
@@ -215,7 +256,7 @@ def _capture_info(cap: Capture, meta: dict[str, Any], body: bytes, ctype_header:
         captured_at=normalise_timestamp(cap.captured_at),
         warc_file=Path(cap.warc_file).name.removesuffix(".open"),
         warc_offset=cap.offset,
-        status=cap.status,
+        status=status if status is not None else cap.status,
         content_type=content_type_of({"content-type": ctype_header} if ctype_header else None),
         payload_digest=payload_digest(body),
         payload_length=len(body),
@@ -285,6 +326,8 @@ def _has_attachments(c: Candidate) -> bool:
     from crawler.families.links import attachment_links, is_document_url
 
     ctype = c.capture.content_type or ""
+    if c.doc_links is False:
+        return False
     if is_document_url(c.capture.url) or not ("html" in ctype or "xml" in ctype or ctype.startswith("text/")):
         return False
     from parsel import Selector

@@ -4,8 +4,10 @@ Serves a demo portal, crawls it once with the real ``annual_reports`` spider and
 so the archive is split into several files), then measures:
 
 1. parse-only: :func:`pipelines.processing.process_capture` over the payloads of exactly the report captures the
-   rebuild stores, held in memory (no WARC reading, no SQLite) → reports/s;
-2. rebuild, 1 worker, over the crawl's WARC files → reports/s, and the ratio to (1) (target >= 0.85);
+   rebuild stores, held in memory (no WARC reading, no SQLite), second pass (warm) → reports/s;
+2. rebuild, 1 worker, over the crawl's WARC files → reports/s, and the ratio to (1) (target >= 0.85), in steady
+   state: the cost of the nine extra copies in the 10x run (so process start-up, imports and lazily loaded models,
+   paid once per rebuild, cancel out);
 3. rebuild, 2 workers → the speed-up over (2) (target >= 1.6x; needs two idle cores);
 4. peak memory (VmHWM of the rebuild process) for the crawl's WARCs ("1x") and for ten copies of them with
    their own record ids and hosts ("10x", the same mix of documents ten times) (target: 10x the data in < 1.5x
@@ -111,6 +113,8 @@ def parse_only(catalog: Path, warc_dir: Path) -> tuple[int, float, float]:
         if cap.record_type == "revisit":
             continue  # the rebuild reads those through the record they refer to; not part of this timing
         inputs.append((cap.payload, CaptureInfo(url=url, record_id=record_id), cap.header("Content-Type")))
+    for body, info, ctype in inputs:  # warm: imports, lazily loaded models (the rebuild pays those once too)
+        process_capture(body, info, ctype)
     started, cpu_started = time.perf_counter(), time.process_time()
     for body, info, ctype in inputs:
         process_capture(body, info, ctype)
@@ -212,9 +216,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<26}{run['reports']:>8}{run['records']:>9}{run['seconds']:>9.2f}{run['cpu']:>8.2f}"
               f"{run['reports'] / run['seconds']:>10.1f}{run['reports'] / run['cpu']:>10.1f}"
               f"{run['maxrss_kb'] / 1024:>12.1f}")
-    print(f"ratio rebuild / parse-only reports/s: {one_rate / parse_rate:.2f} wall clock, "
-          f"{(one['reports'] / one['cpu']) / (n_parse / parse_cpu):.2f} per CPU second  (target >= 0.85; the CPU "
-          f"figure is the one to trust on a shared machine)")
+    # Steady state: what the 9 extra copies cost the 10x rebuild, start-up (imports, models) cancelled out.
+    extra = big["reports"] - one["reports"]
+    steady_wall = extra / (big["seconds"] - one["seconds"])
+    steady_cpu = extra / (big["cpu"] - one["cpu"])
+    print(f"rebuild steady state (10x minus 1x): {steady_wall:.1f} reports/s, {steady_cpu:.1f} per CPU second; "
+          f"start-up {one['cpu'] - one['reports'] / steady_cpu:.1f} CPU s")
+    print(f"ratio rebuild / parse-only reports/s: {steady_cpu / (n_parse / parse_cpu):.2f} per CPU second, steady "
+          f"state (target >= 0.85); {steady_wall / parse_rate:.2f} wall clock; whole 1x run incl. start-up: "
+          f"{(one['reports'] / one['cpu']) / (n_parse / parse_cpu):.2f} per CPU second")
     print(f"speed-up with 2 workers: {two_rate / one_rate:.2f}x wall clock  (target >= 1.6x; {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f} when it ended)")
     print(f"peak memory 10x / 1x: {big['maxrss_kb'] / one['maxrss_kb']:.2f}  (target < 1.5; "

@@ -20,6 +20,7 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from archive.metadata import outlinks
 from archive.rebuild import rebuild
 from archive.records import metadata_fields
 from crawler.items import ReportItem
@@ -32,6 +33,7 @@ from tests.conftest import ROOT, SHARED
 BASE = "http://portal.test/zwgk/zfxxgk/zfxxgknb/"
 FILE_1 = "NIANBAO-20250310073500000-00000-testhost-4242.warc.gz"
 FILE_2 = "NIANBAO-20250310073600000-00001-testhost-4242.warc.gz"
+FILE_3 = "NIANBAO-20260310073500000-00000-testhost-5555.warc.gz"  # a second crawl, a year later
 FOREIGN = "other-tool-2024.warc.gz"
 SEEDS = sorted((SHARED / "seeds").glob("*.txt"))
 
@@ -48,13 +50,15 @@ class Exchange:
     record_id: str = ""
     date: str = ""
     is_item: bool = False  # the spider yields an item for it
+    write_meta: bool = True  # False: a revisit of the same URL, which repeats its original's metadata
+    not_modified: bool = False  # a 304 to a conditional request: the spider got the original response instead
     extra_headers: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _meta(role: str, discovery: list[str], **kw: object) -> dict[str, object]:
     return {"role": role, "source": "demo", "agency": "平潭综合实验区", "family": "trs", "discovery": discovery,
             "list_title": kw.get("list_title"), "list_date": kw.get("list_date"),
-            "attachment_of": kw.get("attachment_of"), "charset": "utf-8", "outlinks": []}
+            "attachment_of": kw.get("attachment_of"), "charset": "utf-8"}
 
 
 def _docx(text: str) -> bytes:
@@ -65,6 +69,17 @@ def _docx(text: str) -> bytes:
     out = io.BytesIO()
     d.save(out)
     return out.getvalue()
+
+
+def _recrawl(one: list[Exchange], two: list[Exchange]) -> list[Exchange]:
+    """The second crawl: the Pingtan page again with the same payload (an identical-payload revisit of the same URL)
+    and a seed report answered 304 to a conditional request (a server-not-modified revisit)."""
+    same, cond = one[1], two[2]
+    return [
+        Exchange(same.url, same.body, same.ctype, revisit_of=same, is_item=True, meta=same.meta, write_meta=False),
+        Exchange(cond.url, b"", cond.ctype, status=304, revisit_of=cond, is_item=True, meta=cond.meta,
+                 write_meta=False, not_modified=True),
+    ]
 
 
 def _exchanges() -> tuple[list[Exchange], list[Exchange], list[Exchange]]:
@@ -136,7 +151,7 @@ def _write_warc(path: Path, exchanges: list[Exchange], start: int, fields: bool 
             headers = [("Content-Type", ex.ctype), ("Content-Length", str(len(ex.body))), *ex.extra_headers]
             if ex.location:
                 headers.append(("Location", ex.location))
-            reason = {200: "OK", 301: "Moved Permanently", 404: "Not Found"}[ex.status]
+            reason = {200: "OK", 301: "Moved Permanently", 304: "Not Modified", 404: "Not Found"}[ex.status]
             http = StatusAndHeaders(f"{ex.status} {reason}", headers, protocol="HTTP/1.1")
             wh = {"WARC-Record-ID": ex.record_id, "WARC-Date": ex.date}
             req = writer.create_warc_record(
@@ -148,15 +163,21 @@ def _write_warc(path: Path, exchanges: list[Exchange], start: int, fields: bool 
                 orig = ex.revisit_of
                 wh["WARC-Refers-To"] = orig.record_id
                 resp = writer.create_revisit_record(
-                    ex.url, digest=_digest(ex.body), refers_to_uri=orig.url, refers_to_date=orig.date,
+                    ex.url, digest=_digest(orig.body), refers_to_uri=orig.url, refers_to_date=orig.date,
                     http_headers=http, warc_headers_dict=wh)
+                if ex.not_modified:
+                    resp.rec_headers.replace_header(
+                        "WARC-Profile", "http://netpreserve.org/warc/1.1/revisit/server-not-modified")
             else:
                 resp = writer.create_warc_record(ex.url, "response", payload=io.BytesIO(ex.body), length=len(ex.body),
                                                  http_headers=http, warc_headers_dict=wh)
             offsets.append(fh.tell())
             writer.write_record(resp)
             writer.write_record(req)
-            if ex.meta is not None:
+            if ex.meta is not None and ex.write_meta:
+                # as archive/metadata.py fills them: every link of an HTML page
+                html = "html" in ex.ctype and ex.status == 200
+                ex.meta["outlinks"] = outlinks(ex.body, ex.url, "utf-8") if html else []
                 ctype = "application/warc-fields" if fields else "application/json"
                 data = metadata_fields(ex.meta) if fields else json.dumps(ex.meta, ensure_ascii=False).encode()
                 writer.write_record(writer.create_warc_record(
@@ -176,6 +197,10 @@ def _digest(body: bytes) -> str:
 def _item(ex: Exchange, warc_file: str) -> ReportItem:
     """The item the spider yields for ``ex`` (see spiders/annual_reports.py: _item)."""
     meta = ex.meta or {}
+    if ex.not_modified:  # archive/capture.py hands the spider the earlier response in place of the 304
+        assert ex.revisit_of is not None
+        ex = Exchange(ex.url, ex.revisit_of.body, ex.revisit_of.ctype, meta=ex.meta, record_id=ex.record_id,
+                      date=ex.date)
     discovery = list(meta["discovery"])  # type: ignore[call-overload]
     discovery = discovery[:-1] + [ex.url] if discovery[-1] != ex.url else discovery
     return ReportItem(
@@ -193,18 +218,21 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     warc = root / "warc"
     warc.mkdir()
     one, two, foreign = _exchanges()
-    offsets = {FILE_1: _write_warc(warc / FILE_1, one, 0), FILE_2: _write_warc(warc / FILE_2, two, 20, fields=False)}
+    three = _recrawl(one, two)
+    offsets = {FILE_1: _write_warc(warc / FILE_1, one, 0), FILE_2: _write_warc(warc / FILE_2, two, 20, fields=False),
+               FILE_3: _write_warc(warc / FILE_3, three, 60)}
     # the live catalog: through the item pipeline's functions, offsets filled at close from the WARCs
     live = root / "live.sqlite"
     conn = open_catalog(live)
     entries = []
-    for name, exchanges in ((FILE_1, one), (FILE_2, two)):
+    for name, exchanges in ((FILE_1, one), (FILE_2, two), (FILE_3, three)):
         for ex in exchanges:
             if ex.is_item:
                 info, body, ctype = capture_from_item(_item(ex, name))
                 entries.append(process_capture(body, info, ctype))
     store_entries(conn, entries[:3])
-    store_entries(conn, entries[3:])
+    store_entries(conn, entries[3:6])
+    store_entries(conn, entries[6:])
     fill_offsets(conn, warc)
     refresh_runs(conn)
     conn.close()
@@ -229,7 +257,8 @@ def test_rebuild_equals_live_with_one_and_two_workers(archive: dict[str, object]
     b = rebuild(warc, root / "b.sqlite")
     c = rebuild(warc, root / "c.sqlite", workers=2)
     assert b.damaged == [] and b.failed == []
-    assert b.reports == c.reports == archive["items"] == 6
+    assert archive["items"] == 8  # six URLs, two of them captured again in the second run
+    assert b.reports == c.reports == 6
     assert _dump(root / "b.sqlite") == live
     assert _dump(root / "c.sqlite") == live
     conn = sqlite3.connect(root / "b.sqlite")
@@ -245,8 +274,14 @@ def test_rebuild_equals_live_with_one_and_two_workers(archive: dict[str, object]
     # the redirect's target is the report, with the discovery path the spider's item carries
     assert json.loads(conn.execute("SELECT discovery FROM captures WHERE url = ?", (two[1].url,)).fetchone()[0]) == \
         [BASE + "index.html", two[1].url]
-    assert conn.execute("SELECT run_id, warc_files, captures, new FROM crawl_runs").fetchall() == \
-        [("testhost-4242-20250310073500000", 2, 6, 6)]
+    assert conn.execute("SELECT run_id, warc_files, captures, new, changed, unchanged FROM crawl_runs").fetchall() == \
+        [("testhost-4242-20250310073500000", 2, 6, 6, 0, 0), ("testhost-5555-20260310073500000", 1, 2, 0, 0, 2)]
+    # both revisits of the second run got their original's payload, status and listing metadata
+    again = conn.execute("SELECT c.status, c.content_type, c.list_title, c.payload_length FROM reports r JOIN captures c"
+                         " ON c.record_id = r.warc_record_id WHERE r.url IN (?, ?) ORDER BY r.url",
+                         (one[1].url, two[2].url)).fetchall()
+    assert again == [(200, "text/plain", two[2].meta["list_title"], len(two[2].body)),
+                     (200, "text/html", one[1].meta["list_title"], len(one[1].body))]
 
 
 def test_rebuild_recognises_reports_in_foreign_warcs_by_title(archive: dict[str, object]) -> None:
@@ -293,7 +328,7 @@ def test_garbage_in_the_middle_lists_the_stretch_and_keeps_the_rest(archive: dic
     path.write_bytes(data[:cut] + b"\x1f\x8b\x08garbage, not a gzip member" * 20 + data[cut:])
     result = rebuild(warc, base / "cat.sqlite", workers=2)
     assert [(d.warc_file, d.offset) for d in result.damaged] == [(FILE_1, cut)]
-    assert result.reports == archive["items"]
+    assert result.reports == 6
     assert _reports(base / "cat.sqlite") == _reports(Path(archive["live"]))  # type: ignore[arg-type]
 
 
