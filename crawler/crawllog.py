@@ -77,6 +77,15 @@ def _utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+def _peak_rss_mb() -> float | None:
+    """The process's peak resident memory so far (MiB), for run_start / run_end."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return None
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux: KiB
+
+
 def classify_exception(exc: BaseException) -> str:
     """The crawl.log event name for a download exception."""
     if isinstance(exc, (DownloadTimeoutError, txerror.TimeoutError)):
@@ -199,7 +208,7 @@ class CrawlLog:
         for name in _DEBUG_LOGGERS:
             logging.getLogger(name).addHandler(self._debug_tap)
         self.write("run_start", reason=f"spider {spider.name}", spider=spider.name, pid=os.getpid(),
-                   jobdir=self.crawler.settings.get("JOBDIR") or None)
+                   jobdir=self.crawler.settings.get("JOBDIR") or None, peak_rss_mb=_peak_rss_mb())
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         if self._tap is not None:
@@ -211,7 +220,7 @@ class CrawlLog:
             self._debug_tap = None
         counts = dict(sorted(self._counts.items()))
         self.write("run_end", reason=reason, spider=spider.name, events=counts,
-                   seconds=round(time.monotonic() - self._started, 1))
+                   seconds=round(time.monotonic() - self._started, 1), peak_rss_mb=_peak_rss_mb())
         with self._lock:
             if self._fh is not None:
                 self._fh.close()
