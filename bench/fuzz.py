@@ -3,12 +3,14 @@
 
 Each of them promises never to raise on bad input (decode/repair/parse_report turn problems into fields and issues;
 the reader reports damaged records to its error handler and skips them), so any exception is a crash. An input that
-takes longer than --hang seconds counts as a crash too. Inputs come from Hypothesis: random bytes, generated
+takes longer than --hang seconds counts as a crash too, and so does one that grows the heap past --max-memory (a
+MemoryError: the cap is RLIMIT_DATA, so a decompression bomb fails fast instead of swapping the machine). Inputs come from Hypothesis: random bytes, generated
 Chinese text in the encodings real portals use, and byte-level mutations (flips, cuts, splices, repeats) of real
 samples (../shared/seeds, ../shared/real-samples), of a DOCX and a PDF built from them, and of WARC files written
-with warcio. Failures are caught and counted rather than shrunk, so the run keeps going for its whole time.
+with warcio (one of them holding a response whose gzip payload inflates to 768 MiB, as a hostile server sends it). Failures are caught and counted rather than shrunk, so the run keeps going for its whole time.
 
     .venv/bin/python bench/fuzz.py [--seconds 600] [--targets textfix,parser,warc] [--seed N] [--hang 20]
+                                   [--max-memory 512] [--save]
 
 Prints, per target: inputs tried, crashes found (distinct by exception type and place), and the first few crashing
 inputs (saved under bench/out/fuzz/ when --save is given). Exit status 1 when any target crashed.
@@ -46,6 +48,9 @@ CONTENT_TYPES = [None, "text/html", "text/html; charset=gbk", "text/html; charse
                  "application/pdf", DOCX_TYPE, "application/msword", "application/octet-stream"]
 CHARSETS = ["utf-8", "gbk", "gb2312", "gb18030", "big5", "latin-1", "iso-8859-1", "windows-1252", "utf-16",
             "x-unknown", ""]
+
+
+_BOMB_BYTES = 768 * 1024 * 1024  # what the bomb inflates to: more than the default --max-memory
 
 
 class Hang(Exception):
@@ -109,17 +114,20 @@ def _pdf_from(text: str) -> bytes:
     return buf.getvalue()
 
 
-def _warc_from(pages: list[bytes], gz: bool) -> bytes:
+def _warc_from(pages: list[bytes], gz: bool, bomb: bytes | None = None) -> bytes:
+    """A WARC of ``pages`` (every other one gzip-encoded); with ``bomb``, one more response whose gzip payload
+    inflates far beyond any sane page — what a hostile server hands the crawler, archived as received."""
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 
     buf = io.BytesIO()
     writer = WARCWriter(buf, gzip=gz, warc_version="WARC/1.1")
     writer.write_record(writer.create_warcinfo_record("fuzz.warc", {"software": "nianbao bench/fuzz.py"}))
-    for i, body in enumerate(pages):
+    for i, body in enumerate([*pages, *([bomb] if bomb is not None else [])]):
         url = f"http://www.example.gov.cn/zfxxgk/nb/{i}.html"
-        enc = [("Content-Encoding", "gzip")] if i % 2 else []
-        payload = gzip.compress(body, mtime=0) if enc else body
+        is_bomb = bomb is not None and i == len(pages)
+        enc = [("Content-Encoding", "gzip")] if i % 2 or is_bomb else []
+        payload = body if is_bomb else gzip.compress(body, mtime=0) if enc else body
         http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8"), *enc,
                                            ("Content-Length", str(len(payload)))], protocol="HTTP/1.1")
         resp = writer.create_warc_record(url, "response", payload=io.BytesIO(payload), http_headers=http)
@@ -208,9 +216,13 @@ def target_parser(corpus: list[bytes]) -> tuple[st.SearchStrategy[Any], Callable
 
 def target_warc(corpus: list[bytes]) -> tuple[st.SearchStrategy[Any], Callable[[Any], None]]:
     from archive.reader import iter_captures
+    from crawler.portal.faults import gzip_bomb
 
     pages = [c[:3000] for c in corpus[:4]]
-    warcs = [_warc_from(pages, gz=True), _warc_from(pages, gz=False)]
+    bomb = gzip_bomb(_BOMB_BYTES)
+    # one bomb among twenty seeds: each bomb costs a full inflation up to the heap cap, plain WARCs microseconds
+    warcs = [_warc_from(pages, gz=True)] * 10 + [_warc_from(pages, gz=False)] * 9 + [
+        _warc_from(pages, gz=True, bomb=bomb)]
     tmp = Path(tempfile.mkdtemp(prefix="nianbao-fuzz-"))
     path = tmp / "fuzz.warc.gz"
     plain = tmp / "fuzz.warc"
@@ -245,9 +257,24 @@ def _on_alarm(signum: int, frame: Any) -> None:
     raise Hang("input took longer than the --hang limit")
 
 
-def fuzz(name: str, seconds: float, rng_seed: int, hang: float) -> Tally:
+def _cap_memory(megabytes: float) -> None:
+    """Let the heap grow by at most ``megabytes`` from here: a decompression bomb becomes a MemoryError (a crash)
+    instead of swapping the machine. Linux counts private anonymous mappings in RLIMIT_DATA."""
+    import resource
+
+    if megabytes <= 0 or not Path("/proc/self/status").exists():
+        return
+    now = next(int(line.split()[1]) * 1024 for line in Path("/proc/self/status").read_text().splitlines()
+               if line.startswith("VmData:"))
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    limit = now + int(megabytes * 2**20)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+
+
+def fuzz(name: str, seconds: float, rng_seed: int, hang: float, max_memory: float) -> Tally:
     corpus = _samples()
     strategy, run = TARGETS[name](corpus)
+    _cap_memory(max_memory)
     tally = Tally(name)
     deadline = time.monotonic() + seconds
     started = time.monotonic()
@@ -289,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--targets", default=",".join(TARGETS), help=f"comma list of {', '.join(TARGETS)}")
     ap.add_argument("--seed", type=int, default=int(os.environ.get("NIANBAO_FUZZ_SEED", "1")))
     ap.add_argument("--hang", type=float, default=20.0, help="seconds after which one input counts as a crash")
+    ap.add_argument("--max-memory", type=float, default=512, metavar="MB",
+                    help="heap growth allowed while fuzzing (0: no cap); past it an input is a MemoryError crash")
     ap.add_argument("--save", action="store_true", help="write crashing inputs to bench/out/fuzz/")
     args = ap.parse_args(argv)
     names = [t.strip() for t in args.targets.split(",") if t.strip()]
@@ -296,10 +325,11 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"unknown target(s) {', '.join(unknown)}: choose from {', '.join(TARGETS)}")
     logging.disable(logging.WARNING)  # pdfminer & co. warn about every broken input: that is the point here
-    print(f"fuzz: hypothesis, {args.seconds:g} s per target, seed {args.seed}, hang limit {args.hang:g} s", flush=True)
+    print(f"fuzz: hypothesis, {args.seconds:g} s per target, seed {args.seed}, hang limit {args.hang:g} s, "
+          f"heap cap {args.max_memory:g} MB", flush=True)
     crashed = False
     for name in names:
-        tally = fuzz(name, args.seconds, args.seed, args.hang)
+        tally = fuzz(name, args.seconds, args.seed, args.hang, args.max_memory)
         distinct = len(tally.crashes)
         crashed |= distinct > 0
         rate = tally.tried / tally.seconds if tally.seconds else 0.0
