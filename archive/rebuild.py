@@ -56,6 +56,7 @@ class RebuildResult:
     candidates: int = 0
     reports: int = 0  # report rows in the rebuilt catalog (one per URL)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (url, error)
+    unresolved: list[str] = field(default_factory=list)  # revisits whose original record is missing or unreadable
     damaged: list[Damaged] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -63,11 +64,13 @@ class RebuildResult:
         rate = self.records / self.seconds if self.seconds else 0.0
         lines = [
             f"rebuild: {self.files} WARC files, {self.records} captures read, {self.reports} reports stored, "
-            f"{len(self.failed)} failed to parse, {len(self.damaged)} damaged records skipped "
+            f"{len(self.failed)} failed to parse, {len(self.damaged)} damaged records skipped, "
+            f"{len(self.unresolved)} revisits without their original "
             f"({self.seconds:.1f}s, {rate:.0f} captures/s) -> {self.catalog}",
         ]
         lines += [f"  damaged: {d}" for d in self.damaged]
         lines += [f"  failed: {url}: {err}" for url, err in self.failed]
+        lines += [f"  revisit without its original: {where}" for where in self.unresolved]
         return lines
 
 
@@ -150,6 +153,10 @@ _ROUTING_KEYS = ("role", "source", "agency", "family", "discovery", "list_title"
 NOT_MODIFIED = "server-not-modified"
 
 
+class _Unresolved(Exception):
+    """A report's revisit record whose original is not in the WARCs read, or cannot be read."""
+
+
 @dataclass(frozen=True)
 class _Seen:
     """Where a capture is, and (for report-like ones) the routing part of its metadata: a revisit of the same URL
@@ -177,7 +184,11 @@ def _candidates(files: list[Path], result: RebuildResult, meter: _Progress) -> I
         for cap in iter_captures([path], errors=damaged):
             result.records += 1
             meter.tick(cap.offset)
-            candidate = _recognise(cap, linked, seen, by_title)
+            try:
+                candidate = _recognise(cap, linked, seen, by_title)
+            except _Unresolved as e:
+                result.unresolved.append(str(e))
+                continue
             if candidate is not None:
                 result.candidates += 1
                 yield candidate
@@ -202,6 +213,8 @@ def _recognise(cap: Capture, linked: dict[str, str], seen: dict[str, _Seen], by_
         original = seen.get(cap.refers_to or "") or seen.get(f"{cap.refers_to_uri} {cap.refers_to_date}")
         if meta is None and original is not None and original.meta is not None and cap.refers_to_uri == cap.url:
             meta = dict(original.meta)
+        if original is None and (meta is None or meta.get("role") in (*REPORT_ROLES, "detail")):
+            raise _Unresolved(f"{Path(cap.warc_file).name}@{cap.offset} {cap.url} (refers to {cap.refers_to})")
     if cap.record_type != "revisit":
         _remember(cap, meta, seen)
     role = (meta or {}).get("role")
@@ -210,11 +223,14 @@ def _recognise(cap: Capture, linked: dict[str, str], seen: dict[str, _Seen], by_
     source: Capture = cap
     body = cap.payload
     if cap.record_type == "revisit":
-        if original is None:
-            return None  # the record it repeats is not in the WARCs read
+        assert original is not None
+        where = f"{Path(cap.warc_file).name}@{cap.offset} {cap.url} (refers to {cap.refers_to})"
         from archive.reader import read_capture_at
 
-        prior = read_capture_at(original.warc_file, original.offset)
+        try:
+            prior = read_capture_at(original.warc_file, original.offset)
+        except (LookupError, OSError) as e:
+            raise _Unresolved(f"{where}: {e}") from e
         body = prior.payload
         if (cap.profile or "").endswith(NOT_MODIFIED):
             source = prior  # the crawl handed the spider the earlier response in place of the 304

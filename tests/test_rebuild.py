@@ -332,6 +332,18 @@ def test_garbage_in_the_middle_lists_the_stretch_and_keeps_the_rest(archive: dic
     assert _reports(base / "cat.sqlite") == _reports(Path(archive["live"]))  # type: ignore[arg-type]
 
 
+def test_revisit_without_its_original_is_listed(archive: dict[str, object]) -> None:
+    base, warc = _damaged_copy(archive, "partial")
+    (warc / FILE_1).unlink()  # the first crawl's first file: the Pingtan page's original capture
+    result = rebuild(warc, base / "cat.sqlite")
+    one, _ = archive["exchanges"]  # type: ignore[misc]
+    assert len(result.unresolved) == 1 and one[1].url in result.unresolved[0]
+    assert any("revisits without their original" in line for line in result.summary_lines())
+    conn = sqlite3.connect(base / "cat.sqlite")
+    assert conn.execute("SELECT count(*) FROM reports WHERE url = ?", (one[1].url,)).fetchone()[0] == 0
+    assert result.reports == 4  # the docx attachment and the Pingtan page are gone with FILE_1, nothing else
+
+
 def test_rebuild_command(archive: dict[str, object]) -> None:
     base, warc = _damaged_copy(archive, "command")
     proc = subprocess.run(

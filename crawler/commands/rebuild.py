@@ -27,7 +27,8 @@ class Command(ScrapyCommand):
         return ("Read every WARC under --warc-dir (default <ARCHIVE_DIR>/warc; ours or another tool's), recognise "
                 "the report captures (metadata records, else the title rules), parse them with N worker processes "
                 "through the same code as the crawl's pipelines, and replace the catalog (default CATALOG_PATH). "
-                "Damaged records are skipped and listed at the end. Progress (captures/s, ETA) goes to stderr.")
+                "Damaged records are skipped and listed at the end. Progress (captures/s, ETA) goes to stderr. "
+                "The new catalog replaces the old one when complete: do not run it while a crawl writes the catalog.")
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
