@@ -13,7 +13,7 @@ import charset_normalizer
 import lxml.etree
 import lxml.html
 
-from .payload import decode_payload
+from .payload import PayloadTooLarge, decode_payload
 
 logger = logging.getLogger("archive.metadata")
 
@@ -94,7 +94,10 @@ def outlinks(body: bytes, url: str, charset: str | None) -> list[str]:
 def metadata_content(meta: dict[str, Any], raw_body: bytes, headers: list[tuple[str, str]], url: str) -> dict[str, Any]:
     """`meta` plus `charset` and `outlinks` of the payload (`raw_body` as archived, still content-encoded)."""
     ctype = next((v for k, v in headers if k.lower() == "content-type"), None)
-    body = decode_payload(raw_body, headers)
+    try:
+        body = decode_payload(raw_body, headers)
+    except PayloadTooLarge as e:
+        return {**meta, "charset": None, "outlinks": [], "payload_error": str(e)}
     charset = detect_charset(body, ctype, url) if _is_text(ctype, body) else None
     content: dict[str, Any] = {k: v for k, v in meta.items()}
     content["charset"] = charset

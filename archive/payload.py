@@ -7,6 +7,14 @@ from collections.abc import Sequence
 
 import brotli
 
+# Inflating an archived payload is bounded like the crawl's own download (DOWNLOAD_MAXSIZE): a gzip bomb kept
+# in a WARC must not take the reader's memory.
+MAX_DECODED_SIZE = 64 * 1024 * 1024
+
+
+class PayloadTooLarge(ValueError):
+    """The payload inflates past the limit; the stored (encoded) bytes are still in the WARC."""
+
 
 def _header(headers: Sequence[tuple[str, str]], name: str) -> str:
     low = name.lower()
@@ -37,24 +45,35 @@ def dechunk(data: bytes) -> bytes:
         pos = start + size + 2
 
 
-def _undo(coding: str, data: bytes) -> bytes:
+def _inflate(data: bytes, wbits: int, limit: int) -> bytes:
+    d = zlib.decompressobj(wbits)
+    out = d.decompress(data, limit + 1)
+    if len(out) > limit:
+        raise PayloadTooLarge(f"payload inflates past {limit} bytes (compressed {len(data)} bytes)")
+    return out + d.flush()
+
+
+def _undo(coding: str, data: bytes, limit: int) -> bytes:
     if coding in ("gzip", "x-gzip"):
-        d = zlib.decompressobj(zlib.MAX_WBITS | 32)
-        return d.decompress(data) + d.flush()
+        return _inflate(data, zlib.MAX_WBITS | 32, limit)
     if coding == "deflate":
         try:
-            return zlib.decompress(data)
+            return _inflate(data, zlib.MAX_WBITS, limit)
         except zlib.error:
-            return zlib.decompress(data, -zlib.MAX_WBITS)
+            return _inflate(data, -zlib.MAX_WBITS, limit)
     if coding == "br":
-        return bytes(brotli.decompress(data))
+        out = bytes(brotli.decompress(data))
+        if len(out) > limit:
+            raise PayloadTooLarge(f"payload inflates past {limit} bytes (compressed {len(data)} bytes)")
+        return out
     raise ValueError(f"unsupported content-encoding {coding!r}")
 
 
-def decode_payload(raw: bytes, headers: Sequence[tuple[str, str]]) -> bytes:
+def decode_payload(raw: bytes, headers: Sequence[tuple[str, str]], limit: int = MAX_DECODED_SIZE) -> bytes:
     """`raw` with Transfer-Encoding (when still chunked) and Content-Encoding undone.
 
     A payload that claims an encoding it does not have is returned as stored (servers mislabel often).
+    Raises `PayloadTooLarge` when it would inflate past `limit` bytes.
     """
     data = raw
     if "chunked" in _header(headers, "Transfer-Encoding").lower():
@@ -64,7 +83,9 @@ def decode_payload(raw: bytes, headers: Sequence[tuple[str, str]]) -> bytes:
         if coding == "identity":
             continue
         try:
-            data = _undo(coding, data)
+            data = _undo(coding, data, limit)
+        except PayloadTooLarge:
+            raise
         except (zlib.error, brotli.error, ValueError):
             return data
     return data

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from archive.payload import PayloadTooLarge
 from pipelines.capture_info import (
     CaptureInfo,
     content_type_of,
@@ -221,7 +222,10 @@ def _recognise(cap: Capture, linked: dict[str, str], seen: dict[str, _Seen], by_
     if (role is None and not by_title) or (role is not None and role not in (*REPORT_ROLES, "detail")):
         return None
     source: Capture = cap
-    body = cap.payload
+    try:
+        body = cap.payload
+    except PayloadTooLarge as e:
+        raise _Unresolved(f"{Path(cap.warc_file).name}@{cap.offset} {cap.url}: {e}") from e
     if cap.record_type == "revisit":
         assert original is not None
         where = f"{Path(cap.warc_file).name}@{cap.offset} {cap.url} (refers to {cap.refers_to})"
@@ -231,7 +235,10 @@ def _recognise(cap: Capture, linked: dict[str, str], seen: dict[str, _Seen], by_
             prior = read_capture_at(original.warc_file, original.offset)
         except (LookupError, OSError) as e:
             raise _Unresolved(f"{where}: {e}") from e
-        body = prior.payload
+        try:
+            body = prior.payload
+        except PayloadTooLarge as e:
+            raise _Unresolved(f"{where}: {e}") from e
         if (cap.profile or "").endswith(NOT_MODIFIED):
             source = prior  # the crawl handed the spider the earlier response in place of the 304
     if source.status is None or not 200 <= source.status < 300:

@@ -123,3 +123,15 @@ def test_settings_are_checked_once_with_a_clear_error() -> None:
         WarcCaptureMiddleware.from_crawler(get_crawler(settings_dict={"ARCHIVE_GZIP_LEVEL": 12}))
     mw = WarcCaptureMiddleware.from_crawler(get_crawler(settings_dict={"ARCHIVE_DIR": "/nonexistent/x"}))
     assert mw.cfg.max_size == 1_000_000_000 and mw.cfg.warc_dir.as_posix() == "/nonexistent/x/warc"
+
+
+def test_decode_payload_is_bounded() -> None:
+    import gzip as _gzip
+
+    from archive.payload import PayloadTooLarge, decode_payload
+
+    bomb = _gzip.compress(b"\0" * (4 * 1024 * 1024))
+    headers = [("Content-Encoding", "gzip")]
+    assert decode_payload(bomb, headers) == b"\0" * (4 * 1024 * 1024)
+    with pytest.raises(PayloadTooLarge, match="inflates past 1048576 bytes"):
+        decode_payload(bomb, headers, limit=1024 * 1024)

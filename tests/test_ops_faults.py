@@ -77,10 +77,6 @@ def test_every_report_found(faulty_crawl) -> None:
     assert set(urls) == {r["url"] for r in portal.ground_truth}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "archive/metadata.py metadata_content() inflates the archived body with archive.payload.decode_payload(), which "
-    "has no size limit: the 512 MiB gzip bomb is inflated whole on the WARC writer thread (peak RSS ~0.65-1.4 GB; "
-    "~110 MiB growth with ARCHIVE_ENABLED=False). Remove this mark once decode_payload is bounded by DOWNLOAD_MAXSIZE."))
 def test_memory_bounded(faulty_crawl) -> None:
     _, _, stderr, log = faulty_crawl
     start = next(e for e in log if e["event"] == "run_start")["peak_rss_mb"]
