@@ -161,3 +161,19 @@ def test_utf16_without_bom(codec):
     assert result.text == page
     assert result.charset == "utf-16"
     assert result.problems == []
+
+
+
+def test_undeclared_gb18030_longer_than_the_detection_sample() -> None:
+    # Regression found by hypothesis (tests/test_report_properties.py, seed 569): a 65,581-byte GB18030 mirror
+    # copy whose 64 KiB detection sample ended inside a run of double-byte characters at odd parity, so no CJK
+    # charset read the sample strictly and charset-normalizer's cp852 won. The sample is decoded incrementally now.
+    from crawler.portal.render import render_html
+    from tests.test_report_properties import _mirror_copy, _report
+
+    rep = _report(569, "2019")
+    body = "<html><body><div class='TRS_Editor'>" + render_html(rep, "trs", 569) + "</div></body></html>"
+    data = _mirror_copy(body, 569).encode("gb18030")
+    assert len(data) > 65536
+    got = decode(data)
+    assert got.charset == "gb18030", got.evidence

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,9 +40,11 @@ class Decoded:
     problems: list[str] = field(default_factory=list)
 
 
-def _strict(body: bytes, charset: str) -> str | None:
+def _strict(body: bytes, charset: str, final: bool = True) -> str | None:
+    """`body` decoded without errors, or None. With `final=False` a multi-byte sequence cut off at the end
+    (a sample taken from a longer body) is not an error: the incremental decoder keeps it pending."""
     try:
-        return body.decode(python_codec(charset))
+        return codecs.getincrementaldecoder(python_codec(charset))().decode(body, final=final)
     except (UnicodeDecodeError, LookupError):
         return None
 
@@ -106,7 +109,8 @@ def _detect(body: bytes, extra: tuple[str, ...] = ()) -> tuple[str, str]:
     guess = charset_normalizer.from_bytes(sample).best()
     guessed = normalise_charset(guess.encoding) if guess is not None else None
     names = list(dict.fromkeys((*_CJK_CANDIDATES, *extra, *([guessed] if guessed else []))))
-    strict = {name: text for name in names if (text := _strict(sample, name)) is not None}
+    partial = len(body) > _DETECT_BYTES
+    strict = {name: text for name in names if (text := _strict(sample, name, final=not partial)) is not None}
     candidates = strict or {name: _lenient(sample, name)[0] for name in (*names, "utf-8")}
     scored = {charset: text_score(text) for charset, text in candidates.items()}
     best = max(scored, key=lambda c: (scored[c], c == guessed))
