@@ -2,7 +2,8 @@
 (crawler.report.parse_report) and the WARC reader (archive.reader.iter_captures), each for a set time.
 
 Each of them promises never to raise on bad input (decode/repair/parse_report turn problems into fields and issues;
-the reader reports damaged records to its error handler and skips them), so any exception is a crash. An input that
+the reader reports damaged records to its error handler and skips them; `Capture.payload` refuses a payload that
+inflates past its bound with `PayloadTooLarge`), so any other exception is a crash. An input that
 takes longer than --hang seconds counts as a crash too, and so does one that grows the heap past --max-memory (a
 MemoryError: the cap is RLIMIT_DATA, so a decompression bomb fails fast instead of swapping the machine). Inputs come from Hypothesis: random bytes, generated
 Chinese text in the encodings real portals use, and byte-level mutations (flips, cuts, splices, repeats) of real
@@ -215,6 +216,7 @@ def target_parser(corpus: list[bytes]) -> tuple[st.SearchStrategy[Any], Callable
 
 
 def target_warc(corpus: list[bytes]) -> tuple[st.SearchStrategy[Any], Callable[[Any], None]]:
+    from archive.payload import PayloadTooLarge
     from archive.reader import iter_captures
     from crawler.portal.faults import gzip_bomb
 
@@ -232,7 +234,10 @@ def target_warc(corpus: list[bytes]) -> tuple[st.SearchStrategy[Any], Callable[[
         target.write_bytes(data)
         damaged: list[Any] = []
         for cap in iter_captures(target, errors=damaged.append):
-            _ = (cap.url, cap.record_type, cap.payload if hasattr(cap, "payload") else None)
+            try:
+                _ = (cap.url, cap.record_type, cap.payload if hasattr(cap, "payload") else None)
+            except PayloadTooLarge:
+                pass  # the documented refusal of a payload that inflates past the bound (a decompression bomb)
         target.unlink()
 
     return st.one_of(mutated(warcs), st.binary(max_size=1024)), run
