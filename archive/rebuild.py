@@ -25,8 +25,6 @@ from archive.payload import PayloadTooLarge
 from pipelines.capture_info import (
     CaptureInfo,
     content_type_of,
-    normalise_timestamp,
-    payload_digest,
 )
 from pipelines.catalog import StoreEntry, open_catalog, store_entries
 from pipelines.runs import refresh_runs
@@ -272,25 +270,12 @@ def _capture_info(cap: Capture, meta: dict[str, Any], body: bytes, ctype_header:
         discovery[-1] = url  # followed a redirect: the spider's item names the final URL, as the capture does
     elif not discovery:
         discovery = [url]
-    attachment_of = meta.get("attachment_of")
-    return CaptureInfo(
-        url=url,
-        record_id=cap.record_id,
-        captured_at=normalise_timestamp(cap.captured_at),
-        warc_file=Path(cap.warc_file).name.removesuffix(".open"),
-        warc_offset=cap.offset,
+    return CaptureInfo.of_capture(
+        url, cap.record_id, body, meta,
+        captured_at=cap.captured_at, warc_file=Path(cap.warc_file).name, warc_offset=cap.offset,
         status=status if status is not None else cap.status,
         content_type=content_type_of({"content-type": ctype_header} if ctype_header else None),
-        payload_digest=payload_digest(body),
-        payload_length=len(body),
-        role="attachment" if attachment_of else "report",
-        source=meta.get("source"),
-        agency=meta.get("agency"),
-        family=meta.get("family"),
-        list_title=meta.get("list_title"),
-        list_date=meta.get("list_date"),
-        discovery=tuple(discovery),
-        attachment_of=attachment_of,
+        discovery=discovery,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +35,24 @@ class CaptureInfo:
     discovery: tuple[str, ...] = field(default_factory=tuple)
     attachment_of: str | None = None
     run_id: str | None = None
+
+    @classmethod
+    def of_capture(cls, url: str, record_id: str, body: bytes, routing: Mapping[str, Any], *,
+                   captured_at: str | None, warc_file: str | None, warc_offset: int | None, status: int | None,
+                   content_type: str | None, discovery: Sequence[str]) -> CaptureInfo:
+        """The one place a capture's catalog facts are assembled, from the routing context the spider gave it
+        (the item live, the WARC metadata record in a rebuild): so live and rebuilt catalogs cannot drift."""
+        attachment_of = routing.get("attachment_of")
+        return cls(
+            url=url, record_id=record_id, captured_at=normalise_timestamp(captured_at),
+            warc_file=(warc_file or "").removesuffix(".open") or None, warc_offset=warc_offset,
+            status=status, content_type=content_type,
+            payload_digest=payload_digest(body), payload_length=len(body),
+            role="attachment" if attachment_of else "report",
+            source=routing.get("source"), agency=routing.get("agency"), family=routing.get("family"),
+            list_title=routing.get("list_title"), list_date=routing.get("list_date"),
+            discovery=tuple(discovery), attachment_of=attachment_of,
+        )
 
     def with_offset(self, warc_file: str | None, warc_offset: int | None) -> CaptureInfo:
         return replace(self, warc_file=warc_file or self.warc_file, warc_offset=warc_offset)

@@ -18,7 +18,6 @@ from pipelines.capture_info import (
     CaptureInfo,
     content_type_of,
     header_value,
-    normalise_timestamp,
     payload_digest,
 )
 from pipelines.catalog import StoreEntry
@@ -35,26 +34,12 @@ def capture_from_item(item: Any) -> tuple[CaptureInfo, bytes, str | None]:
     body = bytes(a.get("body") or b"")
     headers = a.get("headers") or {}
     raw_ctype = header_value(headers, "content-type") or a.get("content_type")
-    attachment_of = a.get("attachment_of")
     record_id = a.get("archive_record_id") or f"urn:nianbao:unarchived:{payload_digest(body)}:{a['url']}"
-    info = CaptureInfo(
-        url=a["url"],
-        record_id=record_id,
-        captured_at=normalise_timestamp(a.get("archive_captured_at")),
-        warc_file=(a.get("archive_warc_file") or "").removesuffix(".open") or None,
-        warc_offset=None,
-        status=a.get("status"),
-        content_type=content_type_of(headers, a.get("content_type")),
-        payload_digest=payload_digest(body),
-        payload_length=len(body),
-        role="attachment" if attachment_of else "report",
-        source=a.get("source"),
-        agency=a.get("agency"),
-        family=a.get("family"),
-        list_title=a.get("list_title"),
-        list_date=a.get("list_date"),
-        discovery=tuple(a.get("discovery") or ()),
-        attachment_of=attachment_of,
+    info = CaptureInfo.of_capture(
+        a["url"], record_id, body, a,
+        captured_at=a.get("archive_captured_at"), warc_file=a.get("archive_warc_file"), warc_offset=None,
+        status=a.get("status"), content_type=content_type_of(headers, a.get("content_type")),
+        discovery=a.get("discovery") or (),
     )
     return info, body, raw_ctype
 

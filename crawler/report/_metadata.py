@@ -95,16 +95,21 @@ def report_year(text: str, published_year: int | None) -> int | None:
     return candidates[-1]
 
 
+def _ymd(m: re.Match[str]) -> str | None:
+    """`YYYY-MM-DD` from a match whose groups 1-3 are year, month, day; None for an impossible month or day."""
+    y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    if not (1 <= mo <= 12 and 1 <= d <= 31):
+        return None
+    return f"{y:04d}-{mo:02d}-{d:02d}"
+
+
 def iso_date(text: str | None) -> str | None:
     if not text:
         return None
     m = _DATE.search(text)
     if not m:
         return None
-    y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
-    if not (1 <= mo <= 12 and 1 <= d <= 31):
-        return None
-    return f"{y:04d}-{mo:02d}-{d:02d}"
+    return _ymd(m)
 
 
 def signature(lines: list[str]) -> tuple[str | None, str | None]:
@@ -129,10 +134,7 @@ def url_date(url: str | None) -> str | None:
     m = _URL_DATE.search(url)
     if not m:
         return None
-    y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
-    if not (1 <= mo <= 12 and 1 <= d <= 31):
-        return None
-    return f"{y:04d}-{mo:02d}-{d:02d}"
+    return _ymd(m)
 
 
 def agency_from_text(text: str) -> str | None:
