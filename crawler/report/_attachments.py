@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import shutil
 import subprocess
 import zipfile
@@ -12,6 +13,12 @@ from typing import Any
 MAX_MEMBER_BYTES = 64 * 1024 * 1024
 MAX_RATIO = 200
 ANTIWORD_TIMEOUT_S = 20
+
+# pdfminer logs several thousand DEBUG records per page. Scrapy leaves the root logger at NOTSET, so each of them
+# would be built and handed to every handler before being dropped: half of the crawl's parse time. Unless the
+# operator has set a level for pdfminer themselves, it logs from WARNING up.
+if logging.getLogger("pdfminer").level == logging.NOTSET:
+    logging.getLogger("pdfminer").setLevel(logging.WARNING)
 
 
 class AttachmentError(Exception):
