@@ -8,10 +8,16 @@ Serves a demo portal with N reports (default 2,000) on 127.0.0.1, warms its rend
 3. fetches the very URLs the crawl fetched with a bare ``scrapy.Spider`` (no pipelines, no archive, no project
    middlewares) at the same concurrency;
 
-and prints pages/s and reports/s for each and the ratios to the bare spider (target >= 0.8). Each crawl runs in its own process
-(Twisted reactors are not restartable); times are the engine's own ``elapsed_time_seconds``.
+and prints pages/s and reports/s for each and the ratios to the bare spider (target >= 0.8), plus the CPU time
+each crawl used (its process and its parse workers), which the machine's other load does not change much. Each
+crawl runs in its own process (Twisted reactors are not restartable); times are the engine's own
+``elapsed_time_seconds``. Besides the full stack and the spider alone, it runs the full stack with the parse on a
+thread in the crawl process (``CATALOG_PARSE_WORKERS=0``) and the archive without the catalog pipelines.
 
-    .venv/bin/python bench/crawl.py [--reports 2000] [--seed 5] [--concurrency 16]
+``--latency MS`` makes the portal wait before each answer, as a server across a real network does: at 0 (the
+default) the bare spider is bound only by loopback and the comparison is one of CPU per page.
+
+    .venv/bin/python bench/crawl.py [--reports 2000] [--seed 5] [--concurrency 16] [--latency 0]
 """
 
 from __future__ import annotations
@@ -31,9 +37,19 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def _stats_out(crawler: Any, started: float) -> dict[str, Any]:
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the parse workers), user + system."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _stats_out(crawler: Any, started: float, cpu0: float) -> dict[str, Any]:
     stats = crawler.stats.get_stats()
     return {
+        "cpu": _cpu_seconds() - cpu0,
         "elapsed": float(stats.get("elapsed_time_seconds") or (time.perf_counter() - started)),
         "wall": time.perf_counter() - started,
         "responses": int(stats.get("downloader/response_count", 0)),
@@ -57,9 +73,9 @@ def run_ours(sources: str, archive_dir: str, concurrency: int, extra: dict[str, 
     process = CrawlerProcess(settings)
     crawler = process.create_crawler("annual_reports")
     process.crawl(crawler)
-    started = time.perf_counter()
+    started, cpu0 = time.perf_counter(), _cpu_seconds()
     process.start()
-    return _stats_out(crawler, started)
+    return _stats_out(crawler, started, cpu0)
 
 
 def run_bare(urls_file: str, concurrency: int) -> dict[str, Any]:
@@ -86,9 +102,9 @@ def run_bare(urls_file: str, concurrency: int) -> dict[str, Any]:
     })
     crawler = process.create_crawler(BareSpider)
     process.crawl(crawler)
-    started = time.perf_counter()
+    started, cpu0 = time.perf_counter(), _cpu_seconds()
     process.start()
-    return _stats_out(crawler, started)
+    return _stats_out(crawler, started, cpu0)
 
 
 def _child(*args: str) -> dict[str, Any]:
@@ -118,11 +134,22 @@ def _warm(portal: Any, urls: list[str]) -> float:
     return time.perf_counter() - started
 
 
+VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
+    # name, settings over the project's: each is one crawl of the same portal, in its own process
+    ("annual_reports", {}),
+    ("  parse in-proc", {"CATALOG_PARSE_WORKERS": 0}),
+    ("  archive only", {"ITEM_PIPELINES": {}}),
+    ("  spider alone", {"ITEM_PIPELINES": {}, "ARCHIVE_ENABLED": False}),
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reports", type=int, default=2000, help="reports in the demo portal (default 2000)")
     ap.add_argument("--seed", default="5", help="portal seed")
-    ap.add_argument("--concurrency", type=int, default=16, help="concurrent requests for both crawls")
+    ap.add_argument("--concurrency", type=int, default=16, help="concurrent requests for every crawl")
+    ap.add_argument("--latency", type=float, default=0.0,
+                    help="ms the portal waits before each answer, like a server across a network (default 0)")
     ap.add_argument("--worker", choices=("ours", "bare"), help=argparse.SUPPRESS)
     ap.add_argument("--arg", action="append", default=[], help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -138,38 +165,48 @@ def main(argv: list[str] | None = None) -> int:
     from crawler.portal import start_portal
 
     t0 = time.perf_counter()
-    portal = start_portal(host="127.0.0.1", port=0, seed=args.seed, sites=["trs"], reports_per_site=args.reports)
+    portal = start_portal(host="127.0.0.1", port=0, seed=args.seed, sites=["trs"], reports_per_site=args.reports,
+                          latency_seconds=args.latency / 1000.0)
+    runs: dict[str, dict[str, Any]] = {}
     try:
         urls = [u for u in portal.all_urls() if not u.endswith("/robots.txt")]
         print(f"portal: {len(portal.ground_truth)} reports, {len(urls)} URLs a complete crawl fetches "
-              f"(planned in {time.perf_counter() - t0:.1f}s)", flush=True)
+              f"(planned in {time.perf_counter() - t0:.1f}s); latency {args.latency:g} ms per answer; "
+              f"{os.cpu_count()} cores", flush=True)
+        latency, portal.latency_seconds = portal.latency_seconds, 0.0
         print(f"warm-up: every URL fetched once in {_warm(portal, urls):.1f}s", flush=True)
+        portal.latency_seconds = latency
         with tempfile.TemporaryDirectory(prefix="nianbao-bench-") as tmp:
             sources = Path(tmp) / "sources.toml"
             portal.write_sources(sources)
             urls_file = Path(tmp) / "urls.json"
             urls_file.write_text(json.dumps(urls), encoding="utf-8")
             conc = ["--concurrency", str(args.concurrency)]
-            ours = _child("--worker", "ours", "--arg", str(sources), "--arg", str(Path(tmp) / "data"), *conc)
-            bare = _child("--worker", "bare", "--arg", str(urls_file), *conc)
-            off = json.dumps({"ITEM_PIPELINES": {}, "ARCHIVE_ENABLED": False})
-            alone = _child("--worker", "ours", "--arg", str(sources), "--arg", str(Path(tmp) / "data2"),
-                           "--arg", off, *conc)
+            for i, (name, extra) in enumerate(VARIANTS):
+                runs[name] = _child("--worker", "ours", "--arg", str(sources), "--arg", str(Path(tmp) / f"data{i}"),
+                                    "--arg", json.dumps(extra), *conc)
+            runs["bare spider"] = _child("--worker", "bare", "--arg", str(urls_file), *conc)
     finally:
         portal.stop()
 
     def rate(run: dict[str, Any], key: str) -> float:
         return run[key] / run["elapsed"] if run["elapsed"] else 0.0
 
-    print(f"{'crawl':<16}{'responses':>10}{'reports':>9}{'seconds':>9}{'pages/s':>9}{'reports/s':>11}")
-    for name, run in (("annual_reports", ours), ("spider alone", alone), ("bare spider", bare)):
-        print(f"{name:<16}{run['responses']:>10}{run['items']:>9}{run['elapsed']:>9.1f}"
-              f"{rate(run, 'responses'):>9.1f}{rate(run, 'items'):>11.1f}")
+    bare = runs["bare spider"]
     base = rate(bare, "responses")
-    ratio = rate(ours, "responses") / base if base else 0.0
-    print(f"ratio (annual_reports pages/s / bare pages/s): {ratio:.2f}  (target >= 0.8)")
-    print(f"ratio, routing only (spider alone pages/s / bare pages/s): "
-          f"{rate(alone, 'responses') / base if base else 0.0:.2f}")
+    print(f"{'crawl':<16}{'responses':>10}{'reports':>9}{'seconds':>9}{'pages/s':>9}{'reports/s':>11}"
+          f"{'ratio':>7}{'CPU s':>8}{'CPU ms/page':>13}")
+    for name, run in runs.items():
+        ratio = rate(run, "responses") / base if base else 0.0
+        print(f"{name:<16}{run['responses']:>10}{run['items']:>9}{run['elapsed']:>9.1f}"
+              f"{rate(run, 'responses'):>9.1f}{rate(run, 'items'):>11.1f}{ratio:>7.2f}{run['cpu']:>8.1f}"
+              f"{1000 * run['cpu'] / max(1, run['responses']):>13.2f}")
+    ours = runs["annual_reports"]
+    print(f"ratio (annual_reports pages/s / bare pages/s): {rate(ours, 'responses') / base if base else 0.0:.2f}"
+          f"  (target >= 0.8)")
+    parse_cpu = ours["cpu"] - runs["  archive only"]["cpu"]
+    print(f"parse + catalog CPU: {parse_cpu:.1f}s for {ours['items']} reports "
+          f"({1000 * parse_cpu / max(1, ours['items']):.1f} ms per report)")
     if ours["items"] != len(portal.ground_truth):
         print(f"note: the crawl yielded {ours['items']} items for {len(portal.ground_truth)} reports")
     return 0

@@ -1,4 +1,12 @@
-"""Item pipeline 1: repair → parse → validate a :class:`crawler.items.ReportItem` (in a worker thread).
+"""Item pipeline 1: repair → parse → validate a :class:`crawler.items.ReportItem`, off the reactor.
+
+Parsing is CPU-bound (a PDF attachment costs ~150 ms of pdfminer) and pure, so by default it runs in a small pool
+of worker processes (``CATALOG_PARSE_WORKERS``): the reactor thread keeps fetching and archiving on its own core
+while the parse runs on the others, and no GIL is shared between them. ``CATALOG_PARSE_WORKERS = 0`` parses on one
+thread inside the crawl process instead (one core, no process start-up).
+
+A worker process that dies on a document (a segfault in a C extension, the OOM killer) costs that one document,
+stored as a failed capture with the reason; the pool is started again for the next item.
 
 The result, a :class:`pipelines.catalog.StoreEntry`, rides on the item as ``item.extra["catalog_entry"]`` for
 :class:`pipelines.store_pipeline.CatalogStorePipeline`.
@@ -6,7 +14,11 @@ The result, a :class:`pipelines.catalog.StoreEntry`, rides on the item as ``item
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import logging
+import multiprocessing
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from itemadapter import ItemAdapter
@@ -23,9 +35,12 @@ from pipelines.capture_info import (
 from pipelines.catalog import StoreEntry
 from pipelines.config import CatalogConfig
 from pipelines.offthread import run_in_thread
-from pipelines.processing import process_capture
+from pipelines.processing import parser_version, process_capture
 
 ENTRY_KEY = "catalog_entry"
+MAX_AUTO_WORKERS = 4
+
+logger = logging.getLogger(__name__)
 
 
 def capture_from_item(item: Any) -> tuple[CaptureInfo, bytes, str | None]:
@@ -44,21 +59,68 @@ def capture_from_item(item: Any) -> tuple[CaptureInfo, bytes, str | None]:
     return info, body, raw_ctype
 
 
+def parse_workers(setting: Any, cpu_count: int | None = None) -> int:
+    """``CATALOG_PARSE_WORKERS`` as a number of processes: ``None``/``""``/``"auto"`` → one per core but the
+    crawl's own, at most :data:`MAX_AUTO_WORKERS` (0 on a one-core machine); an int ≥ 0 as given."""
+    if setting is None or (isinstance(setting, str) and setting.strip().lower() in ("", "auto")):
+        cores = cpu_count if cpu_count is not None else (os.cpu_count() or 1)
+        return max(0, min(MAX_AUTO_WORKERS, cores - 1))
+    try:
+        workers = int(setting)
+    except (TypeError, ValueError):
+        raise ValueError(f"CATALOG_PARSE_WORKERS={setting!r}: expected 'auto' or an integer >= 0") from None
+    if workers < 0:
+        raise ValueError(f"CATALOG_PARSE_WORKERS={workers}: expected 'auto' or an integer >= 0")
+    return workers
+
+
+def _quiet_worker() -> None:
+    """Worker processes log nothing below WARNING (pdfminer's DEBUG flood never leaves them)."""
+    logging.basicConfig(level=logging.WARNING)
+
+
 class ParseReportPipeline:
-    def __init__(self, stats: StatsCollector | None) -> None:
+    def __init__(self, stats: StatsCollector | None, workers: int = 0) -> None:
         self.stats = stats
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-parse")
+        self.workers = workers
+        self.executor: Executor = self._new_executor()
+        self.runner = run_in_thread  # how a job's result comes back to the event loop (tests use asyncio's)
+
+    def _new_executor(self) -> Executor:
+        if self.workers == 0:
+            return ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-parse")
+        # spawn, not fork: the crawl process runs threads (reactor pool, catalog writer) that a fork would copy
+        # mid-flight. Workers start on the first item, once, and are reused for the whole crawl.
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_quiet_worker)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ParseReportPipeline:
         config = CatalogConfig.from_settings(crawler.settings)
         if not config.enabled:
             raise NotConfigured("CATALOG_ENABLED is off")
-        return cls(crawler.stats)
+        return cls(crawler.stats, parse_workers(crawler.settings.get("CATALOG_PARSE_WORKERS")))
 
     async def process_item(self, item: Any) -> Any:
         info, body, raw_ctype = capture_from_item(item)
-        entry: StoreEntry = await run_in_thread(self.executor, process_capture, body, info, raw_ctype)
+        entry: StoreEntry | None = None
+        for attempt in (1, 2):
+            executor = self.executor
+            try:
+                entry = await self.runner(executor, process_capture, body, info, raw_ctype)
+                break
+            except BrokenProcessPool as exc:
+                # a document killed a worker; every item in flight in that pool sees the same error. Each is tried
+                # once more in a fresh pool; the one that kills its worker twice is stored as failed.
+                if self.executor is executor:
+                    self._restart()
+                if self.stats is not None:
+                    self.stats.inc_value("catalog/parse_worker_died")
+                if attempt == 2:
+                    logger.error("parse worker died twice on %s: %s", info.url, exc or "BrokenProcessPool")
+                    entry = StoreEntry(info, None, parser_version(),
+                                       f"parse worker died on this document: {exc or 'BrokenProcessPool'}")
+        assert entry is not None
         a = ItemAdapter(item)
         extra = a.get("extra")
         if extra is None:
@@ -70,6 +132,10 @@ class ParseReportPipeline:
             for issue in (entry.report or {}).get("issues") or []:
                 self.stats.inc_value(f"catalog/issues/{issue.get('code')}")
         return item
+
+    def _restart(self) -> None:
+        broken, self.executor = self.executor, self._new_executor()
+        broken.shutdown(wait=False, cancel_futures=True)
 
     def close_spider(self) -> None:
         self.executor.shutdown(wait=True)

@@ -60,6 +60,7 @@ class Portal:
     """Sites planned at start-up, pages rendered on first request and cached (same seed, same bytes)."""
 
     slow_seconds = 3.0
+    latency_seconds = 0.0
 
     def __init__(self, url: str, seed: int | str = 1, sites: Iterable[str] | None = None,
                  faults: Iterable[str] | str | None = None, reports_per_site: int | None = None) -> None:
@@ -252,9 +253,10 @@ class Portal:
 
 def start_portal(host: str = "127.0.0.1", port: int = 0, seed: int | str = 1, sites: Iterable[str] | None = None,
                  faults: Iterable[str] | str | None = None, reports_per_site: int | None = None,
-                 slow_seconds: float = 3.0) -> Portal:
+                 slow_seconds: float = 3.0, latency_seconds: float = 0.0) -> Portal:
     """Bind, plan the sites, serve in a daemon thread; ``portal.stop()`` ends it. ``slow_seconds``: how
-    long the ``slow`` fault keeps a request waiting (set it past the crawler's DOWNLOAD_TIMEOUT)."""
+    long the ``slow`` fault keeps a request waiting (set it past the crawler's DOWNLOAD_TIMEOUT).
+    ``latency_seconds``: every answer waits this long first, like a server across a real network (benchmarks)."""
     server = PortalServer((host, port))
     bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
     try:
@@ -264,6 +266,7 @@ def start_portal(host: str = "127.0.0.1", port: int = 0, seed: int | str = 1, si
         server.server_close()
         raise
     portal.slow_seconds = slow_seconds
+    portal.latency_seconds = latency_seconds
     server.portal = portal
     portal.attach(server)
     serve_in_thread(server)

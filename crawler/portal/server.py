@@ -72,6 +72,8 @@ class PortalHandler(BaseHTTPRequestHandler):
             form = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
         request = Request(method=method, path=split.path, query=parse_qs(split.query, keep_blank_values=True),
                           form=form, headers={k.lower(): v for k, v in self.headers.items()})
+        if portal.latency_seconds > 0:
+            time.sleep(portal.latency_seconds)
         fault = portal.take_fault(split.path + (f"?{split.query}" if split.query else ""))
         if fault == "reset":
             self._reset()

@@ -1,0 +1,144 @@
+"""The parse pipeline's worker processes: same entries as the in-process thread, and a worker killed in the middle
+of a document costs nothing but a retry."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from crawler.items import ReportItem
+from pipelines.parse_pipeline import ENTRY_KEY, ParseReportPipeline, parse_workers
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+T = TypeVar("T")
+
+
+async def asyncio_runner(executor: Executor, fn: Callable[..., T], *args: Any) -> T:
+    return await asyncio.wrap_future(executor.submit(fn, *args))
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.values: dict[str, int] = {}
+
+    def inc_value(self, key: str, count: int = 1) -> None:
+        self.values[key] = self.values.get(key, 0) + count
+
+
+def _items() -> list[ReportItem]:
+    from crawler.portal.generator import generate_report
+    from crawler.portal.render_files import render_pdf
+
+    items = []
+    for name, ctype in (("pingtan_2024_page.html", "text/html; charset=utf-8"),
+                        ("pingtan_2020_page.txt", "text/plain; charset=utf-8")):
+        items.append(ReportItem(url=f"http://127.0.0.1/{name}", body=(SHARED / "real-samples" / name).read_bytes(),
+                                status=200, headers={"Content-Type": [ctype]}, source="t", family="trs"))
+    pdf = render_pdf(generate_report(7))
+    items.append(ReportItem(url="http://127.0.0.1/report.pdf", body=pdf, status=200,
+                            headers={"Content-Type": ["application/pdf"]}, source="t", family="trs"))
+    return items
+
+
+def _pipeline(workers: int) -> tuple[ParseReportPipeline, Stats]:
+    stats = Stats()
+    pipe = ParseReportPipeline(stats, workers)  # type: ignore[arg-type]
+    pipe.runner = asyncio_runner
+    return pipe, stats
+
+
+def _reports(items: list[Any]) -> list[Any]:
+    return [item.extra[ENTRY_KEY].report for item in items]
+
+
+def test_auto_worker_count_leaves_the_crawl_its_core() -> None:
+    assert parse_workers("auto", cpu_count=1) == 0
+    assert parse_workers(None, cpu_count=2) == 1
+    assert parse_workers("", cpu_count=16) == 4
+    assert parse_workers(3) == 3 and parse_workers("0") == 0
+    for bad in (-1, "many"):
+        with pytest.raises(ValueError, match="CATALOG_PARSE_WORKERS"):
+            parse_workers(bad)
+
+
+def test_worker_processes_give_the_entries_the_thread_gives() -> None:
+    async def run(workers: int) -> list[Any]:
+        pipe, stats = _pipeline(workers)
+        try:
+            done = await asyncio.gather(*(pipe.process_item(item) for item in _items()))
+        finally:
+            pipe.close_spider()
+        assert stats.values["catalog/parsed"] == 3
+        return _reports(done)
+
+    in_thread = asyncio.run(run(0))
+    in_processes = asyncio.run(run(1))
+    assert in_processes == in_thread
+    assert all(r is not None and r["tables"] for r in in_processes)
+
+
+def _kill_workers(executor: Executor) -> int:
+    assert isinstance(executor, ProcessPoolExecutor)
+    pids = list((executor._processes or {}).keys())
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    return len(pids)
+
+
+async def _wait_for_workers(pipe: ParseReportPipeline, other_than: Executor | None = None) -> Executor:
+    for _ in range(400):
+        ex = pipe.executor
+        if ex is not other_than and isinstance(ex, ProcessPoolExecutor) and ex._processes:
+            return ex
+        await asyncio.sleep(0.025)
+    raise AssertionError("the parse pool never started a worker")
+
+
+def test_a_killed_worker_costs_a_retry_not_the_document() -> None:
+    async def run() -> tuple[list[Any], Stats]:
+        pipe, stats = _pipeline(1)
+        try:
+            warm = _items()[:1]
+            await pipe.process_item(warm[0])  # the worker is up and has imported the parser
+            items = _items()
+            pending = [asyncio.ensure_future(pipe.process_item(item)) for item in items]
+            await asyncio.sleep(0.05)
+            assert _kill_workers(pipe.executor) == 1
+            done = await asyncio.gather(*pending)
+        finally:
+            pipe.close_spider()
+        return _reports(done), stats
+
+    reports, stats = asyncio.run(run())
+    assert all(r is not None for r in reports), "every document parsed on its second try"
+    assert stats.values["catalog/parse_worker_died"] >= 1
+    assert "catalog/parse_failed" not in stats.values
+
+
+def test_a_document_whose_worker_dies_twice_is_stored_as_failed() -> None:
+    async def run() -> tuple[Any, Stats]:
+        pipe, stats = _pipeline(1)
+        try:
+            item = _items()[2]  # the PDF: ~100 ms in pdfminer
+            task = asyncio.ensure_future(pipe.process_item(item))
+            first = await _wait_for_workers(pipe)
+            _kill_workers(first)
+            second = await _wait_for_workers(pipe, other_than=first)
+            _kill_workers(second)
+            done = await task
+        finally:
+            pipe.close_spider()
+        return done.extra[ENTRY_KEY], stats
+
+    entry, stats = asyncio.run(run())
+    assert entry.report is None
+    assert entry.error.startswith("parse worker died on this document")
+    assert stats.values["catalog/parse_failed"] == 1
+    assert stats.values["catalog/parse_worker_died"] == 2
