@@ -164,6 +164,23 @@ def test_utf16_without_bom(codec):
 
 
 
+def test_utf16_declaration_on_damaged_utf8_neither_raises_nor_wins() -> None:
+    # Regression found by bench/fuzz.py (600 s textfix run, 2026-12-04): a UTF-8 page with a damaged byte served as
+    # `charset=utf-16` made the strict UTF-16 check raise UnicodeError ("stream does not start with BOM").
+    body = bytearray(html(None, CHINESE).encode("utf-8"))
+    body[len(body) // 2] = 0xFF
+    result = decode(bytes(body), headers={"Content-Type": "text/html; charset=utf-16"})
+    assert result.charset == "utf-8"
+    assert "header: utf-16 (contradicted by bytes: reads as utf-8" in " ".join(result.evidence)
+    assert CHINESE[:8] in result.text
+
+
+def test_utf16_declaration_kept_for_bomless_utf16_chinese() -> None:
+    text = "平潭综合实验区年度政府信息公开工作年度报告" * 20  # no ASCII: no NUL pattern to sniff
+    result = decode(text.encode("utf-16-le"), headers={"Content-Type": "text/html; charset=utf-16le"})
+    assert result.text == text
+
+
 def test_undeclared_gb18030_longer_than_the_detection_sample() -> None:
     # Regression found by hypothesis (tests/test_report_properties.py, seed 569): a 65,581-byte GB18030 mirror
     # copy whose 64 KiB detection sample ended inside a run of double-byte characters at odd parity, so no CJK

@@ -45,7 +45,7 @@ def _strict(body: bytes, charset: str, final: bool = True) -> str | None:
     (a sample taken from a longer body) is not an error: the incremental decoder keeps it pending."""
     try:
         return codecs.getincrementaldecoder(python_codec(charset))().decode(body, final=final)
-    except (UnicodeDecodeError, LookupError):
+    except (UnicodeError, LookupError):  # UnicodeError too: utf-16's decoder raises it for a missing BOM
         return None
 
 
@@ -53,7 +53,7 @@ def _lenient(body: bytes, charset: str) -> tuple[str, int]:
     """Decode with replacement; also return how many replacement characters it introduced."""
     try:
         text = body.decode(python_codec(charset), errors="replace")
-    except LookupError:
+    except (UnicodeError, LookupError):
         text = body.decode("utf-8", errors="replace")
     introduced = text.count("\ufffd") - _count_literal_replacements(body)
     return text, max(introduced, 0)
@@ -272,4 +272,12 @@ def _check_declaration(body: bytes, charset: str) -> str:
             return f"reads as {other}"
     if bad * 100 > len(text):
         return f"{bad} invalid sequences"
+    if charset.startswith(("utf-16", "utf-32")):
+        # Almost any even-length byte string is "valid" UTF-16, so its strict reading proves nothing: a body with
+        # neither BOM nor NUL pattern that reads as Chinese in a byte-oriented codec, give or take a few damaged
+        # bytes, was mislabelled.
+        for other in ("utf-8", *_CJK_CANDIDATES):
+            alternative, alt_bad = _lenient(sample, other)
+            if alt_bad * 20 <= len(alternative) and text_score(alternative) > floor:
+                return f"reads as {other} ({alt_bad} invalid sequences), not as {charset}"
     return "kept"
