@@ -1,7 +1,8 @@
 """Parse and validate one capture: the step the item pipeline and ``scrapy rebuild`` share.
 
 ``process_capture(body, capture)`` is pure (bytes and capture facts in, a :class:`StoreEntry` out), so it runs in
-a worker thread during a crawl and in worker processes during a rebuild with the same result.
+worker processes (or a thread, ``CATALOG_PARSE_WORKERS=0``) during a crawl and in worker processes during a rebuild
+with the same result.
 """
 
 from __future__ import annotations
