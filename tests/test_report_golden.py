@@ -60,15 +60,32 @@ def test_pingtan_html_and_text_give_the_same_tables() -> None:
     html, text = _run("pingtan_2024_page_html"), _run("pingtan_2024_page_txt")
     assert html["tables"]["applications"] == text["tables"]["applications"]
     assert html["tables"]["review_litigation"] == text["tables"]["review_litigation"]
-    # The text dump ran 62|33|440 together as 6233440: no identity ties those three cells, so the text
-    # version reports the row as unparsed instead of guessing. Every other row of Table 2 is the same.
+    # The text dump ran 62|33|440 together as 6233440: no identity ties those three cells. The report's
+    # prose states 本年度制发行政规范性文件62件, which pins 本年制发件数 (the run starts with 62); 33440 still
+    # splits four ways, so those two cells stay null. Every other row of Table 2 is the same.
     text_active = dict(text["tables"]["active_disclosure"])
     html_active = dict(html["tables"]["active_disclosure"])
-    assert text_active.pop("normative_documents") == {"issued": None, "abolished": None, "in_force": None}
+    assert text_active.pop("normative_documents") == {"issued": 62, "abolished": None, "in_force": None}
     assert html_active.pop("normative_documents") == {"issued": 62, "abolished": 33, "in_force": 440}
     assert text_active == html_active
-    assert {"code": "unparsed_row", "table": "active_disclosure", "row": "normative_documents", "column": None,
-            "detail": "digits run together with no unique split: 6233440"} in text["issues"]
+    active_issues = [i for i in text["issues"] if i["table"] == "active_disclosure"]
+    assert active_issues == [
+        {"code": "inferred_cell", "table": "active_disclosure", "row": "normative_documents", "column": "issued",
+         "detail": "digits run together (6233440); 62: the report's text states «动态更新发布本年度制发行政规范性文件62件»"},
+        {"code": "unparsed_row", "table": "active_disclosure", "row": "normative_documents", "column": None,
+         "detail": "digits run together with no unique split: 6233440 (abolished|in_force could be 3|3440, 33|440, "
+                   "334|40, 3344|0)"}]
+
+
+def test_pingtan_2020_sign_rule_pins_one_cell() -> None:
+    """2648-18538 is 上一年项目数量|本年增/减|处理决定数量: only 本年增/减 may be negative, so the minus sign
+    belongs to it and 2648 is the first cell in every reading left; the other two still split four ways."""
+    got = _run("pingtan_2020_page")
+    assert got["tables"]["active_disclosure"]["punishment"] == {
+        "prev_year_items": 2648, "change": None, "decisions": None}
+    undecided = sorted(i["row"] for i in got["issues"] if i["code"] == "unparsed_row")
+    assert undecided == ["enforcement", "licensing", "normative_documents", "other_services", "procurement",
+                         "punishment"]
 
 
 def test_seed_003_missing_cell_is_inferred() -> None:

@@ -76,9 +76,10 @@ def render_pdf(report: GeneratedReport) -> bytes:
     return buf.getvalue()
 
 
-def _docx_table_xml(grid: Grid) -> str:
+def _docx_table_xml(grid: Grid, key: str) -> str:
     """WordprocessingML of a spanned grid: gridSpan for colspans, vMerge restart/continue for rowspans
-    (written directly: python-docx's merge API re-walks the whole table for every cell)."""
+    (written directly: python-docx's merge API re-walks the whole table for every cell). The grid columns
+    carry widths: LibreOffice places spanned cells by them and, without, collapses the spans."""
     matrix, spans = grid_matrix(grid)
     width = len(matrix[0])
     owner: dict[tuple[int, int], tuple[int, int, int, int]] = {}
@@ -103,7 +104,7 @@ def _docx_table_xml(grid: Grid) -> str:
             cells.append(f"<w:tc><w:tcPr>{props}</w:tcPr>{para}</w:tc>")
             c += cols
         rows.append(f"<w:tr>{''.join(cells)}</w:tr>")
-    grid_cols = "<w:gridCol/>" * width
+    grid_cols = "".join(f'<w:gridCol w:w="{round(w * 20)}"/>' for w in _col_widths(width, key))  # twips
     return (f'<w:tbl {ns}><w:tblPr><w:tblStyle w:val="TableGrid"/><w:tblW w:w="0" w:type="auto"/>'
             f'<w:tblLook w:val="04A0"/></w:tblPr><w:tblGrid>{grid_cols}</w:tblGrid>{"".join(rows)}</w:tbl>')
 
@@ -126,7 +127,7 @@ def render_docx(report: GeneratedReport) -> bytes:
             document.add_paragraph(paragraph)
         if section.key in grids:
             anchor = document.add_paragraph()._p  # the table goes where this empty paragraph is
-            anchor.addprevious(parse_xml(_docx_table_xml(grids[section.key])))
+            anchor.addprevious(parse_xml(_docx_table_xml(grids[section.key], section.key)))
     raw = io.BytesIO()
     document.save(raw)
     return _stable_zip(raw.getvalue())

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from crawler.report._blocks import Grid
 from crawler.report._digits import cell_number, is_blank, splits
@@ -18,8 +19,166 @@ _RUN = re.compile(r"[ \t|｜]*([-−－]?[0-9][0-9.\s\-−－|｜]*)")
 @dataclass
 class ActiveObs:
     key: str
-    values: dict[str, Number | None] | None  # None: the digits could not be split in one way
+    values: dict[str, Number | None] | None  # None: no reading of the digits fits the row's columns
     raw: str
+    split: RunSplit | None = None  # how a run-together row was read (text forms only)
+
+
+# Table 2 cells that may be negative (本年增/减) or fractional (amounts); every other cell is a whole count.
+SIGNED_FIELDS = frozenset({"change"})
+AMOUNT_FIELDS = frozenset({"amount_10k_yuan", "amount"})
+# Past this many readings left, the detail of an undecided row gives their number instead of listing them.
+_LIST_READINGS = 6
+
+
+@dataclass
+class RunSplit:
+    """A digit run read as one Table 2 row. ``values`` holds the cells every admissible reading agrees on
+    (None elsewhere); ``readings`` the admissible readings left (None: too many to enumerate); ``pinned``
+    names, for each cell the digits alone leave open but something else decides, what decided it."""
+
+    fields: tuple[str, ...]
+    values: dict[str, Number | None] | None  # None: no admissible reading at all
+    readings: list[list[Number]] | None
+    pinned: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def undecided(self) -> tuple[str, ...]:
+        if self.values is None:
+            return ()
+        return tuple(f for f in self.fields if self.values[f] is None)
+
+
+def admissible(fields: Sequence[str], values: Sequence[Number]) -> bool:
+    """Counts are whole and not negative; only 本年增/减 may be negative, and the year's items it leads to
+    (上一年项目数量 + 本年增/减) cannot be."""
+    for f, v in zip(fields, values, strict=True):
+        if v < 0 and f not in SIGNED_FIELDS:
+            return False
+        if f not in AMOUNT_FIELDS and v != int(v):
+            return False
+    if "prev_year_items" in fields and "change" in fields:
+        return values[fields.index("prev_year_items")] + values[fields.index("change")] >= 0
+    return True
+
+
+def split_run(run: str, fields: Sequence[str],
+              stated: Mapping[str, tuple[Number, str]] | None = None) -> RunSplit:
+    """Read a run of digits as the cells ``fields``. A cell is filled only when every reading left agrees on
+    it: first the readings of the digits, then those that pass ``admissible``, then those that agree with
+    a figure the report states in its text (``stated``: field -> (value, quote)). A stated figure that no
+    admissible reading has is ignored (the text and the table disagree; the table is what is read). Two
+    readings that differ in a cell leave that cell None: a split is never guessed."""
+    fields = tuple(fields)
+    n = len(fields)
+    plain = splits(run, n)
+    fit = splits(run, n, lambda v: admissible(fields, v))
+    left = fit
+    used: list[str] = []
+    told = {f: s for f, s in (stated or {}).items() if f in fields}
+    if told and (left is None or len(left) > 1):
+        if left is None:
+            agree = splits(run, n, lambda v: admissible(fields, v)
+                           and all(v[fields.index(f)] == s[0] for f, s in told.items()))
+            if agree:
+                left, used = agree, list(told)
+        else:
+            for f, (value, _) in told.items():
+                i = fields.index(f)
+                kept = [r for r in left if r[i] == value]
+                if kept:
+                    left = kept
+                    used.append(f)
+    if left is None:
+        return RunSplit(fields, dict.fromkeys(fields), None)
+    if not left:
+        return RunSplit(fields, None, [])
+    values: dict[str, Number | None] = {}
+    pinned: dict[str, str] = {}
+    for i, f in enumerate(fields):
+        if any(r[i] != left[0][i] for r in left[1:]):
+            values[f] = None
+            continue
+        values[f] = left[0][i]
+        if plain and all(r[i] == plain[0][i] for r in plain[1:]):
+            continue  # the digits alone decide it
+        if fit and all(r[i] == fit[0][i] for r in fit[1:]):
+            pinned[f] = "every reading with whole, non-negative counts (only 本年增/减 may be negative) gives it"
+        else:
+            quotes = "; ".join(f"«{told[u][1]}»" for u in used)
+            pinned[f] = f"the report's text states {quotes}"
+    return RunSplit(fields, values, None if len(left) == 1 else left, pinned)
+
+
+def describe_undecided(split: RunSplit) -> str:
+    """What is left open, for an issue's detail: the readings of the undecided cells, or their number."""
+    if split.readings is None:
+        return "too many readings to list"
+    idx = [split.fields.index(f) for f in split.undecided]
+    shown = sorted({tuple(r[i] for i in idx) for r in split.readings})
+    head = "|".join(split.undecided)
+    if len(shown) > _LIST_READINGS:
+        return f"{len(shown)} readings of {head}"
+    return f"{head} could be " + ", ".join("|".join(_num(v) for v in r) for r in shown)
+
+
+def _num(v: Number) -> str:
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+
+
+# Figures the report's prose states for a Table 2 cell: (row, field) -> the sentence pattern, number in
+# group 1. Only the same quantity as the cell, worded the way the cell's header words it.
+_ISSUED = r"(?:制发|印发|出台|制定)了?"
+_COUNT = r"(?:共|合计|计)?([0-9]+)\s*件"
+_NORMATIVE = r"(?:行政)?规范性文件"
+_REGULATION = r"(?:政府)?规章"
+_STATED: dict[str, tuple[tuple[str, str, re.Pattern[str]], ...]] = {
+    "2021": (
+        ("normative_documents", "issued", re.compile(_ISSUED + _NORMATIVE + _COUNT)),
+        ("normative_documents", "abolished", re.compile(r"废止了?" + _NORMATIVE + _COUNT)),
+        ("normative_documents", "in_force", re.compile(r"现行有效的?" + _NORMATIVE + _COUNT)),
+        ("regulations", "issued", re.compile(_ISSUED + _REGULATION + _COUNT)),
+        ("regulations", "abolished", re.compile(r"废止了?" + _REGULATION + _COUNT)),
+        ("regulations", "in_force", re.compile(r"现行有效的?" + _REGULATION + _COUNT)),
+    ),
+    "2019": (
+        ("normative_documents", "new_made", re.compile(_ISSUED + _NORMATIVE + _COUNT)),
+        ("regulations", "new_made", re.compile(_ISSUED + _REGULATION + _COUNT)),
+    ),
+}
+_CLAUSE_START = re.compile(r"[。；;！!？?\n]")
+# A clause about other years, a running total or a plan states another quantity.
+_NOT_THIS_YEAR = re.compile(r"累计|历年|以来|拟|计划")
+_YEAR = re.compile(r"((?:19|20)[0-9]{2})\s*年")
+
+
+def stated_figures(text: str, fmt: str, year: int | None) -> dict[str, dict[str, tuple[Number, str]]]:
+    """row -> field -> (value, quote) for the Table 2 cells the report's prose states a figure for. A cell
+    stated twice with different figures is left out."""
+    found: dict[tuple[str, str], set[int]] = {}
+    quotes: dict[tuple[str, str], str] = {}
+    for row, fld, rx in _STATED.get(fmt, ()):
+        for m in rx.finditer(text):
+            start = max((c.end() for c in _CLAUSE_START.finditer(text, 0, m.start())), default=0)
+            clause = text[start:m.end()]
+            if _NOT_THIS_YEAR.search(clause):
+                continue
+            if any(year is None or int(y) != year for y in _YEAR.findall(clause)):
+                continue
+            found.setdefault((row, fld), set()).add(int(m.group(1)))
+            comma = max(clause.rfind("，", 0, m.start() - start), clause.rfind(",", 0, m.start() - start))
+            quotes.setdefault((row, fld), clause[comma + 1:].strip()[-60:])
+    out: dict[str, dict[str, tuple[Number, str]]] = {}
+    for (row, fld), values in found.items():
+        if len(values) == 1:
+            out.setdefault(row, {})[fld] = (next(iter(values)), quotes[(row, fld)])
+    return out
+
+
+def prose_before_table(text: str) -> str:
+    """The part of a section's text before its Table 2 (where a text dump prints the table)."""
+    zone = _ZONE.search(text)
+    return text[:zone.start()] if zone else text
 
 
 def grid_active(grid: Grid, fmt: str) -> list[ActiveObs]:
@@ -52,7 +211,9 @@ def grid_active(grid: Grid, fmt: str) -> list[ActiveObs]:
     return out
 
 
-def text_active(text: str, fmt: str) -> list[ActiveObs]:
+def text_active(text: str, fmt: str,
+                stated: Mapping[str, Mapping[str, tuple[Number, str]]] | None = None) -> list[ActiveObs]:
+    """Table 2 rows of a text dump; ``stated`` (from ``stated_figures``) may decide run-together digits."""
     zone = _ZONE.search(text)
     if not zone:
         return []
@@ -69,10 +230,6 @@ def text_active(text: str, fmt: str) -> list[ActiveObs]:
         if not run_m:
             continue
         run = run_m.group(1).strip()
-        fields = fields_by_row[key]
-        choices = splits(run, len(fields))
-        if choices is None or len(choices) != 1:
-            out.append(ActiveObs(key, None, run))
-            continue
-        out.append(ActiveObs(key, dict(zip(fields, choices[0], strict=True)), run))
+        split = split_run(run, fields_by_row[key], (stated or {}).get(key))
+        out.append(ActiveObs(key, split.values, run, split))
     return out

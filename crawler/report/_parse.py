@@ -41,6 +41,10 @@ from crawler.report._schema import (
 from crawler.report._sections import SectionSpan, split_sections
 from crawler.textfix import decode, repair
 
+# antiword 0.37 does not follow a "huge PAPX" (sprmPHugePapx), where LibreOffice stores the properties of any
+# table row of seven or more cells; it then prints those rows run on, and drops them when a row it can
+# read comes next (Table 4's first row after Table 3). See _attachments.antiword_tables.
+_DOC_TABLE_HINT = "; or antiword lost its rows, as it may for rows of seven or more cells"
 _HTML_SNIFF = re.compile(r"<(?:!doctype\s+html|html|head|body|table|div|p|meta|br)[\s>/]", re.I)
 
 
@@ -117,7 +121,10 @@ def _parse(report: Report, content: bytes | str, url: str | None, content_type: 
         return
     if fmt == "unknown":
         report.issues.append(Issue("format_unknown", detail="no format markers and no report year"))
-    _tables(report, spans, "2021" if fmt == "unknown" else fmt)
+    _tables(report, spans, "2021" if fmt == "unknown" else fmt, report.year)
+    if kind == "doc":
+        report.issues = [Issue(i.code, i.table, i.row, i.column, i.detail + _DOC_TABLE_HINT)
+                         if i.code == "table_missing" else i for i in report.issues]
 
 
 def _repair_blocks(report: Report, blocks: list[Block], meta: dict[str, str]) -> tuple[
@@ -202,11 +209,11 @@ def _zone(spans: list[SectionSpan], key: str) -> tuple[bool, list[Grid], str]:
     return bool(own), grids, text
 
 
-def _tables(report: Report, spans: list[SectionSpan], fmt: str) -> None:
+def _tables(report: Report, spans: list[SectionSpan], fmt: str, year: int | None) -> None:
     issues: list[Issue] = []
     apps = _applications_table(spans, fmt, issues)
     review = _review_table(spans, issues)
-    active = _active_table(spans, fmt, issues)
+    active = _active_table(spans, fmt, year, issues)
     report.tables = {"active_disclosure": active, "applications": apps, "review_litigation": review}
     app_fmt = fmt
     if apps is not None and "other" in apps:
@@ -299,31 +306,62 @@ def _review_table(spans: list[SectionSpan], issues: list[Issue]) -> dict[str, An
     return dict(rows)
 
 
-def _active_table(spans: list[SectionSpan], fmt: str, issues: list[Issue]) -> dict[str, Any] | None:
+def _active_table(spans: list[SectionSpan], fmt: str, year: int | None,
+                  issues: list[Issue]) -> dict[str, Any] | None:
     present, grids, text = _zone(spans, "active_disclosure")
     obs = [o for g in grids for o in _active.grid_active(g, fmt)]
     seen = {o.key for o in obs}
-    obs += [o for o in _active.text_active(text, fmt) if o.key not in seen]
+    stated = _active.stated_figures(_table2_prose(spans), fmt, year)
+    obs += [o for o in _active.text_active(text, fmt, stated) if o.key not in seen]
     if not obs:
         issues.append(_missing(present, "active_disclosure"))
         return None
     fields_by_row = ACTIVE_ROWS[fmt]
     table: dict[str, dict[str, Number | None]] = {r: dict.fromkeys(f) for r, f in fields_by_row.items()}
     got: set[str] = set()
+    open_cells: set[tuple[str, str]] = set()
     for o in obs:
         if o.key in got:
             continue
         got.add(o.key)
         if o.values is None:
             issues.append(Issue("unparsed_row", "active_disclosure", o.key,
-                                detail=f"digits run together with no unique split: {o.raw[:40]}"))
+                                detail=f"digits run together with no reading that fits its columns: {o.raw[:40]}"))
             continue
         table[o.key] = o.values
+        if o.split is None:
+            continue
+        for f, why in o.split.pinned.items():
+            issues.append(Issue("inferred_cell", "active_disclosure", o.key, f,
+                                detail=f"digits run together ({o.raw[:40]}); {_fmt_number(o.values[f])}: {why}"))
+        if o.split.undecided:
+            open_cells.update((o.key, f) for f in o.split.undecided)
+            issues.append(Issue("unparsed_row", "active_disclosure", o.key,
+                                detail=f"digits run together with no unique split: {o.raw[:40]} "
+                                       f"({_active.describe_undecided(o.split)})"))
     for r, fields in fields_by_row.items():
         if r not in got:
             issues.append(Issue("cells_missing", "active_disclosure", r, detail="row not found"))
             continue
         for f in fields:
-            if table[r][f] is None and any(o.key == r and o.values is not None for o in obs):
+            if table[r][f] is None and (r, f) not in open_cells and any(
+                    o.key == r and o.values is not None for o in obs):
                 issues.append(Issue("cells_missing", "active_disclosure", r, f, detail="blank in the source"))
     return table
+
+
+def _table2_prose(spans: list[SectionSpan]) -> str:
+    """The prose that may state Table 2 figures: 一、总体情况 and the text of 二 before its table."""
+    parts: list[str] = []
+    for s in spans:
+        if s.section.key not in ("overview", "active_disclosure"):
+            continue
+        text = "\n".join(b for b in s.blocks if isinstance(b, str))
+        parts.append(text if s.section.key == "overview" else _active.prose_before_table(text))
+    return "\n".join(parts)
+
+
+def _fmt_number(v: Number | None) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
