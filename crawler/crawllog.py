@@ -15,7 +15,8 @@ Pieces:
 * :class:`CrawlLog` — the extension that owns the file (append mode, one line per event, flushed, so a SIGKILL
   loses nothing written) and listens to Scrapy's signals and log records;
 * :class:`CrawlLogMiddleware` — a downloader middleware that sees each failed attempt's exception before
-  ``RetryMiddleware`` turns it into a retry, so a timeout, a reset and a short body are told apart.
+  ``RetryMiddleware`` turns it into a retry, so a timeout, a reset and a short body are told apart; on a browser
+  page it also watches the requests Chromium makes while rendering (:mod:`crawler.crawllog_browser`).
 
 Event names: ``run_start``, ``run_end``, ``retry``, ``gave_up``, ``timeout``, ``reset``, ``short_body``,
 ``connection_refused``, ``dns_error``, ``oversize``, ``oversize_warning``, ``redirect_loop``, ``redirect_limit``,
@@ -51,6 +52,9 @@ from scrapy.exceptions import (
 from scrapy.http import Request, Response
 from twisted.internet import error as txerror
 
+from crawler import crawllog_browser
+from crawler.crawllog_browser import net_error_event
+
 if TYPE_CHECKING:
     from typing import Self
 
@@ -71,6 +75,8 @@ _DEBUG_LOGGERS = ("scrapy.downloadermiddlewares.retry", "scrapy.downloadermiddle
 _LOGGED = "nianbao_crawllog_logged"
 # Loggers whose events are written explicitly (not again from their WARNING records).
 _OWN_LOGGERS = ("crawler.security", "crawler.crawllog")
+# scrapy-playwright's warning when a page failed: CrawlLogMiddleware writes that failure already.
+_PLAYWRIGHT_PAGE_FAILED = ("scrapy-playwright", "Closing page due to failed request")
 
 
 def _utc_now() -> str:
@@ -87,9 +93,13 @@ def _peak_rss_mb() -> float | None:
 
 
 def classify_exception(exc: BaseException) -> str:
-    """The crawl.log event name for a download exception."""
+    """The crawl.log event name for a download exception (a browser page's too: Playwright errors)."""
     if isinstance(exc, (DownloadTimeoutError, txerror.TimeoutError)):
         return "timeout"
+    if type(exc).__module__.startswith("playwright."):
+        if type(exc).__name__ == "TimeoutError":
+            return "timeout"  # navigation or a page method waited past DOWNLOAD_TIMEOUT (crawler.browser_timeout)
+        return net_error_event(str(exc)) or "error"
     if isinstance(exc, ResponseDataLossError):
         return "short_body"
     if isinstance(exc, DownloadCancelledError):
@@ -287,6 +297,8 @@ class _LogTap(logging.Handler):
             return
         if record.levelno < logging.WARNING or name.startswith(_OWN_LOGGERS):
             return
+        if name == _PLAYWRIGHT_PAGE_FAILED[0] and str(record.msg).startswith(_PLAYWRIGHT_PAGE_FAILED[1]):
+            return
         message = record.getMessage()
         url = self._url(record, message)
         if name == "scrapy.downloadermiddlewares.httpcompression":
@@ -327,7 +339,9 @@ class _LogTap(logging.Handler):
 
 
 class CrawlLogMiddleware:
-    """Downloader middleware (just above ``RetryMiddleware``): one event per failed download attempt."""
+    """Downloader middleware (just above ``RetryMiddleware``): one event per failed download attempt; for a
+    browser page, also one per failed request the browser made while rendering it (:mod:`crawler.crawllog_browser`).
+    """
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -338,14 +352,27 @@ class CrawlLogMiddleware:
             raise NotConfigured("NIANBAO_CRAWL_LOG is empty: no crawl.log is written")
         return cls(crawler)
 
+    def process_request(self, request: Request) -> None:
+        if request.meta.get("playwright"):
+            crawllog_browser.attach(self.crawler, request)
+        return None
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        crawllog_browser.detach(request)  # before RetryMiddleware copies the request for another attempt
+        return response
+
     def process_exception(self, request: Request, exception: Exception) -> None:
+        watch = crawllog_browser.detach(request)
         if getattr(exception, "nianbao_logged", False):
             return None  # written by the component that raised it (address guard), or not a fault (fresh skip)
         kind = classify_exception(exception)
         request.meta[_LOGGED] = True
+        if watch is not None and (kind, request.url) in watch.written:
+            return None  # the browser's own line for the page says it (e.g. net::ERR_CONNECTION_RESET)
+        waiting = watch.waiting_for() if watch is not None and kind == "timeout" else None
         self.crawler.signals.send_catch_log(
             crawl_event, event=kind, url=request.url, reason=_describe(exception),
-            attempt=request.meta.get("retry_times", 0),
+            attempt=request.meta.get("retry_times", 0), waiting_for=waiting or None,
         )
         return None
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+from scrapy.settings.default_settings import RETRY_EXCEPTIONS as _SCRAPY_RETRY_EXCEPTIONS
+
 from crawler.offline import use_bundled_suffix_list
 
 use_bundled_suffix_list()
@@ -51,6 +53,8 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 4
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# Scrapy's network errors, and a browser page's (a Playwright error: reset, short body, DOWNLOAD_TIMEOUT passed).
+RETRY_EXCEPTIONS = [*_SCRAPY_RETRY_EXCEPTIONS, "playwright.async_api.Error"]
 DOWNLOAD_TIMEOUT = 60
 DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
@@ -70,6 +74,8 @@ NIANBAO_ALLOWED_NETWORKS: list[str] = []
 NIANBAO_CRAWL_LOG = "crawl.log"
 # Rendered pages' own requests (XHR, images, iframes) pass the same address guard.
 PLAYWRIGHT_ABORT_REQUEST = "crawler.security.abort_browser_request"
+# A browser page gives up after DOWNLOAD_TIMEOUT, as an HTTP download does (crawler/browser_timeout.py).
+ADDONS: dict[str, int] = {"crawler.browser_timeout.BrowserTimeout": 0}
 # Incremental runs (crawler/incremental.py): report pages checked less than this many days ago are skipped.
 NIANBAO_INCREMENTAL = True
 NIANBAO_REFRESH_DAYS = 28.0
@@ -82,7 +88,7 @@ NIANBAO_REDIS_BUSY_TTL = 10.0
 NIANBAO_REDIS_POLL = 0.5
 NIANBAO_REDIS_MIN_WORKERS = 1
 NIANBAO_REDIS_WAIT = 60.0
-ADDONS: dict[str, int] = {"crawler.distributed.RedisFrontier": 0}
+ADDONS["crawler.distributed.RedisFrontier"] = 0
 # With JOBDIR: a frontier that survives SIGKILL, and the catalog caught up from the WARCs (crawler/resume.py).
 NIANBAO_DURABLE_JOBDIR = True
 ADDONS["crawler.resume.DurableJobdir"] = 0

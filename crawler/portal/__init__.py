@@ -27,9 +27,11 @@ broken, origin ("generated" | "seed:NNN" | "sample:FILE"), layout, encoding, tra
 
 ``faults=`` (``crawler.portal.faults``): 503, slow, reset, short_body (transient: a URL fails its first
 request, then answers), wrong_charset, redirect_loop, gzip_bomb, endless_pagination, billion_laughs, or
-"all"; each affected URL is in ``portal.faults``. ``reports_per_site`` scales every site (the crawl
-benchmark uses 2,000); ``portal.warm()`` renders everything in-process; ``portal.advance()`` publishes a
-next edition (new reports, one corrected page) for incremental crawls. Same seed, same bytes.
+"all"; each affected URL is in ``portal.faults``; ``portal.place_fault(path, fault)`` adds one where the plan
+cannot aim (tests: the requests a browser makes while it renders the JS column). ``reports_per_site`` scales
+every site (the crawl benchmark uses 2,000); ``portal.warm()`` renders everything in-process;
+``portal.advance()`` publishes a next edition (new reports, one corrected page) for incremental crawls. Same
+seed, same bytes.
 """
 
 from __future__ import annotations

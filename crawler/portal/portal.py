@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from crawler.portal.endless import EndlessSite
-from crawler.portal.faults import parse_faults, plan_transient
+from crawler.portal.faults import TRANSIENT, TransientFault, parse_faults, plan_transient
 from crawler.portal.govcn import GovcnSite
 from crawler.portal.hanweb import HanwebSite
 from crawler.portal.jsapp import JsAppSite
@@ -84,7 +84,8 @@ class Portal:
         self._lock = threading.Lock()
         self.hits: Counter[str] = Counter()  # requests per path, for tests
         self._fault_seen: Counter[str] = Counter()
-        self._transient = plan_transient(seed, self.faults_enabled, self._crawl_paths())
+        self._transient: dict[str, list[TransientFault]] = {
+            path: [fault] for path, fault in plan_transient(seed, self.faults_enabled, self._crawl_paths()).items()}
         self._server: PortalServer | None = None
 
     # --- serving --------------------------------------------------------------------------------
@@ -141,14 +142,29 @@ class Portal:
 
     def take_fault(self, path: str) -> str | None:
         """The transient fault a request for ``path`` (with its query, as requested) meets, if any: each
-        faulty URL fails its first requests."""
-        fault = self._transient.get(path)
-        if fault is None:
+        faulty URL fails its first requests (with its faults in the order they were planned or placed)."""
+        faults = self._transient.get(path)
+        if not faults:
             return None
         with self._lock:
             seen = self._fault_seen[path]
             self._fault_seen[path] += 1
-        return fault.fault if seen < fault.failures else None
+        for fault in faults:
+            if seen < fault.failures:
+                return fault.fault
+            seen -= fault.failures
+        return None
+
+    def place_fault(self, path: str, fault: str, failures: int = 1) -> None:
+        """Make the next ``failures`` requests for ``path`` (with its query) meet transient ``fault``, after
+        any fault already there. Tests use it for requests the seed's plan cannot aim at, such as the ones a
+        browser makes while it renders a page (the JS column's shell and its first API call)."""
+        if fault not in TRANSIENT:
+            raise ValueError(f"place_fault: {fault!r} is not a transient fault ({', '.join(TRANSIENT)})")
+        if failures < 1:
+            raise ValueError(f"place_fault: failures must be >= 1, got {failures}")
+        with self._lock:
+            self._transient.setdefault(path, []).append(TransientFault(fault, path, failures))
 
     def robots_txt(self) -> str:
         lines = ["# nianbao demo portal: one robots.txt for every site on this host", "User-agent: *"]
@@ -195,7 +211,7 @@ class Portal:
         """Every fault switched on, with the URL it affects (transient ones: how many failures)."""
         out: list[dict[str, Any]] = [
             {"fault": f.fault, "url": self.url + f.path, "failures": f.failures}
-            for f in sorted(self._transient.values(), key=lambda f: f.path)
+            for path in sorted(self._transient) for f in self._transient[path]
         ]
         for site in self.sites:
             out.extend({**entry, "url": self.url + entry["url"]} for entry in site.fault_entries)
