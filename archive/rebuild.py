@@ -2,10 +2,10 @@
 
 Every capture is read through :func:`archive.reader.iter_captures`. Report captures are recognised from the
 ``metadata`` records written at crawl time (role ``report``/``attachment``, or a ``detail`` page that carries no
-attachments, the spider's own rule); WARCs without them (other tools') fall back to the same title rules the spider
-uses on listings (:mod:`crawler.titles`). Each report goes through :func:`pipelines.processing.process_capture` and
-:func:`pipelines.catalog.store_entries`, the very functions the live item pipelines call, so the rebuilt catalog
-equals the live one. Parsing runs in ``workers`` processes; the parent reads and writes.
+attachments or prints the report besides them, the spider's own rule); WARCs without them (other tools') fall back
+to the same title rules the spider uses on listings (:mod:`crawler.titles`). Each report goes through
+:func:`pipelines.processing.process_capture` and :func:`pipelines.catalog.store_entries`, the very functions the live
+item pipelines call, so the rebuilt catalog equals the live one. Parsing runs in ``workers`` processes; the parent reads and writes.
 
 The catalog is written to a temporary file next to the target and moved into place at the end, so an interrupted
 rebuild never leaves a half catalog behind.
@@ -331,7 +331,7 @@ def parse_candidate(c: Candidate) -> StoreEntry | None:
 
 
 def _has_attachments(c: Candidate) -> bool:
-    from crawler.families.links import attachment_links, is_document_url
+    from crawler.families.links import attachment_links, carries_report_text, is_document_url
 
     ctype = c.capture.content_type or ""
     if c.doc_links is False:
@@ -340,8 +340,9 @@ def _has_attachments(c: Candidate) -> bool:
         return False
     from parsel import Selector
 
-    text = _html_text(c.body, c.content_type_header, c.charset)
-    return bool(attachment_links(Selector(text=text), c.capture.url))
+    sel = Selector(text=_html_text(c.body, c.content_type_header, c.charset))
+    # a page that prints the report and links a copy is a report too (the spider yields both)
+    return bool(attachment_links(sel, c.capture.url)) and not carries_report_text(sel)
 
 
 def _parse_all(candidates: Iterable[Candidate], workers: int) -> Iterator[StoreEntry | None]:

@@ -19,6 +19,7 @@ A malformed entry raises :class:`SourceError` with one line naming the file, the
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -95,7 +96,7 @@ def load_sources(path: str | Path) -> list[Source]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise SourceError(f"{p}: TOML syntax error: {e}") from e
+        raise SourceError(_syntax_error(p, text, e)) from None
     entries = data.get("source", [])
     if not isinstance(entries, list) or not all(isinstance(x, dict) for x in entries):
         raise SourceError(f"{p}:1: 'source' must be an array of tables written [[source]]")
@@ -117,15 +118,38 @@ def load_sources(path: str | Path) -> list[Source]:
     return sources
 
 
-def select_sources(sources: list[Source], name: str | None) -> list[Source]:
-    """All sources, or the one called ``name`` (a one-line error listing a few known names otherwise)."""
+def select_sources(sources: list[Source], name: str | None, path: str | Path | None = None) -> list[Source]:
+    """All sources, or the one called ``name``; otherwise a one-line error naming the file, the closest names
+    and a few known ones."""
     if not name:
         return sources
     chosen = [s for s in sources if s.name == name]
     if not chosen:
-        known = ", ".join(s.name for s in sources[:8]) + (", …" if len(sources) > 8 else "")
-        raise SourceError(f"no source named {name!r} (known: {known or 'none'})")
+        names = [s.name for s in sources]
+        where = f"{path}: " if path is not None else ""
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        known = ", ".join(names[:8]) + (f", … ({len(names)} in all; see the name = lines)" if len(names) > 8 else "")
+        raise SourceError(f"{where}no source named {name!r} ({hint}known: {known or 'none'})")
     return chosen
+
+
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_KEY_LINE = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
+
+
+def _syntax_error(path: Path, text: str, error: tomllib.TOMLDecodeError) -> str:
+    """``FILE:LINE: field 'KEY': TOML syntax error: …`` (the field when the line is a ``key = …`` line)."""
+    message = " ".join(str(error).split())
+    m = _TOML_POSITION.search(message)
+    if m is None:  # "(at end of document)": an unclosed array or string, reported where the file ends
+        return f"{path}:{max(1, len(text.splitlines()))}: TOML syntax error: {message}"
+    line, column = int(m.group(1)), int(m.group(2))
+    reason = message[: m.start()]
+    lines = text.splitlines()
+    key = _KEY_LINE.match(lines[line - 1]) if 0 < line <= len(lines) else None
+    field = f" field {key.group(1)!r}:" if key else ""
+    return f"{path}:{line}:{field} TOML syntax error: {reason} (at line {line}, column {column})"
 
 
 class _Locator:

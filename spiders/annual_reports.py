@@ -4,7 +4,8 @@ Routing only. Per source (``sources.toml``, see :mod:`crawler.sources`) it opens
 family (declared, or detected from the page), follows that family's pagination to the end (capped by
 ``NIANBAO_MAX_LIST_PAGES``), picks report links by their listed title and year (:mod:`crawler.titles`), opens
 each detail page and, when the report is published as attachments (PDF/DOCX/DOC linked as 附件), fetches those.
-One :class:`crawler.items.ReportItem` per report: the detail page itself, or each attachment.
+One :class:`crawler.items.ReportItem` per report capture: the detail page itself, each attachment, or both when
+the page prints the report and links a copy (the attachment's item has ``attachment_of`` = the page).
 
 Every request carries ``archive_metadata`` (role, source, agency, family, discovery path, listing title/date,
 attachment_of) for the capture layer, and ``nianbao_allow_private`` from the source.
@@ -27,7 +28,14 @@ from scrapy.http import FormRequest, Response, TextResponse
 from scrapy.settings import BaseSettings
 
 from crawler.families import detect_family, hanweb, jsapi, trs
-from crawler.families.links import ListedLink, attachment_links, is_document_url, next_page_link, report_links
+from crawler.families.links import (
+    ListedLink,
+    attachment_links,
+    carries_report_text,
+    is_document_url,
+    next_page_link,
+    report_links,
+)
 from crawler.items import ReportItem
 from crawler.sources import Source, load_sources, select_sources
 from crawler.textfix import decode
@@ -66,10 +74,19 @@ class AnnualReportsSpider(Spider):
         self._capped: set[tuple[str, str]] = set()  # (source, column) whose page cap was reported
 
     @classmethod
+    def preflight(cls, settings: BaseSettings, source: str | None = None, **_kwargs: Any) -> None:
+        """What :meth:`from_crawler` will read, checked before the crawl starts: the settings, ``sources.toml``
+        and ``-a source``. Raises :class:`crawler.sources.SourceError` or ``ValueError`` with one line
+        (file, line, field), which ``scrapy crawl`` prints instead of a traceback (``crawler/commands/crawl.py``)."""
+        config = CrawlConfig.from_settings(settings)
+        select_sources(load_sources(config.sources_path), source, config.sources_path)
+
+    @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> AnnualReportsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.config = CrawlConfig.from_settings(crawler.settings)
-        chosen = select_sources(load_sources(spider.config.sources_path), spider.source_name)
+        chosen = select_sources(load_sources(spider.config.sources_path), spider.source_name,
+                                spider.config.sources_path)
         spider.sources = {s.name: s for s in chosen}
         # Scrapy's offsite filter gets the union (host names only); each request is also checked against its
         # own source's domains before it is made.
@@ -244,7 +261,7 @@ class AnnualReportsSpider(Spider):
     # --- JS-rendered columns (browser once, then the JSON API directly) --------------------------------------
 
     def _parse_js_column(self, response: TextResponse, ctx: Ctx, page: _Page) -> Iterator[Request | ReportItem]:
-        seen: list[list[str]] = response.meta.get("nianbao_browser_requests", [])
+        seen: list[list[str]] = response.meta.get(jsapi.BROWSER_REQUESTS_META) or []
         apis = list(dict.fromkeys(u for u, ctype, rtype in seen if jsapi.looks_like_api(u, ctype, rtype)))
         apis = [u for u in apis if self.sources[ctx["source"]].allows(u)]
         self._stat("jsapi/api_recognised", len(apis))
@@ -321,13 +338,14 @@ class AnnualReportsSpider(Spider):
             yield self._item(response, ctx)
             return
         src = self.sources[ctx["source"]]
-        attachments: list[tuple[str, str]] = []
-        if _MAY_LINK_DOCUMENT.search(response.body):  # most detail pages are the report: skip the DOM walk
-            sel = _decoded(response).sel
-            attachments = [(u, t) for u, t in attachment_links(sel, response.url) if src.allows(u)]
-        if not attachments:
+        if not _MAY_LINK_DOCUMENT.search(response.body):  # most detail pages are the report: skip the DOM walk
             yield self._item(response, ctx)
             return
+        sel = _decoded(response).sel
+        attachments = [(u, t) for u, t in attachment_links(sel, response.url) if src.allows(u)]
+        if not attachments or carries_report_text(sel):
+            # The page is the report (and any attachment a copy of it, captured as well).
+            yield self._item(response, ctx)
         detail_ctx = {**ctx, "discovery": _path(ctx["discovery"], response.url), "attachment_of": response.url}
         for url, _text in attachments:
             req = self._request(url, self.parse_report, detail_ctx, "attachment")
@@ -400,18 +418,12 @@ class AnnualReportsSpider(Spider):
         if playwright:
             from scrapy_playwright.page import PageMethod
 
-            seen: list[list[str]] = []
-
-            # The "request" event, not "response": the archive's browser capture owns the response handler.
-            # Whether an XHR answered JSON is checked when the spider calls it itself (parse_api).
-            def note(req: Any) -> None:
-                seen.append([req.url, "", req.resource_type])
-
+            # Nothing callable in meta: the page's XHR/fetch calls are noted by a page-init callback named by its
+            # import path, so this request can go to a disk or Redis queue like any other.
             meta.update(
                 playwright=True,
-                playwright_page_event_handlers={"request": note},
+                playwright_page_init_callback=jsapi.WATCH_CALLBACK,
                 playwright_page_methods=[PageMethod("wait_for_load_state", "networkidle")],
-                nianbao_browser_requests=seen,
             )
         if formdata is not None:
             return FormRequest(url, formdata=formdata, callback=callback, meta=meta, dont_filter=dont_filter)

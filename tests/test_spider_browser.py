@@ -1,13 +1,16 @@
-"""A JS-rendered column (list from a JSON API after page load) through real Chromium, then the API directly."""
+"""A JS-rendered column (list from a JSON API after page load) through real Chromium, then the API directly;
+its requests, the browser one included, through a disk frontier (JOBDIR)."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
 
+from crawler.portal import start_portal
 from tests.test_spider_support import LocalSite, run_crawl, write_sources
 
 PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>政府信息公开年报</title></head>
@@ -63,3 +66,25 @@ def test_js_column_is_rendered_once_then_read_from_its_api(tmp_path: Path) -> No
     assert [p for m, p in site.log].count("/nb/index.html") == 2, "static look, then the browser"
     assert all(i["discovery"][1].startswith(f"{site.url}/api/nb/list") for i in res.items)
 
+
+
+@pytest.mark.browser
+def test_js_portal_crawl_runs_on_requests_read_back_from_a_disk_frontier(tmp_path: Path) -> None:
+    """With JOBDIR, every request the crawl schedules (the Chromium one included) is pickled into
+    ``frontier.sqlite`` and the crawl runs on the copies read back: none may stay in memory as unserialisable."""
+    portal = start_portal(host="127.0.0.1", port=0, seed=11, sites=["jsapp"])
+    try:
+        sources = tmp_path / "sources.toml"
+        portal.write_sources(sources)
+        res = run_crawl(sources, tmp_path, f"JOBDIR={tmp_path / 'job'}")
+        truth = {r["url"]: r for r in portal.ground_truth}
+    finally:
+        portal.stop()
+    assert res.returncode == 0, res.log[-4000:]
+    assert "nianbao/resume/unserializable" not in res.log and "cannot be saved in JOBDIR" not in res.log
+    enqueued = int(re.search(r"'scheduler/enqueued': (\d+)", res.log).group(1))  # type: ignore[union-attr]
+    assert enqueued >= len(truth) + 3, "the column, its browser visit and the API pages were queued too"
+    assert "'nianbao/jsapi/api_recognised': 1" in res.log
+    assert "'playwright/page_count': 1" in res.log, "the column was rendered once"
+    assert sorted(i["url"] for i in res.items) == sorted(truth)
+    assert {i["url"]: i["attachment_of"] for i in res.items} == {u: t["attachment_of"] for u, t in truth.items()}

@@ -6,7 +6,13 @@ import pytest
 from parsel import Selector
 
 from crawler.families import detect_family, hanweb, jsapi, trs
-from crawler.families.links import attachment_links, is_document_url, next_page_link, report_links
+from crawler.families.links import (
+    attachment_links,
+    carries_report_text,
+    is_document_url,
+    next_page_link,
+    report_links,
+)
 
 
 @pytest.mark.parametrize(
@@ -95,3 +101,26 @@ def test_family_detection() -> None:
     assert fam('<a href="202403/0123456789abcdef0123456789abcdef.shtml">x</a>') == "ucap"
     assert fam("<ul id='l'></ul><script>fetch('/api/list?page=1')</script>") == "jsapi"
     assert fam("<a href='a.html'>2023年度政府信息公开工作年度报告</a><a href='p2.html'>下一页</a>") == "generic"
+
+
+def test_page_carrying_its_report_is_told_from_a_note_pointing_to_the_attachment() -> None:
+    sections = ("一、总体情况", "二、主动公开政府信息情况", "三、收到和处理政府信息公开申请情况",
+                "四、政府信息公开行政复议、行政诉讼情况", "五、存在的主要问题及改进情况", "六、其他需要报告的事项")
+    report = "".join(f"<p>{h}</p><p>{'本机关严格落实条例要求。' * 10}</p>" for h in sections)
+    chrome = ("<div class='nav'><a href='/zdgk/'>主动公开政府信息</a><a href='/ysq/'>依申请公开</a>"
+              "<a href='/fy/'>行政复议</a></div>")
+    link = "<p>附件：<a href='nb.pdf'>2023年度政府信息公开工作年度报告.pdf</a></p>"
+
+    def page(body: str, container: bool = True) -> Selector:
+        inner = f"<div class='TRS_Editor'>{body}</div>" if container else body
+        return Selector(text=f"<html><body>{chrome}{inner}</body></html>")
+
+    assert carries_report_text(page(report + link))
+    assert carries_report_text(page(report + link, container=False))
+    assert not carries_report_text(page("<p>现将2023年度政府信息公开工作年度报告予以公布，详见附件。</p>" + link))
+    # the menu's 主动公开/依申请公开/行政复议 are links, and the note is short: still not a report
+    assert not carries_report_text(page("<p>详见附件。</p>" * 3 + link, container=False))
+    # a long note without the report's headings is not one either
+    assert not carries_report_text(page("<p>" + "根据工作安排，现予公布。" * 80 + "</p>" + link))
+    # Traditional text (mirror copies) is folded first
+    assert carries_report_text(page(report.replace("总体情况", "總體情況").replace("主动公开", "主動公開") + link))

@@ -113,6 +113,25 @@ def test_family_end_to_end(site: str, static_crawl: tuple[Any, CrawlResult]) -> 
         assert hidden and hidden not in {i["url"] for i in res.items}
 
 
+def test_page_printing_its_report_and_linking_a_copy_yields_both(static_crawl: tuple[Any, CrawlResult]) -> None:
+    """A detail page with the report as HTML *and* a PDF copy as 附件: the page is a report item, the copy an
+    item with ``attachment_of`` = the page; the ground truth lists both."""
+    portal, res = _only(*static_crawl, "trs")
+    truth_urls = {r["url"] for r in portal.ground_truth}
+    copies = [r for r in portal.ground_truth if r["attachment_of"] in truth_urls]
+    assert copies, "the demo portal has no page that prints its report and links a copy"
+    by_url = {i["url"]: i for i in res.items}
+    for copy in copies:
+        page, att = by_url[copy["attachment_of"]], by_url[copy["url"]]
+        assert page["attachment_of"] is None and page["content_type"].startswith("text/html")
+        assert att["attachment_of"] == page["url"] and att["content_type"] == "application/pdf"
+        assert att["discovery"] == [*page["discovery"], att["url"]]
+        assert att["list_title"] == page["list_title"] and att["extra"] == page["extra"]
+    # and pages that only point to their attachment are not taken for reports
+    notes = {r["attachment_of"] for r in portal.ground_truth if r["attachment_of"] and r["attachment_of"] not in truth_urls}
+    assert notes and not notes & set(by_url)
+
+
 @pytest.mark.browser
 def test_js_family_end_to_end_through_chromium(tmp_path: Path) -> None:
     site = _site_for("jsapi")

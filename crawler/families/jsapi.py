@@ -1,8 +1,9 @@
 """JS-rendered columns whose list arrives from a JSON API after page load (nothing in the HTML).
 
-The first visit goes through a real browser (scrapy-playwright); the JSON responses the page fetched are noted,
-and from then on the spider calls the API itself, page by page. This module reads such JSON: where the records
-are, what they link to, and which query parameter turns the page.
+The first visit goes through a real browser (scrapy-playwright); the XHR/fetch calls the page makes are noted,
+and from then on the spider calls the API itself, page by page. This module notes those calls
+(:func:`watch_browser_requests`) and reads such JSON: where the records are, what they link to, and which query
+parameter turns the page.
 """
 
 from __future__ import annotations
@@ -22,12 +23,36 @@ _TOTAL_KEYS = ("total", "totalCount", "totalRecord", "totalElements", "count", "
 _SIZE_KEYS = ("pageSize", "size", "rows", "perPage", "limit", "per_page")
 _DATE = re.compile(r"(20\d{2})[-./年](\d{1,2})[-./月](\d{1,2})")
 
+BROWSER_REQUESTS_META = "nianbao_browser_requests"
+# ``playwright_page_init_callback`` of the spider's browser requests: an import path, not a function, so the
+# request stays serialisable (JOBDIR, the Redis frontier) with scrapy's ``request_to_dict``.
+WATCH_CALLBACK = f"{__name__}.watch_browser_requests"
+
 
 @dataclass(frozen=True)
 class ApiRecord:
     title: str
     url: str
     date: str | None
+
+
+async def watch_browser_requests(page: Any, request: Any) -> None:
+    """scrapy-playwright page-init callback: note ``[url, "", resource type]`` of every request the page makes,
+    in the Scrapy request's meta (``nianbao_browser_requests``), for the spider's callback to read.
+
+    The listener is attached to the page here, while the download runs, so nothing callable is ever stored in
+    ``meta``. (A page event handler named by a string would reach a spider method, but with the Playwright
+    request only: it could not tell which Scrapy request's page made the call.) The ``request`` event, not
+    ``response``: the archive's browser capture owns the response handler. Whether an XHR answered JSON is
+    checked when the spider calls it itself.
+    """
+    seen: list[list[str]] = []
+    request.meta[BROWSER_REQUESTS_META] = seen  # a fresh list per page: a retried download starts afresh
+
+    def note(req: Any) -> None:
+        seen.append([req.url, "", req.resource_type])
+
+    page.on("request", note)
 
 
 def looks_like_api(url: str, content_type: str, resource_type: str) -> bool:

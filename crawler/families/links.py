@@ -19,12 +19,22 @@ _DATE = re.compile(r"(20\d{2}|19\d{2})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1
 _NEXT_TEXTS = frozenset({"下一页", "下页", "后页", "下一頁", "next", "next»", "›", "»", ">", "下一页>", "下一页»"})
 # Containers that hold the article body on the families we know (TRS, Hanweb, ucap, gov.cn, generic CMSs).
 # (Specific names only: a generic "content" wrapper often holds the sidebar's application-form downloads too.)
-_CONTENT_XPATH = (
-    "ancestor::*[contains(concat(' ', normalize-space(@class), ' '), ' TRS_Editor ')"
+_CONTENT_PREDICATE = (
+    "[contains(concat(' ', normalize-space(@class), ' '), ' TRS_Editor ')"
     " or @id='zoom' or @id='zoomcon' or @id='UCAP-CONTENT' or @id='Zoom'"
     " or contains(@class, 'article_content') or contains(@class, 'pages_content')"
     " or contains(@class, 'wp_articlecontent') or contains(@class, 'bt-article')]"
 )
+_CONTENT_XPATH = "ancestor::*" + _CONTENT_PREDICATE
+# The body's own text: no scripts, no styles, no link texts (an attachment's title is not the report).
+_BODY_TEXT = ".//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::a)]"
+# Headings every annual report has (2019+ and legacy wording); a note that points to the 附件 has none of them.
+_REPORT_HEADINGS = (
+    "总体情况", "概述", "主动公开政府信息", "收到和处理政府信息公开申请", "依申请公开",
+    "行政复议", "存在的主要问题", "其他需要报告的事项",
+)
+MIN_REPORT_HEADINGS = 3
+MIN_REPORT_CHARS = 600
 
 
 @dataclass(frozen=True)
@@ -117,6 +127,23 @@ def attachment_links(sel: Selector, base_url: str) -> list[tuple[str, str]]:
         if (in_body or labelled) and url not in out:
             out[url] = text
     return list(out.items())
+
+
+def carries_report_text(sel: Selector) -> bool:
+    """True when a detail page's article body is a report itself, not a short note pointing to its 附件.
+
+    Routing only, as the title rules are: the body (the content container when the page has one, else
+    ``<body>``) must hold at least ``MIN_REPORT_CHARS`` characters outside links and ``MIN_REPORT_HEADINGS`` of
+    the headings every annual report has. Pages that print the report *and* link a PDF/DOCX copy pass; pages
+    that say "现将…予以公布，详见附件" do not.
+    """
+    nodes = sel.xpath("//*" + _CONTENT_PREDICATE) or sel.xpath("//body")
+    if not nodes:
+        return False
+    text = normalise("".join(nodes[0].xpath(_BODY_TEXT).getall()))
+    if len(text) < MIN_REPORT_CHARS:
+        return False
+    return sum(1 for h in _REPORT_HEADINGS if h in text) >= MIN_REPORT_HEADINGS
 
 
 def next_page_link(sel: Selector, base_url: str) -> str | None:

@@ -21,7 +21,9 @@ Every column mixes in notices with close-looking titles. One ``/robots.txt`` ser
 
 Ground-truth entries (``portal.ground_truth``; ``ground_truth.json`` holds them under ``"reports"`` with
 ``notices``, ``special``, ``faults`` and ``all_urls``): url, site, family, source, agency, year, format,
-title (as listed), published, kind (html|pdf|docx|image), attachment_of (the detail page of a pdf/docx),
+title (as listed), published, kind (html|pdf|docx|image), attachment_of (the detail page of a pdf/docx; one TRS
+page prints its report and links a PDF copy as 附件: the page and the copy are two entries, the copy's attachment_of
+being the page),
 tables (canonical dict of DESIGN.md; None for an image or a sample not transcribed), issues_expected,
 broken, origin ("generated" | "seed:NNN" | "sample:FILE"), layout, encoding, transform, edition, revision.
 

@@ -293,8 +293,11 @@ class Site:
     def crawl_paths(self) -> list[str]:
         """Every path a complete crawl of this site fetches."""
         paths = list(self.listing_paths)
+        details: set[str] = set()
         for plan in self.reports:
-            paths.append(plan.detail_path)
+            if plan.detail_path not in details:  # a report page and the attachment copying it share one page
+                details.add(plan.detail_path)
+                paths.append(plan.detail_path)
             if plan.file_path and plan.kind in ("pdf", "docx"):
                 paths.append(plan.file_path)
         paths.extend(self.extra_urls)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from crawler.portal.content import detail_body, file_response, kind_for
+from crawler.portal.content import detail_body, file_href, file_response, kind_for
 from crawler.portal.faults import gzip_bomb
 from crawler.portal.site import (
     Notice,
@@ -25,7 +25,7 @@ from crawler.portal.site import (
     plan_slot,
     redirect,
 )
-from crawler.portal.titles import notice_title
+from crawler.portal.titles import NO_AGENCY_VARIANT, notice_title
 
 COLUMN = "/zwgk/zfxxgk/zfxxgknb/"
 GZIP_BOMB_BYTES = 512 << 20
@@ -153,6 +153,7 @@ class TrsSite(Site):
         self.pages[old_path] = lambda _r: redirect(target)
         self.special["redirect"] = [old_path, moved.detail_path]
         moved.extra["listed_as"] = old_path
+        self._add_pdf_copy(avoid=moved)
         gone = f"{self.column}201902/t20190215_{doc_id + 2}.htm"
         self.pages[gone] = lambda _r: not_found()
         self.special["not_found"] = gone
@@ -237,6 +238,29 @@ class TrsSite(Site):
         if plan.file_path:
             self.pages[plan.file_path] = self._file(plan)
 
+    def _add_pdf_copy(self, avoid: ReportPlan) -> None:
+        """One page that carries its report as HTML *and* links a PDF copy of it as 附件 (classic style only).
+
+        Both are captures of the report: the copy is a ground-truth entry of its own (kind ``pdf``, same report,
+        ``attachment_of`` the page, which stays an ``html`` entry). Planned without the site's random stream,
+        so every other page keeps its bytes."""
+        if self.style != "classic":
+            return
+        page = next((p for p in reversed(self.reports) if p is not avoid and p.sample is None and p.kind == "html"
+                     and p.broken is None and p.title_variant != NO_AGENCY_VARIANT), None)
+        if page is None:
+            return
+        folder, name = page.detail_path.rsplit("/", 1)
+        ymd, doc_id = name.split(".", 1)[0].removeprefix("t").split("_", 1)
+        copy = ReportPlan(key=f"{page.key}:pdf", site=self.name, family=self.family, agency=page.agency,
+                          year=page.year, fmt=page.fmt, kind="pdf", title_variant=page.title_variant)
+        copy.report = page.report  # the same report, printed to PDF
+        copy.detail_path = page.detail_path
+        copy.file_path = f"{folder}/P0{ymd}{int(doc_id):09d}.pdf"
+        page.extra["pdf_copy"] = copy
+        self.reports.append(copy)
+        self.pages[copy.file_path] = self._file(copy)
+
     def _listings(self, items: list[tuple[str, Any]]) -> None:
         self.listing_paths = []
         pages = max(3, -(-len(items) // self.per_page))
@@ -314,6 +338,10 @@ class TrsSite(Site):
                 return Response(body=plan.sample.page, content_type="text/html; charset=utf-8", gzip=plan.gzip,
                                 last_modified=plan.published)
             content = detail_body(plan)
+            copy = plan.extra.get("pdf_copy")
+            if copy is not None:
+                title = html.escape(copy.title)
+                content += f'\n<p>附件：<a href="{html.escape(file_href(copy))}" target="_blank">{title}.pdf</a></p>'
             modified = plan.published
             revision = plan.extra.get("revision")
             if revision:

@@ -1,0 +1,36 @@
+"""`scrapy crawl`: Scrapy's own command, plus a check of the spider's configuration before the crawl starts.
+
+A spider class may define ``preflight(settings, **spider_arguments)``; it raises ``ValueError`` (``SourceError``
+for ``sources.toml``) with a one-line reason. Raised from ``from_crawler`` inside the running crawl, the same
+error would end the command with an asyncio traceback; checked here, the command prints that one line to stderr
+and exits with status 2, before any engine, reactor or browser starts. An unknown spider name gets one line too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+
+
+class Command(ScrapyCrawlCommand):
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if len(args) == 1 and self.crawler_process is not None and self.settings is not None:
+            loader = self.crawler_process.spider_loader
+            try:
+                spidercls = loader.load(args[0])
+            except KeyError:
+                print(f"scrapy crawl: no spider named {args[0]!r} (known: {', '.join(loader.list()) or 'none'})",
+                      file=sys.stderr)
+                self.exitcode = 2
+                return
+            preflight = getattr(spidercls, "preflight", None)
+            if preflight is not None:
+                try:
+                    preflight(self.settings, **opts.spargs)
+                except ValueError as e:
+                    print(f"scrapy crawl {args[0]}: {' '.join(str(e).split())}", file=sys.stderr)
+                    self.exitcode = 2
+                    return
+        super().run(args, opts)
