@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -79,6 +81,12 @@ def test_malformed_entry_names_file_line_and_field(
 def test_syntax_error_and_missing_file_are_one_line(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match=r"TOML syntax error: .*line 3"):
         load_sources(write(tmp_path, '[[source]]\nname = "a"\nagency = \n'))
+    p = write(tmp_path, '[[source]]\nname = "a"\nagency = \n')
+    with pytest.raises(SourceError, match=rf"^{re.escape(str(p))}:3: field 'agency': TOML syntax error: "):
+        load_sources(p)
+    p = write(tmp_path, '[[source]]\nname = "a"\nurls = ["http://a.gov.cn/"\n')
+    with pytest.raises(SourceError, match=rf"^{re.escape(str(p))}:3: TOML syntax error: .*end of document"):
+        load_sources(p)
     with pytest.raises(SourceError, match="file not found"):
         load_sources(tmp_path / "nope.toml")
 
@@ -87,11 +95,50 @@ def test_unknown_source_name_lists_known_ones(tmp_path: Path) -> None:
     sources = load_sources(write(tmp_path, GOOD))
     with pytest.raises(SourceError, match=r"no source named 'x' \(known: pingtan, local\)"):
         select_sources(sources, "x")
+    with pytest.raises(SourceError, match=r"^f.toml: no source named 'pingtam' \(did you mean 'pingtan'\? known: "):
+        select_sources(sources, "pingtam", "f.toml")
+
+
+SCRAPY = ROOT / ".venv" / "bin" / "scrapy"
+
+
+@pytest.mark.parametrize(
+    ("text", "source", "line"),
+    [
+        (GOOD, "pingtam", r"no source named 'pingtam' \(did you mean 'pingtan'\? known: pingtan, local\)"),
+        (GOOD.replace('agency = "演示"', "agency = "), "local", r":13: field 'agency': TOML syntax error: "),
+        (GOOD.replace('agency = "演示"\n', ""), "local", r":11: field 'agency': missing in this \[\[source\]\] entry"),
+        (GOOD.replace("verified = false", "verified = 0"), "pingtan", r":9: field 'verified': must be true or false"),
+    ],
+    ids=["unknown-name", "bad-toml", "missing-field", "wrong-type"],
+)
+def test_scrapy_crawl_ends_with_one_line_not_a_traceback(tmp_path: Path, text: str, source: str, line: str) -> None:
+    path = write(tmp_path, text)
+    proc = subprocess.run([str(SCRAPY), "crawl", "annual_reports", "-a", f"source={source}",
+                           "-s", f"NIANBAO_SOURCES={path}", "-s", f"ARCHIVE_DIR={tmp_path / 'data'}"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("scrapy crawl annual_reports: ")]
+    assert len(errors) == 1 and proc.stderr.rstrip().endswith(errors[0]), proc.stderr[-2000:]
+    assert re.search(line, errors[0]), errors[0]
+    assert str(path) in errors[0]
+    assert not (tmp_path / "data").exists(), "the crawl started"
+
+
+# "https://github.com/OWNER/REPO PATH (what it shows)", or the URL of a public page/document that shows it.
+_REPO_PATH = re.compile(r"^https://github\.com/[\w.-]+/[\w.-]+ [^\s(]+\S* ")
+_PAGE = re.compile(r"^https?://[^\s/]+\.[^\s/]+/\S+")
 
 
 def test_the_real_registry_is_valid_and_large_enough() -> None:
     sources = load_sources(ROOT / "sources.toml")
     assert len(sources) >= 30
     assert all(s.seen_at and not s.verified for s in sources)
+    for s in sources:
+        cited = s.seen_at
+        repo_only = re.match(r"^https://github\.com/[\w.-]+/[\w.-]+(?:\s|$)", cited)
+        assert (_REPO_PATH.match(cited) if repo_only else _PAGE.match(cited)), f"{s.name}: seen_at {cited!r}"
+        assert "file id" not in cited and "no repository" not in cited, s.name
     assert {s.level for s in sources} >= {"state_council", "province", "city", "county"}
     assert len({s.family for s in sources if s.family}) >= 2  # others are detected from the page
