@@ -69,7 +69,8 @@ def test_span_bombs_are_cheap() -> None:
     for body in pages:
         start = time.perf_counter()
         got = parse_report(("<html><body>" + body + "</body></html>").encode()).to_dict()
-        assert time.perf_counter() - start < 3.0
+        # a naive grid would be 1.5e9 cells (minutes and GBs); the bound is loose so a loaded CI machine passes
+        assert time.perf_counter() - start < 15.0
         assert got["schema_version"] == 1
 
 
@@ -89,3 +90,16 @@ def test_rows_with_bar_separated_cells_on_one_line() -> None:
         lines.append(head + "|" + tail.replace(" ", "|") if tail and tail.replace(" ", "").isdigit() else line)
     got = parse_report("\n".join(lines).encode()).to_dict()
     assert got["tables"] == REP.tables
+
+
+def test_control_characters_in_markup_do_not_stop_the_parse() -> None:
+    # Regression found by bench/fuzz.py (600 s parser run, 2026-12-04): a control byte in the tail of an element the
+    # parser drops (script, button…) reached lxml's text setter, which raises ValueError for it.
+    from crawler.report import parse_report
+
+    page = ("<html><head><title>江城市统计局2023年政府信息公开工作年度报告</title></head><body><div>"
+            "<button>关闭</button>\x19一、总体情况\x07<script>x</script>\x00 本机关坚持公开。</div></body></html>")
+    report = parse_report(page.encode("utf-8"), url="http://www.example.gov.cn/nb/1.html",
+                          content_type="text/html; charset=utf-8").to_dict()
+    assert report["title"] == "江城市统计局2023年政府信息公开工作年度报告"
+    assert "本机关坚持公开" in "".join(s.get("text") or "" for s in report["sections"])

@@ -47,8 +47,14 @@ def _drop(el: Any) -> None:
     parent.remove(el)
 
 
+# C0 controls other than tab/newline/CR, and the non-characters XML forbids: libxml2's HTML parser lets some into
+# the tree, but lxml refuses them when text is set again (ValueError), so they go before parsing.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def parse_html(text: str) -> tuple[list[Block], dict[str, str]]:
     """Blocks of the article body and the page's ``<meta>``/``<title>`` values."""
+    text = _NOT_XML.sub(" ", text)
     try:
         doc = lxml.html.document_fromstring(text)
     except (etree.ParserError, ValueError):
