@@ -126,7 +126,7 @@ def rebuild(
                 batch = []
             meter.reports += entry.report is not None
         store_entries(conn, batch)
-        refresh_runs(conn)
+        refresh_runs(conn, warc_dir)
         result.reports = conn.execute("SELECT count(*) FROM reports").fetchone()[0]
         conn.execute("PRAGMA journal_mode=DELETE")
     finally:

@@ -1,8 +1,9 @@
 """Incremental runs: listings are fetched every run, known report pages only when they are due.
 
 A weekly crawl should not download every annual report again. This downloader middleware keeps, per report page
-(requests whose ``archive_metadata`` role is ``report``, ``attachment`` or ``detail``), when it was last checked and
-the SHA-1 of what came back, in ``<ARCHIVE_DIR>/state/incremental.sqlite``. On the next run:
+(requests whose ``archive_metadata`` role is ``report``, ``attachment`` or ``detail``), when it was last checked,
+the SHA-1 of what came back and, for an attachment, the page that links it — and, for a link that redirects, where
+it leads — in ``<ARCHIVE_DIR>/state/incremental.sqlite``. On the next run:
 
 * a page checked less than ``NIANBAO_REFRESH_DAYS`` ago is skipped (:class:`FreshSkip`, an ``IgnoreRequest``);
 * an older one is fetched again — the archive layer turns that into a conditional request (``If-None-Match`` /
@@ -10,10 +11,24 @@ the SHA-1 of what came back, in ``<ARCHIVE_DIR>/state/incremental.sqlite``. On t
   previous capture replayed (flag ``archive:replayed``), recorded as a ``server-not-modified`` revisit;
 * listing pages (role ``listing``, or no role) are always fetched, so new reports are found.
 
-Each report page's outcome is counted in stats: ``nianbao/reports_new`` (never seen), ``nianbao/reports_changed``
-(different bytes), ``nianbao/reports_unchanged`` (same bytes, 304, or skipped as fresh — the skips also in
-``nianbao/reports_fresh_skipped``), ``nianbao/reports_failed`` (final error or HTTP error after retries).
-Listing pages are never skipped, and ``NIANBAO_INCREMENTAL = False`` turns the skipping off (counting stays).
+The run's counts are per **report**, the unit of the catalog's ``reports`` table: a report page the spider turned
+into an item (a detail page that only links its attachments is not one; the state remembers which pages were).
+When the spider closes, every report known after the run is in exactly one of
+
+``nianbao/reports_new``            answered for the first time;
+``nianbao/reports_changed``        answered with other bytes than at its last check;
+``nianbao/reports_unchanged``      same bytes, or a 304 (the previous capture replayed);
+``nianbao/reports_failed``         answered, but the catalog could not parse the capture (read back from
+                                   ``CATALOG_PATH`` once the pipelines closed);
+``nianbao/reports_not_rechecked``  known from an earlier run, not answered in this one: still fresh (those also in
+                                   ``nianbao/reports_fresh_skipped``; a report behind a fresh detail page counts
+                                   as skipped), its page failed (below), or it is no longer listed,
+
+so new + changed + unchanged + failed + not_rechecked = the reports known after the run. These are the columns of
+the run's ``crawl_runs`` row, which the catalog derives from the WARCs (``pipelines/runs.py``); the two agree.
+``nianbao/reports_unreachable`` counts report links that got no usable answer (an HTTP error after the retries, or
+no answer at all): a known one is also in ``not_rechecked``, a new one is not known yet. Listing pages are never
+skipped, and ``NIANBAO_INCREMENTAL = False`` turns the skipping off (counting stays).
 """
 
 from __future__ import annotations
@@ -39,7 +54,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 REPORT_ROLES = frozenset({"report", "attachment", "detail"})
-STATS = ("new", "changed", "unchanged", "failed")
+STATS = ("new", "changed", "unchanged", "failed", "not_rechecked")
+_ANSWERED = ("new", "changed", "unchanged")
 _DAY = 86400.0
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pages (
@@ -47,8 +63,11 @@ CREATE TABLE IF NOT EXISTS pages (
     digest TEXT NOT NULL,
     first_seen REAL NOT NULL,
     last_checked REAL NOT NULL,
-    last_changed REAL NOT NULL
+    last_changed REAL NOT NULL,
+    parent TEXT,
+    report INTEGER
 );
+CREATE TABLE IF NOT EXISTS redirects (url TEXT PRIMARY KEY, target TEXT NOT NULL);
 """
 
 
@@ -63,6 +82,7 @@ class IncrementalConfig:
     enabled: bool
     refresh_days: float
     state_path: Path
+    catalog_path: Path | None  # where parse failures are read back from (None: no catalog)
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> IncrementalConfig:
@@ -71,45 +91,90 @@ class IncrementalConfig:
             raise ValueError(f"NIANBAO_REFRESH_DAYS must be >= 0 (0 re-checks every report), got {days}")
         state = settings.get("NIANBAO_INCREMENTAL_STATE") or "state/incremental.sqlite"
         path = Path(state) if Path(state).is_absolute() else Path(settings.get("ARCHIVE_DIR", "data")) / state
-        return cls(enabled=settings.getbool("NIANBAO_INCREMENTAL", True), refresh_days=days, state_path=path)
+        from pipelines.config import CatalogConfig
+
+        catalog = CatalogConfig.from_settings(settings)
+        return cls(enabled=settings.getbool("NIANBAO_INCREMENTAL", True), refresh_days=days, state_path=path,
+                   catalog_path=catalog.path if catalog.enabled else None)
+
+
+# digest, first seen, last checked, last changed, the page linking it (attachments), whether it was a report (an
+# item) at its last check (None: not known, a state file from before this was kept)
+Row = tuple[str, float, float, float, str | None, int | None]
 
 
 class PageState:
-    """url → (digest, first seen, last checked, last changed); read whole at start, written in batches."""
+    """url → :data:`Row`; read whole at start, written in batches."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._con = sqlite3.connect(path)
         self._con.executescript(_SCHEMA)
-        self.pages: dict[str, tuple[str, float, float, float]] = {
-            url: (digest, first, checked, changed)
-            for url, digest, first, checked, changed in self._con.execute("SELECT * FROM pages")
+        columns = {row[1] for row in self._con.execute("PRAGMA table_info(pages)")}
+        with self._con:  # a state file from before reports and attachments were told apart
+            for name, kind in (("parent", "TEXT"), ("report", "INTEGER")):
+                if name not in columns:
+                    self._con.execute(f"ALTER TABLE pages ADD COLUMN {name} {kind}")
+        self.pages: dict[str, Row] = {
+            url: (digest, first, checked, changed, parent, report)
+            for url, digest, first, checked, changed, parent, report in self._con.execute(
+                "SELECT url, digest, first_seen, last_checked, last_changed, parent, report FROM pages")
         }
-        self._dirty: dict[str, tuple[str, float, float, float]] = {}
+        self._dirty: dict[str, Row] = {}
+        # a report link that redirects: its state is the target's (so it is skipped while the target is fresh)
+        self.redirects: dict[str, str] = dict(self._con.execute("SELECT url, target FROM redirects"))
+        self._dirty_redirects: dict[str, str] = {}
 
-    def record(self, url: str, digest: str, now: float) -> str:
+    def redirected(self, url: str, target: str) -> None:
+        if url != target and self.redirects.get(url) != target:
+            self.redirects[url] = target
+            self._dirty_redirects[url] = target
+
+    def record(self, url: str, digest: str, now: float, parent: str | None = None) -> str:
         """Note a successful check of ``url``; return ``"new"``, ``"changed"`` or ``"unchanged"``."""
         old = self.pages.get(url)
+        parent = parent or (old[4] if old is not None else None)
+        report = old[5] if old is not None else None
+        row: Row
         if old is None:
-            row, kind = (digest, now, now, now), "new"
+            row, kind = (digest, now, now, now, parent, report), "new"
         elif old[0] != digest:
-            row, kind = (digest, old[1], now, now), "changed"
+            row, kind = (digest, old[1], now, now, parent, report), "changed"
         else:
-            row, kind = (old[0], old[1], now, old[3]), "unchanged"
+            row, kind = (old[0], old[1], now, old[3], parent, report), "unchanged"
+        self._put(url, row)
+        return kind
+
+    def set_report(self, url: str, report: bool) -> None:
+        """Whether the page checked this run turned out to be a report (the spider made an item of it). A report
+        stays one (the catalog keeps its row, whatever the page links later)."""
+        row = self.pages.get(url)
+        if row is None or row[5] == 1:
+            return
+        if report or row[5] is None:
+            self._put(url, (*row[:5], int(report)))
+
+    def is_report(self, url: str) -> bool:
+        row = self.pages.get(url)
+        return row is not None and row[5] != 0
+
+    def _put(self, url: str, row: Row) -> None:
         self.pages[url] = row
         self._dirty[url] = row
         if len(self._dirty) >= 200:
             self.flush()
-        return kind
 
     def flush(self) -> None:
-        if not self._dirty:
+        if not self._dirty and not self._dirty_redirects:
             return
         with self._con:
-            self._con.executemany("INSERT OR REPLACE INTO pages VALUES (?,?,?,?,?)",
+            self._con.executemany("INSERT OR REPLACE INTO pages (url, digest, first_seen, last_checked, last_changed,"
+                                  " parent, report) VALUES (?,?,?,?,?,?,?)",
                                   [(url, *row) for url, row in self._dirty.items()])
+            self._con.executemany("INSERT OR REPLACE INTO redirects VALUES (?,?)", self._dirty_redirects.items())
         self._dirty.clear()
+        self._dirty_redirects.clear()
 
     def close(self) -> None:
         self.flush()
@@ -117,12 +182,17 @@ class PageState:
 
 
 class IncrementalMiddleware:
-    """Downloader middleware: skip fresh report pages, count every report page's outcome."""
+    """Downloader middleware: skip fresh report pages; at the end, count every known report's outcome."""
 
     def __init__(self, crawler: Crawler, config: IncrementalConfig) -> None:
         self.crawler = crawler
         self.config = config
         self.state: PageState | None = None
+        self.known_before: set[str] = set()  # reports known when the run started
+        self.outcome: dict[str, str] = {}  # report page → new/changed/unchanged/skipped/unreachable, this run
+        self.record_ids: dict[str, str] = {}  # report page → the WARC record of this run's answer
+        self.items: set[str] = set()  # URLs the spider made report items of, this run
+        self.counts: dict[str, int] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -130,41 +200,60 @@ class IncrementalMiddleware:
         mw = cls(crawler, config)
         crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(mw.item_scraped, signal=signals.item_scraped)
         return mw
 
     def spider_opened(self, spider: Any) -> None:
         self.state = PageState(self.config.state_path)
-        logger.info("incremental: %d report pages known, refresh after %g days%s", len(self.state.pages),
+        self.known_before = {url for url in self.state.pages if self.state.is_report(url)}
+        logger.info("incremental: %d reports known, refresh after %g days%s", len(self.known_before),
                     self.config.refresh_days, "" if self.config.enabled else " (NIANBAO_INCREMENTAL off: no skips)")
 
+    def item_scraped(self, item: Any, **_: Any) -> None:
+        url = getattr(item, "url", None) or (item.get("url") if isinstance(item, dict) else None)
+        if isinstance(url, str):
+            self.items.add(url)
+
     def spider_closed(self, spider: Any) -> None:
-        if self.state is not None:
-            self.state.close()
-            self.state = None
+        if self.state is None:
+            return
+        for url, kind in self.outcome.items():
+            if kind in _ANSWERED:
+                self.state.set_report(url, url in self.items)
+        self.counts = self.tally(self._unparsed())
+        if self.crawler.stats is not None:
+            for key, value in self.counts.items():
+                self.crawler.stats.set_value(f"nianbao/reports_{key}", value)
+        self.state.close()
+        self.state = None
 
     @staticmethod
-    def _role(request: Request) -> str | None:
+    def _meta(request: Request) -> dict[str, Any]:
         meta = request.meta.get("archive_metadata")
-        role = meta.get("role") if isinstance(meta, dict) else None
+        return meta if isinstance(meta, dict) else {}
+
+    def _role(self, request: Request) -> str | None:
+        role = self._meta(request).get("role")
         return role if role in REPORT_ROLES else None
 
-    def _count(self, kind: str) -> None:
-        if self.crawler.stats is not None:
-            self.crawler.stats.inc_value(f"nianbao/reports_{kind}")
+    def _note(self, url: str, kind: str) -> None:
+        if self.outcome.get(url) not in _ANSWERED:  # a later failure does not undo an answer of this run
+            self.outcome[url] = kind
 
     def process_request(self, request: Request) -> None:
         if not self.config.enabled or self.state is None or self._role(request) is None:
             return None
         if request.meta.get("retry_times") or request.meta.get("redirect_urls"):
             return None  # decided when the first attempt was scheduled
-        known = self.state.pages.get(request.url)
+        url = self.state.redirects.get(request.url, request.url)
+        known = self.state.pages.get(url)
         if known is None:
             return None
         age_days = (time.time() - known[2]) / _DAY
         if age_days < self.config.refresh_days:
-            self._count("unchanged")
-            self._count("fresh_skipped")
-            raise FreshSkip(f"fresh: {request.url} was checked {age_days:.1f} days ago "
+            self._note(url, "skipped")
+            via = f" (redirects to {url})" if url != request.url else ""
+            raise FreshSkip(f"fresh: {request.url}{via} was checked {age_days:.1f} days ago "
                             f"(NIANBAO_REFRESH_DAYS={self.config.refresh_days:g})")
         return None
 
@@ -172,29 +261,77 @@ class IncrementalMiddleware:
         if self.state is None or self._role(request) is None:
             return response
         if response.status >= 400:
-            self._count("failed")
-            return response
-        if response.status == 304:
-            self._count("unchanged")
+            self._note(request.url, "unreachable")
             return response
         if response.status != 200:
-            return response
+            return response  # a 304 the archive could not replay reaches no callback: not a check
         digest = hashlib.sha1(response.body).hexdigest()
-        kind = self.state.record(request.url, digest, time.time())
+        parent = self._meta(request).get("attachment_of")
+        kind = self.state.record(request.url, digest, time.time(), parent if isinstance(parent, str) else None)
         if "archive:replayed" in response.flags:
             kind = "unchanged"  # a 304 to a conditional request: the previous capture handed on
-        self._count(kind)
+        self.outcome[request.url] = kind
+        for hop in request.meta.get("redirect_urls") or ():
+            self.state.redirected(hop, request.url)
+        record_id = request.meta.get("archive_record_id")
+        if isinstance(record_id, str):
+            self.record_ids[request.url] = record_id
         return response
 
     def process_exception(self, request: Request, exception: Exception) -> None:
         # Reached only once RetryMiddleware (higher in the chain) gave up, or for errors it does not retry.
         if self._role(request) is not None and not isinstance(exception, IgnoreRequest):
-            self._count("failed")
+            self._note(request.url, "unreachable")
         return None
+
+    # --- counting -----------------------------------------------------------------------------------
+
+    def _unparsed(self) -> set[str]:
+        """Reports answered this run whose capture the catalog could not parse (the item pipelines have closed
+        by ``spider_closed``, so their rows are in)."""
+        path = self.config.catalog_path
+        ids = {rid: url for url, rid in self.record_ids.items() if url in self.items}
+        if path is None or not ids or not path.exists():
+            return set()
+        failed: set[str] = set()
+        try:
+            con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                batch = sorted(ids)
+                for i in range(0, len(batch), 500):
+                    chunk = batch[i:i + 500]
+                    marks = ",".join("?" * len(chunk))
+                    failed.update(rid for (rid,) in con.execute(
+                        f"SELECT record_id FROM captures WHERE outcome = 'failed' AND record_id IN ({marks})", chunk))
+            finally:
+                con.close()
+        except sqlite3.Error as e:
+            logger.warning("incremental: cannot read parse outcomes from %s (%s); reports_failed stays 0", path, e)
+            return set()
+        return {ids[rid] for rid in failed}
+
+    def tally(self, unparsed: set[str] | None = None) -> dict[str, int]:
+        """The run's counts per report (see the module docstring); ``unparsed``: reports answered this run that
+        the catalog could not parse."""
+        unparsed = unparsed or set()
+        counts = dict.fromkeys((*STATS, "fresh_skipped", "unreachable"), 0)
+        answered = {url for url, kind in self.outcome.items() if kind in _ANSWERED and url in self.items}
+        for url in answered:
+            counts["failed" if url in unparsed else self.outcome[url]] += 1
+        pages = self.state.pages if self.state is not None else {}
+        counts["unreachable"] = sum(1 for url, kind in self.outcome.items()
+                                    if kind == "unreachable" and (url not in pages or pages[url][5] != 0))
+        skipped = {url for url, kind in self.outcome.items() if kind == "skipped"}
+        for url in self.known_before - answered:
+            counts["not_rechecked"] += 1
+            parent = pages[url][4] if url in pages else None
+            if url in skipped or (parent is not None and parent in skipped):
+                counts["fresh_skipped"] += 1
+        return counts
 
 
 def count_stats(stats: dict[str, Any]) -> dict[str, int]:
-    """The four run counts from a crawl's stats (0 when absent), for summaries and tests."""
+    """The five run counts from a crawl's stats (0 when absent), for summaries and tests."""
     return {k: int(stats.get(f"nianbao/reports_{k}", 0)) for k in STATS}
 
 

@@ -102,8 +102,9 @@ def metadata(db_name: str = "catalog") -> dict[str, Any]:
                     },
                     "crawl_runs": {
                         "title": "crawl_runs 抓取批次",
-                        "description": "Per crawl run: captures new, changed, unchanged (payload digest against "
-                                       "the URL's previous capture) and failed to parse.",
+                        "description": "Per crawl run, per report: new, changed, unchanged (payload digest "
+                                       "against the latest earlier run), failed to parse, and not_rechecked (known "
+                                       "from an earlier run, not captured in this one: mostly still fresh).",
                     },
                     "labels": {
                         "title": "labels 中文标签",

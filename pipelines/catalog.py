@@ -118,7 +118,8 @@ CREATE TABLE IF NOT EXISTS crawl_runs (
     new INTEGER NOT NULL,
     changed INTEGER NOT NULL,
     unchanged INTEGER NOT NULL,
-    failed INTEGER NOT NULL
+    failed INTEGER NOT NULL,
+    not_rechecked INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS labels (
     kind TEXT NOT NULL,

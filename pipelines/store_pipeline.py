@@ -89,7 +89,7 @@ class CatalogStorePipeline:
     def _finish(self) -> int:
         assert self.conn is not None
         filled = fill_offsets(self.conn, self.config.warc_dir)
-        refresh_runs(self.conn)
+        refresh_runs(self.conn, self.config.warc_dir)  # this run's files count even with no report in them
         return filled
 
 

@@ -123,11 +123,13 @@ def test_newest_capture_wins_and_runs_are_counted(tmp_path: Path) -> None:
     assert conn.execute("SELECT count(*) FROM captures WHERE url = ?", (url,)).fetchone()[0] == 3
     assert conn.execute("SELECT warc_record_id FROM reports WHERE url = ?", (url,)).fetchone()[0] == \
         changed.capture.record_id
-    runs = conn.execute("SELECT run_id, warc_files, captures, new, changed, unchanged, failed FROM crawl_runs"
-                        " ORDER BY run_id").fetchall()
+    runs = conn.execute("SELECT run_id, warc_files, captures, new, changed, unchanged, failed, not_rechecked"
+                        " FROM crawl_runs ORDER BY run_id").fetchall()
+    # per report URL, by its last capture of the run: run 2 caught `url` twice (the second time changed), the
+    # broken PDF did not parse, and the other report of run 1 was not checked again
     assert runs == [
-        ("host-4242-20250310073500000", 2, 2, 2, 0, 0, 0),
-        ("host-4242-20260101000000000", 1, 3, 0, 1, 1, 1),
+        ("host-4242-20250310073500000", 2, 2, 2, 0, 0, 0, 0),
+        ("host-4242-20260101000000000", 1, 3, 0, 1, 0, 1, 1),
     ]
     assert conn.execute("SELECT outcome, error FROM captures WHERE record_id = '<urn:uuid:broken>'").fetchone() == \
         ("failed", "parse failed: ValueError: no text")
