@@ -12,8 +12,9 @@ export PYTHONDONTWRITEBYTECODE := 1
 install: $(STAMP) $(SYSSTAMP)
 
 # Debian packages the suite needs: chromium (browser family, browser capture), redis-server
-# (distributed crawl), antiword (DOC attachments). Installed only when missing.
-$(SYSSTAMP):
+# (distributed crawl), libreoffice-writer-nogui and antiword (DOC/WPS attachments: LibreOffice first,
+# antiword the fallback). Installed only when missing; the script changing runs it again.
+$(SYSSTAMP): scripts/install-system.sh
 	@bash scripts/install-system.sh
 	@mkdir -p $(VENV) && touch $@
 

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
+import os
 import shutil
+import signal
 import subprocess
+import tempfile
 import zipfile
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 # A DOCX member larger than this, or inflating more than this ratio, is refused (zip bombs).
 MAX_MEMBER_BYTES = 64 * 1024 * 1024
 MAX_RATIO = 200
 ANTIWORD_TIMEOUT_S = 20
+# LibreOffice's start and one conversion take 1–3 s here; a file still converting after this is given up on
+# (its whole process group killed) and antiword reads it instead.
+SOFFICE_TIMEOUT_S = 60
+# A DOCX table grid column narrower than one point (20 twips) holds no text: it is a rounding sliver
+# (LibreOffice writes a 1-twip one when a Word 97 row's cell edges differ by a twip from the next row's).
+SLIVER_TWIPS = 20
 
 # pdfminer logs several thousand DEBUG records per page. Scrapy leaves the root logger at NOTSET, so each of them
 # would be built and handed to every handler before being dropped: half of the crawl's parse time. Unless the
@@ -100,21 +112,25 @@ def docx_text(content: bytes) -> str:
             elif isinstance(item, Table):
                 # a merged cell comes back once per grid column it covers, like an HTML span
                 out.append("")
-                out.extend(_md_row(_row_texts(row)) for row in item.rows)
+                slivers = _sliver_columns(item)
+                for row in item.rows:
+                    first, texts = _row_texts(row)
+                    out.append(_md_row([t for col, t in enumerate(texts, first) if col not in slivers]))
                 out.append("")
     except Exception as e:  # noqa: BLE001 - python-docx/lxml raise arbitrary types on hostile files
         raise AttachmentError(f"unreadable DOCX: {type(e).__name__}: {e}") from e
     return "\n".join(out)
 
 
-def _row_texts(row: Any) -> list[str]:
-    """The texts of a DOCX table row, one per grid column (a merged cell repeats, like an HTML span).
+def _row_texts(row: Any) -> tuple[int, list[str]]:
+    """The grid column a DOCX table row's first text stands in, and the texts, one per grid column from
+    there (a merged cell repeats, like an HTML span).
 
     python-docx refuses a row whose vertical merge points at a cell the row above does not have
     (LibreOffice writes such rows when it re-saves a table it misread); that row is read cell by cell,
     each cell's own text repeated over its span, instead of losing the whole document."""
     try:
-        return [cell.text for cell in row.cells]
+        return row._tr.grid_before, [cell.text for cell in row.cells]
     except ValueError:
         from docx.table import _Cell
 
@@ -122,14 +138,149 @@ def _row_texts(row: Any) -> list[str]:
         texts = [""] * tr.grid_before
         for tc in tr.tc_lst:
             texts.extend([_Cell(tc, row.table).text] * tc.grid_span)
-        return texts
+        return 0, texts
 
 
-def doc_text(content: bytes) -> str:
-    """A Word 97–2003 (or WPS) file through antiword; its tables come back as markdown rows."""
+def _sliver_columns(table: Any) -> set[int]:
+    """The grid columns of a DOCX table narrower than ``SLIVER_TWIPS`` that no cell lies wholly in.
+
+    Every cell over such a column also covers a real one, so reading it would only repeat that cell's text
+    (LibreOffice's DOC→DOCX gives Table 4's 总计 a 1-twip second column: 16 numbers for 15 columns). A table
+    without a grid, or with one that does not parse, has none: it is read as before."""
+    from docx.oxml.ns import qn
+    from docx.shared import Twips
+
+    try:
+        grid = table._tbl.find(qn("w:tblGrid"))
+        if grid is None:
+            return set()
+        slivers = {j for j, col in enumerate(grid.findall(qn("w:gridCol")))
+                   if col.w is not None and col.w < Twips(SLIVER_TWIPS)}
+        for tr in table._tbl.tr_lst if slivers else ():
+            col = tr.grid_before
+            for tc in tr.tc_lst:
+                span = set(range(col, col + tc.grid_span))
+                if span <= slivers:  # a cell all in slivers: its text stands only there, keep its columns
+                    slivers -= span
+                col += tc.grid_span
+    except Exception:  # noqa: BLE001 - python-docx raises arbitrary types on malformed widths and spans
+        return set()
+    return slivers
+
+
+@dataclass(frozen=True)
+class DocText:
+    """A DOC/WPS file's text, the converter that gave it, and why a converter tried before it failed."""
+
+    text: str
+    converter: str  # "libreoffice" or "antiword"
+    fallback_reason: str | None = None  # set when LibreOffice is installed but gave nothing: why
+
+
+def doc_text(content: bytes) -> DocText:
+    """A Word 97–2003 (or WPS) file to text, tables as markdown rows.
+
+    LibreOffice headless, where installed, converts it to DOCX (read by ``docx_text``); it reads every table.
+    antiword, the fallback, loses rows of seven or more cells (see ``antiword_tables``). A LibreOffice failure
+    (timeout, exit status, no output, an unreadable result) falls back to antiword, and says why."""
+    soffice = shutil.which("soffice")
     antiword = shutil.which("antiword")
-    if antiword is None:
-        raise AttachmentError("DOC/WPS attachment and no antiword installed")
+    if soffice is None and antiword is None:
+        raise AttachmentError("DOC/WPS attachment and neither LibreOffice (soffice) nor antiword installed")
+    reason = None
+    if soffice is not None:
+        try:
+            return DocText(docx_text(soffice_docx(content, soffice)), "libreoffice")
+        except AttachmentError as e:
+            reason = str(e)
+    if antiword is None:  # LibreOffice failed (both missing was said above)
+        raise AttachmentError(f"{reason}; no antiword installed to fall back on")
+    try:
+        text = _antiword_text(content, antiword)
+    except AttachmentError as e:
+        raise AttachmentError(f"{reason}; {e}" if reason else str(e)) from e
+    return DocText(text, "antiword", reason)
+
+
+_SOFFICE_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" \
+xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="DisableMacrosExecution" \
+oor:op="fuse"><value>true</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="MacroSecurityLevel" \
+oor:op="fuse"><value>3</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="BlockUntrustedRefererLinks" \
+oor:op="fuse"><value>true</value></prop></item>
+<item oor:path="/org.openoffice.Office.Writer/Content/Update"><prop oor:name="Link" oor:op="fuse">\
+<value>0</value></prop></item>
+</oor:items>
+"""
+
+
+@functools.lru_cache(maxsize=1)
+def _offline_prefix() -> tuple[str, ...] | None:
+    """The command prefix that runs a program with no network: a new network namespace (only a loopback,
+    down) through util-linux ``unshare``; as root directly, otherwise in a user namespace. ``None`` when this
+    machine allows neither (asked once per process)."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return None
+    prefix = (unshare, "--net") if os.geteuid() == 0 else (unshare, "--net", "--map-root-user")
+    try:
+        ok = subprocess.run([*prefix, "true"], capture_output=True, timeout=10, check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        ok = False
+    return prefix if ok else None
+
+
+def soffice_docx(content: bytes, soffice: str) -> bytes:
+    """The DOCX LibreOffice headless makes of a DOC/WPS file, or ``AttachmentError`` saying why there is none.
+
+    Each call has its own temporary directory: the input under a fixed name (never the URL's), the output,
+    and a throw-away user profile (concurrent conversions never share one; macros off, links never
+    updated, untrusted links blocked). It runs without network (in a network namespace), in its own
+    process group, killed whole after ``SOFFICE_TIMEOUT_S``. The export filter is named, so a file that is
+    really HTML or RTF (sites serve such as .doc) converts too: the default one refuses a document
+    LibreOffice opened as HTML."""
+    prefix = _offline_prefix()
+    if prefix is None:
+        raise AttachmentError("LibreOffice not run: no network namespace (util-linux unshare) to run it offline")
+    with tempfile.TemporaryDirectory(prefix="nianbao-soffice-") as tmp:
+        root = Path(tmp)
+        src, out, profile = root / "input.doc", root / "out", root / "profile"
+        src.write_bytes(content)
+        (profile / "user").mkdir(parents=True)
+        (profile / "user" / "registrymodifications.xcu").write_text(_SOFFICE_PROFILE, encoding="utf-8")
+        cmd = [*prefix, soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
+               "--nologo", "--nolockcheck", "--convert-to", "docx:MS Word 2007 XML", "--outdir", str(out), str(src)]
+        # stderr to a file, not a pipe: a child that outlived the kill could hold a pipe open, and reading it
+        # would wait for that child
+        with open(root / "stderr", "wb") as err_file:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err_file,
+                                    cwd=tmp, start_new_session=True)
+            try:
+                proc.wait(timeout=SOFFICE_TIMEOUT_S)
+            except subprocess.TimeoutExpired as e:
+                raise AttachmentError(f"LibreOffice took longer than {SOFFICE_TIMEOUT_S}s") from e
+            finally:
+                if proc.returncode is None:  # timed out or interrupted: the leader is not reaped, the group is ours
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+        err = (root / "stderr").read_bytes()[:4096]
+        said = [line for line in err.decode("utf-8", "replace").replace(tmp, "…").splitlines()
+                if line.strip() and "javaldx" not in line]
+        detail = f": {said[0].strip()}" if said else ""
+        if proc.returncode != 0:
+            raise AttachmentError(f"LibreOffice exited with status {proc.returncode}{detail}")
+        result = out / "input.docx"
+        if not result.is_file():
+            raise AttachmentError(f"LibreOffice wrote no DOCX{detail}")
+        if result.stat().st_size > MAX_MEMBER_BYTES:
+            raise AttachmentError(f"LibreOffice's DOCX is over {MAX_MEMBER_BYTES} bytes: refused")
+        return result.read_bytes()
+
+
+def _antiword_text(content: bytes, antiword: str) -> str:
     try:
         # -w 0: a whole paragraph per line (the default wraps at 80 columns, splitting digit runs)
         proc = subprocess.run([antiword, "-m", "UTF-8.txt", "-w", "0", "-"], input=content, capture_output=True,

@@ -43,7 +43,8 @@ from crawler.textfix import decode, repair
 
 # antiword 0.37 does not follow a "huge PAPX" (sprmPHugePapx), where LibreOffice stores the properties of any
 # table row of seven or more cells; it then prints those rows run on, and drops them when a row it can
-# read comes next (Table 4's first row after Table 3). See _attachments.antiword_tables.
+# read comes next (Table 4's first row after Table 3). See _attachments.antiword_tables. Added only when antiword
+# gave the text (LibreOffice, preferred where installed, reads such rows).
 _DOC_TABLE_HINT = "; or antiword lost its rows, as it may for rows of seven or more cells"
 _HTML_SNIFF = re.compile(r"<(?:!doctype\s+html|html|head|body|table|div|p|meta|br)[\s>/]", re.I)
 
@@ -66,6 +67,7 @@ def parse_report(content: bytes | str, url: str | None = None, content_type: str
 
 def _parse(report: Report, content: bytes | str, url: str | None, content_type: str | None,
            headers: Mapping[str, Any] | None) -> None:
+    converter = None  # for a DOC/WPS file: "libreoffice" or "antiword"
     if isinstance(content, str):
         text = content
         kind = "markup"
@@ -84,7 +86,11 @@ def _parse(report: Report, content: bytes | str, url: str | None, content_type: 
             elif kind == "docx":
                 text = docx_text(raw)
             else:
-                text = doc_text(raw)
+                doc = doc_text(raw)
+                text, converter = doc.text, doc.converter
+                if doc.fallback_reason:
+                    report.issues.append(Issue("converter_fallback", detail=f"{kind}: read with antiword; "
+                                                                             f"{doc.fallback_reason}"))
         except AttachmentError as e:
             code = "unsupported_attachment" if kind == "doc" else "unparsed_document"
             report.issues.append(Issue(code, detail=f"{kind}: {e}"))
@@ -122,7 +128,7 @@ def _parse(report: Report, content: bytes | str, url: str | None, content_type: 
     if fmt == "unknown":
         report.issues.append(Issue("format_unknown", detail="no format markers and no report year"))
     _tables(report, spans, "2021" if fmt == "unknown" else fmt, report.year)
-    if kind == "doc":
+    if converter == "antiword":
         report.issues = [Issue(i.code, i.table, i.row, i.column, i.detail + _DOC_TABLE_HINT)
                          if i.code == "table_missing" else i for i in report.issues]
 
