@@ -99,6 +99,9 @@ LABELS: tuple[tuple[str, str, str, str], ...] = (
     ("issue", "unparsed_row", "无法识别的行", "unparsed row"),
     ("issue", "mojibake", "乱码", "mojibake"),
     ("issue", "format_unknown", "格式无法识别", "format unknown"),
+    ("issue", "unparsed_document", "文件无法读取", "document could not be read"),
+    ("issue", "unsupported_attachment", "附件格式无法转换", "attachment format not supported"),
+    ("issue", "converter_fallback", "改用备用转换工具", "read with the fallback converter"),
     # report formats
     ("format", "2021", "2021年新版格式（国办公开办函〔2021〕30号）", "2021 format"),
     ("format", "2019", "2019年格式（国办公开办函〔2019〕60号）", "2019 format"),

@@ -83,3 +83,19 @@ def test_canned_query_puts_chinese_labels_next_to_keys(server: str) -> None:
 def test_only_local_hosts() -> None:
     with pytest.raises(ValueError, match="this machine only"):
         bind("0.0.0.0", 0)
+
+
+def test_every_issue_code_the_parser_emits_has_a_label() -> None:
+    import re
+
+    from pipelines.labels import LABELS
+
+    emitted = set()
+    from pathlib import Path
+
+    for path in (Path(__file__).resolve().parent.parent / "crawler" / "report").glob("*.py"):
+        emitted |= set(re.findall(r'Issue\(\s*"([a-z_]+)"', path.read_text(encoding="utf-8")))
+    emitted.add("mojibake")  # added from the text repair's spans, not by an Issue(...) literal
+    labelled = {key for kind, key, _zh, _en in LABELS if kind == "issue"}
+    assert len(emitted) >= 9
+    assert emitted <= labelled, sorted(emitted - labelled)
