@@ -12,8 +12,11 @@ Here, with ``JOBDIR`` set (and no Redis frontier), the add-on :class:`DurableJob
   request finally failed or was ignored;
 * on start, if the previous run did not finish, requests ``queued`` or ``taken`` are queued again, and so are
   ``processed`` ones whose response never reached a WARC (it was still in the writer's queue at the kill; the
-  archive mends ``.open`` files first), and the catalog is rebuilt from the WARCs (``archive.rebuild``) before the
-  item pipelines open it, so reports whose items were in an unflushed batch are not lost;
+  archive mends ``.open`` files first), and the catalog catches up with the killed run's WARCs before the item
+  pipelines open it (:func:`archive.catchup.catch_up`: only records the catalog lacks are parsed and stored, rows
+  whose record the kill lost are removed), so reports whose items were in an unflushed batch are not lost, at a cost
+  in proportion to what was lost; when only the whole archive can say (a revisit of a record neither the catalog
+  nor the dedup store knows), the catalog is rebuilt instead (``archive.rebuild``);
 * a run that finishes clears the frontier, so the next scheduled run with the same JOBDIR starts afresh.
 
 At most the requests in flight at the kill are fetched twice. Requests that cannot be serialised (a callable in
@@ -141,8 +144,8 @@ class DurableScheduler:
             self._inc("nianbao/resume/requeued", len(self._heap))
 
     def _recover(self, run_started: float) -> None:
-        """The previous run was killed: requeue processed requests whose responses never reached a WARC, and
-        rebuild the catalog from the WARCs before the item pipelines open it."""
+        """The previous run was killed: requeue processed requests whose responses never reached a WARC, and bring
+        the catalog up to date with the WARCs before the item pipelines open it."""
         from archive.config import ArchiveConfig
         from archive.mend import mend_open_files
         from archive.reader import iter_captures, warc_files
@@ -154,7 +157,9 @@ class DurableScheduler:
         started = time.strftime("%Y%m%d%H%M%S", time.gmtime(run_started))
         recent = [p for p in (warc_files(warc_dir) if warc_dir.is_dir() else [])
                   if p.name.startswith("NIANBAO-") and p.name[8:22] >= started]
-        captured = {c.url for c in iter_captures(recent)} if recent else set()
+        captured = self._catch_up_catalog(recent, warc_dir, archive.state_dir / "dedup.sqlite")
+        if captured is None:
+            captured = {c.url for c in iter_captures(recent)} if recent else set()
         lost = [(job_id, url) for job_id, url in self.frontier.db.execute(
             "SELECT id, url FROM requests WHERE state = 'processed' AND changed >= ?", (run_started,))
             if url not in captured]
@@ -164,7 +169,29 @@ class DurableScheduler:
         if lost:
             logger.info("resume: %d processed requests had no WARC record yet; queued again", len(lost))
         self._inc("nianbao/resume/unarchived_requeued", len(lost))
+
+    def _catch_up_catalog(self, recent: list[Path], warc_dir: Path, dedup: Path) -> set[str] | None:
+        """Catch the catalog up with the killed run's WARCs ``recent``; returns the URLs captured in them (None
+        when the catalog is off or was rebuilt instead: the caller reads them itself)."""
+        from pipelines.config import CatalogConfig
+
+        config = CatalogConfig.from_settings(self.crawler.settings)
+        if not config.enabled:
+            return None
+        from archive.catchup import catch_up
+
+        result = catch_up(recent, config.path, warc_dir, dedup)
+        if result.needs_rebuild is None:
+            logger.info("resume: catalog caught up: %s", result.summary_line())
+            for key in ("records", "known", "parsed", "stored", "stale"):
+                self._inc(f"nianbao/resume/catchup_{key}", getattr(result, key))
+            for where in result.unresolved:
+                logger.warning("resume: capture not recognised (a rebuild lists it too): %s", where)
+            return result.urls
+        logger.warning("resume: the catalog cannot catch up from the killed run's WARCs alone (%s); rebuilding it "
+                       "from the whole archive", result.needs_rebuild)
         self._rebuild_catalog(warc_dir)
+        return None
 
     def _rebuild_catalog(self, warc_dir: Path) -> None:
         from pipelines.config import CatalogConfig

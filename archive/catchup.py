@@ -1,0 +1,215 @@
+"""Catching the catalog up with WARC records it does not hold yet: the resume after a crash.
+
+A crawl killed with SIGKILL leaves the catalog behind its WARCs: items in the store pipeline's unflushed batch were
+never written, while their records reached the WARC. :func:`archive.rebuild.rebuild` fixes that by reading and
+parsing the whole archive, which costs as much as everything ever crawled. :func:`catch_up` reads only the files the
+killed run wrote and parses only the records the catalog does not have (compared by WARC record id), so a resume
+costs in proportion to what was lost. It makes the same rows a rebuild would: records are recognised and parsed by
+the rebuild's own functions, a revisit's original in an older file is found through the catalog or the dedup store
+(``state/dedup.sqlite``), and catalog rows the kill made stale (an item stored while its record was still in the
+writer's queue, then cut away by the mend) are removed. When a case would need the whole archive after all (a
+revisit whose original neither knows, or a stale row whose URL has older captures to fall back on),
+:attr:`CatchUpResult.needs_rebuild` says why and the caller rebuilds.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from archive.rebuild import (
+    BATCH_SIZE,
+    Damaged,
+    _recognise,
+    _remember,
+    _Seen,
+    _Unresolved,
+    parse_candidate,
+)
+from pipelines.catalog import StoreEntry, open_catalog, store_entries, transaction
+from pipelines.runs import refresh_runs
+
+
+@dataclass
+class CatchUpResult:
+    catalog: Path
+    files: int = 0
+    records: int = 0  # captures read in those files
+    known: int = 0  # of them, already in the catalog: not parsed again
+    parsed: int = 0  # report candidates parsed (a detail page that only links its attachments is parsed, not stored)
+    stored: int = 0  # captures written to the catalog
+    offsets_filled: int = 0  # catalog rows stored before their record was flushed, now pointing at it
+    stale: int = 0  # catalog rows whose record the kill lost, removed
+    urls: set[str] = field(default_factory=set)  # every URL captured in those files
+    damaged: list[Damaged] = field(default_factory=list)
+    unresolved: list[str] = field(default_factory=list)  # captures a rebuild would list too (payload too large…)
+    needs_rebuild: str | None = None  # why only a full rebuild gives the right catalog
+    seconds: float = 0.0
+
+    def summary_line(self) -> str:
+        return (f"{self.files} WARC files, {self.records} captures read, {self.known} already in the catalog, "
+                f"{self.parsed} parsed, {self.stored} stored, {self.offsets_filled} offsets filled, "
+                f"{self.stale} stale rows removed ({self.seconds:.1f}s) -> {self.catalog}")
+
+
+def catch_up(files: Iterable[Path], catalog_path: Path, warc_dir: Path, dedup_path: Path | None = None) -> CatchUpResult:
+    """Add to the catalog at ``catalog_path`` what ``files`` (the killed run's WARCs, already mended) hold and it
+    does not; ``warc_dir`` is where the catalog's WARC file names live (older originals of revisits)."""
+    from archive.naming import parse_warc_name
+    from archive.reader import DamagedRecord, iter_captures, read_capture_at
+
+    started = time.monotonic()
+    paths = sorted(files)
+    result = CatchUpResult(catalog=catalog_path, files=len(paths))
+    names = {p.name for p in paths}
+    conn = open_catalog(catalog_path)
+    try:
+        stored = _stored_ids(conn, names)
+        originals = _OriginalFinder(conn, warc_dir, dedup_path)
+        seen: dict[str, _Seen] = {}
+        linked: dict[str, str] = {}
+        present: dict[str, tuple[str, int]] = {}  # record id -> (file, offset), for every capture read
+        batch: list[StoreEntry] = []
+
+        def damaged(d: DamagedRecord) -> None:
+            result.damaged.append(Damaged(Path(d.warc_file).name, d.offset, d.reason))
+
+        for path in paths:
+            by_title = parse_warc_name(path.name) is None
+            for cap in iter_captures([path], errors=damaged):
+                result.records += 1
+                result.urls.add(cap.url)
+                present[cap.record_id] = (path.name, cap.offset)
+                if cap.record_id in stored:
+                    result.known += 1
+                    if cap.record_type != "revisit":  # a later revisit in these files may refer to it
+                        _remember(cap, dict(cap.metadata) if cap.metadata else None, seen)
+                    continue
+                if cap.record_type == "revisit" and not _in(seen, cap.refers_to, cap.refers_to_uri,
+                                                            cap.refers_to_date):
+                    found = originals.find(cap.refers_to, cap.payload_digest)
+                    if found is None:
+                        result.needs_rebuild = (f"{path.name}@{cap.offset} {cap.url}: a revisit whose original "
+                                                f"({cap.refers_to}) neither the catalog nor the dedup store knows")
+                        return result
+                    try:
+                        original = read_capture_at(found[0], found[1])
+                    except (LookupError, OSError) as e:
+                        result.needs_rebuild = f"{path.name}@{cap.offset} {cap.url}: its original: {e}"
+                        return result
+                    _remember(original, dict(original.metadata) if original.metadata else None, seen)
+                try:
+                    candidate = _recognise(cap, linked, seen, by_title)
+                except _Unresolved as e:
+                    result.unresolved.append(str(e))  # as a rebuild lists it (a payload past the limit…)
+                    continue
+                if candidate is None:
+                    continue
+                result.parsed += 1
+                entry = parse_candidate(candidate)
+                if entry is not None:
+                    batch.append(entry)
+                if len(batch) >= BATCH_SIZE:
+                    store_entries(conn, batch)
+                    result.stored += len(batch)
+                    batch = []
+        store_entries(conn, batch)
+        result.stored += len(batch)
+        result.offsets_filled = _fill_offsets(conn, present)
+        result.stale, why = _remove_stale(conn, names, present, warc_dir)
+        if why is not None:
+            result.needs_rebuild = why
+            return result
+        refresh_runs(conn, warc_dir)
+    finally:
+        conn.close()
+        result.seconds = time.monotonic() - started
+    return result
+
+
+def _in(seen: dict[str, _Seen], refers_to: str | None, uri: str | None, date: str | None) -> bool:
+    return (refers_to or "") in seen or f"{uri} {date}" in seen
+
+
+def _stored_ids(conn: sqlite3.Connection, names: set[str]) -> set[str]:
+    """Record ids the catalog holds in ``names`` (and rows stored before their file name was final)."""
+    out: set[str] = set()
+    batch = sorted(names)
+    for i in range(0, len(batch), 500):
+        chunk = batch[i:i + 500]
+        marks = ",".join("?" * len(chunk))
+        out.update(rid for (rid,) in conn.execute(
+            f"SELECT record_id FROM captures WHERE warc_file IN ({marks})", chunk))
+    out.update(rid for (rid,) in conn.execute("SELECT record_id FROM captures WHERE warc_offset IS NULL"))
+    return out
+
+
+class _OriginalFinder:
+    """Where the record a revisit refers to lives, when it is in an older file: a report capture the catalog
+    holds, or any payload the dedup store remembers (listings included)."""
+
+    def __init__(self, conn: sqlite3.Connection, warc_dir: Path, dedup_path: Path | None) -> None:
+        self.conn = conn
+        self.warc_dir = warc_dir
+        self.dedup_path = dedup_path if dedup_path is not None and dedup_path.exists() else None
+
+    def find(self, record_id: str | None, digest: str | None) -> tuple[Path, int] | None:
+        if record_id:
+            row = self.conn.execute("SELECT warc_file, warc_offset FROM captures WHERE record_id = ?"
+                                    " AND warc_offset IS NOT NULL", (record_id,)).fetchone()
+            if row is not None and (self.warc_dir / row[0]).exists():
+                return self.warc_dir / row[0], int(row[1])
+        if self.dedup_path is None or not digest:
+            return None
+        con = sqlite3.connect(f"file:{self.dedup_path}?mode=ro", uri=True)
+        try:
+            row = con.execute("SELECT record_id, warc_file, offset FROM payloads WHERE digest = ?",
+                              (digest,)).fetchone()
+        finally:
+            con.close()
+        if row is None or row[2] is None or (record_id and row[0] != record_id):
+            return None
+        path = self.warc_dir / row[1]
+        return (path, int(row[2])) if path.exists() else None
+
+
+def _fill_offsets(conn: sqlite3.Connection, present: dict[str, tuple[str, int]]) -> int:
+    """Rows stored before their record was flushed get its file and offset (as the crawl's end would)."""
+    pending = [rid for (rid,) in conn.execute("SELECT record_id FROM captures WHERE warc_offset IS NULL")
+               if rid in present]
+    updates = [(present[rid][0], present[rid][1], rid) for rid in pending]
+    if updates:
+        with transaction(conn):
+            conn.executemany("UPDATE captures SET warc_file = ?, warc_offset = ? WHERE record_id = ?", updates)
+            conn.executemany("UPDATE reports SET warc_file = ?, warc_offset = ? WHERE warc_record_id = ?", updates)
+    return len(updates)
+
+
+def _remove_stale(conn: sqlite3.Connection, names: set[str], present: dict[str, tuple[str, int]],
+                  warc_dir: Path) -> tuple[int, str | None]:
+    """Remove rows stored live whose record is not in the files (cut by the mend, or never written). Returns how
+    many, and a reason to rebuild when a removed capture was its URL's report and older captures of the URL remain
+    (the report must come from one of those: a rebuild's job)."""
+    stale = [(rid, url) for rid, url, warc_file in conn.execute(
+        "SELECT record_id, url, warc_file FROM captures WHERE warc_offset IS NULL")
+        if rid not in present and (warc_file in names or not (warc_dir / str(warc_file)).exists())]
+    if not stale:
+        return 0, None
+    with transaction(conn):
+        for rid, url in stale:
+            conn.execute("DELETE FROM captures WHERE record_id = ?", (rid,))
+            report = conn.execute("SELECT id FROM reports WHERE warc_record_id = ?", (rid,)).fetchone()
+            if report is None:
+                continue
+            if conn.execute("SELECT 1 FROM captures WHERE url = ? AND outcome = 'report'", (url,)).fetchone():
+                return len(stale), f"the report row of {url} pointed at a capture the crash lost; older ones remain"
+            for table in ("sections", "table_cells", "issues"):
+                conn.execute(f"DELETE FROM {table} WHERE report_id = ?", (report[0],))
+            conn.execute("DELETE FROM reports WHERE id = ?", (report[0],))
+    return len(stale), None
+
+
+__all__ = ["CatchUpResult", "catch_up"]

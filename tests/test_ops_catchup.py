@@ -1,0 +1,102 @@
+"""The resume's catalog catch-up (archive/catchup.py) on a small hand-made archive: two finished runs and a killed
+third one whose items were only partly stored. Only the killed run's file is read, only the missing record is parsed,
+its revisit's original (in an older file) is found through the catalog, a row whose record the kill lost is removed,
+and the result is the catalog a full rebuild makes. When the original cannot be found, it says a rebuild is needed."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from archive.catchup import catch_up
+from archive.rebuild import rebuild
+from pipelines.catalog import open_catalog, sorted_dump, store_entries
+from pipelines.parse_pipeline import capture_from_item
+from pipelines.processing import process_capture
+from pipelines.runs import fill_offsets, refresh_runs
+from tests.test_rebuild import (
+    FILE_1,
+    FILE_2,
+    FILE_3,
+    SEEDS,
+    Exchange,
+    _exchanges,
+    _item,
+    _meta,
+    _recrawl,
+    _write_warc,
+)
+
+
+def _entries(exchanges: list[Exchange], name: str) -> list:  # type: ignore[type-arg]
+    out = []
+    for ex in exchanges:
+        if ex.is_item:
+            info, body, ctype = capture_from_item(_item(ex, name))
+            out.append(process_capture(body, info, ctype))
+    return out
+
+
+@pytest.fixture()
+def killed(tmp_path: Path) -> dict[str, object]:
+    warc = tmp_path / "warc"
+    warc.mkdir()
+    one, two, _ = _exchanges()
+    three = _recrawl(one, two)
+    _write_warc(warc / FILE_1, one, 0)
+    _write_warc(warc / FILE_2, two, 20, fields=False)
+    _write_warc(warc / FILE_3, three, 60)  # the killed run's file (mended: complete records only)
+    catalog = tmp_path / "catalog.sqlite"
+    conn = open_catalog(catalog)
+    store_entries(conn, _entries(one, FILE_1) + _entries(two, FILE_2))  # two runs that finished ...
+    fill_offsets(conn, warc)
+    refresh_runs(conn, warc)
+    stored, missing = _entries(three, FILE_3)  # ... and the killed one: its first item was stored, live
+    store_entries(conn, [stored])
+    lost = Exchange("http://portal.test/gk/202503/t20250311_7.htm", SEEDS[-1].read_bytes(),
+                    "text/plain; charset=utf-8", is_item=True, record_id="<urn:uuid:lost-in-the-writer-queue>",
+                    date="2025-03-10T07:36:30Z",
+                    meta=_meta("detail", ["http://portal.test/gk/index.html"], list_title="2021年度政府信息公开工作年度报告"))
+    store_entries(conn, _entries([lost], FILE_3))  # stored, but the kill cut its record from the WARC
+    conn.close()
+    return {"warc": warc, "catalog": catalog, "missing": missing.capture.record_id, "lost": lost.url,
+            "root": tmp_path}
+
+
+def _dump(path: Path) -> list[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return sorted_dump(conn)
+    finally:
+        conn.close()
+
+
+def test_catch_up_parses_only_the_missing_record_and_equals_a_rebuild(killed) -> None:
+    warc, catalog = Path(killed["warc"]), Path(killed["catalog"])  # type: ignore[arg-type]
+    result = catch_up([warc / FILE_3], catalog, warc)
+    assert result.needs_rebuild is None
+    assert (result.files, result.records, result.known) == (1, 2, 1)
+    assert (result.parsed, result.stored) == (1, 1), "only the record the catalog lacked"
+    assert (result.offsets_filled, result.stale) == (1, 1)
+    con = sqlite3.connect(catalog)
+    assert con.execute("SELECT count(*) FROM captures WHERE record_id = ?", (killed["missing"],)).fetchone() == (1,)
+    assert con.execute("SELECT count(*) FROM reports WHERE url = ?", (killed["lost"],)).fetchone() == (0,)
+    assert con.execute("SELECT count(*) FROM captures WHERE warc_offset IS NULL").fetchone() == (0,)
+    con.close()
+    rebuilt = Path(killed["root"]) / "rebuilt.sqlite"  # type: ignore[arg-type]
+    rebuild(warc, rebuilt)
+    assert _dump(catalog) == _dump(rebuilt)
+
+
+def test_catch_up_asks_for_a_rebuild_when_an_original_is_unknown(killed, tmp_path: Path) -> None:
+    warc = Path(killed["warc"])  # type: ignore[arg-type]
+    empty = tmp_path / "empty.sqlite"
+    open_catalog(empty).close()
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(warc / FILE_3, alone / FILE_3)  # the killed run's revisits; their originals known to no one
+    result = catch_up([alone / FILE_3], empty, alone)
+    assert result.needs_rebuild and "original" in result.needs_rebuild
