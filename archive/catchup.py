@@ -195,7 +195,7 @@ def _remove_stale(conn: sqlite3.Connection, names: set[str], present: dict[str, 
     (the report must come from one of those: a rebuild's job)."""
     stale = [(rid, url) for rid, url, warc_file in conn.execute(
         "SELECT record_id, url, warc_file FROM captures WHERE warc_offset IS NULL")
-        if rid not in present and (warc_file in names or not (warc_dir / str(warc_file)).exists())]
+        if rid not in present and (warc_file in names or not _exists(warc_dir, str(warc_file)))]
     if not stale:
         return 0, None
     with transaction(conn):
@@ -210,6 +210,11 @@ def _remove_stale(conn: sqlite3.Connection, names: set[str], present: dict[str, 
                 conn.execute(f"DELETE FROM {table} WHERE report_id = ?", (report[0],))
             conn.execute("DELETE FROM reports WHERE id = ?", (report[0],))
     return len(stale), None
+
+
+def _exists(warc_dir: Path, name: str) -> bool:
+    """The file is there, closed or still being written (another process's ``.open`` file is not ours to judge)."""
+    return (warc_dir / name).exists() or (warc_dir / f"{name}.open").exists()
 
 
 __all__ = ["CatchUpResult", "catch_up"]
