@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler.report import PARSER_VERSION
 from pipelines.capture_info import CaptureInfo, normalise_timestamp, payload_digest, run_ids_for_files
 from pipelines.catalog import StoreEntry, open_catalog, report_id, sorted_dump, store_entries, table_cells
 from pipelines.processing import process_capture, validate_report
@@ -76,7 +77,7 @@ def test_rows_hold_the_report(tmp_path: Path, entries: list[StoreEntry]) -> None
     row = conn.execute(
         "SELECT title, agency, year, format, parser_version, warc_file, warc_offset, warc_record_id, captured_at"
         " FROM reports WHERE id = ?", (rid,)).fetchone()
-    assert row == ("平潭综合实验区2024年度政府信息公开工作年度报告", "平潭综合实验区", 2024, "2021", "1.0.0",
+    assert row == ("平潭综合实验区2024年度政府信息公开工作年度报告", "平潭综合实验区", 2024, "2021", PARSER_VERSION,
                    RUN1, html.capture.warc_offset, html.capture.record_id, "2025-03-10T07:35:00Z")
     # Table 3, new_received total: 218 in the Pingtan 2024 report
     assert conn.execute(
