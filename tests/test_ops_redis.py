@@ -78,9 +78,10 @@ def two_workers(redis_url: str, tmp_path_factory: pytest.TempPathFactory):
                    "-s", f"NIANBAO_SOURCES={sources}", "-s", f"ARCHIVE_DIR={tmp / name}",
                    "-s", f"NIANBAO_REDIS_URL={redis_url}", "-s", "LOG_LEVEL=INFO",
                    # A worker pulls up to CONCURRENT_REQUESTS from the shared queue into its own downloader;
-                   # keep that small and the pace steady, so work is shared even on a busy machine.
+                   # keep that small and the pace steady, so work is shared even on a busy machine (at 0.1 s a
+                   # worker that stalled a few seconds after joining once found the other had done everything).
                    "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS=1",
-                   "-s", "DOWNLOAD_DELAY=0.1", "-s", "RANDOMIZE_DOWNLOAD_DELAY=False",
+                   "-s", "DOWNLOAD_DELAY=0.25", "-s", "RANDOMIZE_DOWNLOAD_DELAY=False",
                    "-s", "NIANBAO_REDIS_MIN_WORKERS=2", "-s", "NIANBAO_REDIS_WAIT=60"]
             procs.append(subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
         outs = []
@@ -107,7 +108,9 @@ def test_each_url_fetched_once(two_workers) -> None:
 def test_both_workers_took_part(two_workers) -> None:
     _, _, errs, _ = two_workers
     counts = [_stat(err, "downloader/response_count") for err in errs]
-    assert all(n >= 3 for n in counts), counts
+    lazy = "\n".join(f"--- worker {i + 1} ({n} responses), log tail:\n" + "\n".join(err.splitlines()[-40:])
+                     for i, (n, err) in enumerate(zip(counts, errs, strict=True)) if n < 3)
+    assert all(n >= 3 for n in counts), f"{counts}\n{lazy}"
     assert all(_stat(err, "scheduler/dequeued/redis") > 0 for err in errs)
 
 
