@@ -29,7 +29,7 @@ from archive.rebuild import (
     _Unresolved,
     parse_candidate,
 )
-from pipelines.catalog import StoreEntry, open_catalog, store_entries, transaction
+from pipelines.catalog import StoreEntry, ids_in, open_catalog, store_entries, transaction
 from pipelines.runs import refresh_runs
 
 
@@ -136,13 +136,7 @@ def _in(seen: dict[str, _Seen], refers_to: str | None, uri: str | None, date: st
 
 def _stored_ids(conn: sqlite3.Connection, names: set[str]) -> set[str]:
     """Record ids the catalog holds in ``names`` (and rows stored before their file name was final)."""
-    out: set[str] = set()
-    batch = sorted(names)
-    for i in range(0, len(batch), 500):
-        chunk = batch[i:i + 500]
-        marks = ",".join("?" * len(chunk))
-        out.update(rid for (rid,) in conn.execute(
-            f"SELECT record_id FROM captures WHERE warc_file IN ({marks})", chunk))
+    out = ids_in(conn, "SELECT record_id FROM captures WHERE warc_file IN ({marks})", names)
     out.update(rid for (rid,) in conn.execute("SELECT record_id FROM captures WHERE warc_offset IS NULL"))
     return out
 

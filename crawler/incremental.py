@@ -293,16 +293,13 @@ class IncrementalMiddleware:
         ids = {rid: url for url, rid in self.record_ids.items() if url in self.items}
         if path is None or not ids or not path.exists():
             return set()
-        failed: set[str] = set()
+        from pipelines.catalog import ids_in
+
         try:
             con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             try:
-                batch = sorted(ids)
-                for i in range(0, len(batch), 500):
-                    chunk = batch[i:i + 500]
-                    marks = ",".join("?" * len(chunk))
-                    failed.update(rid for (rid,) in con.execute(
-                        f"SELECT record_id FROM captures WHERE outcome = 'failed' AND record_id IN ({marks})", chunk))
+                failed = ids_in(con, "SELECT record_id FROM captures WHERE outcome = 'failed' AND record_id IN ({marks})",
+                                ids)
             finally:
                 con.close()
         except sqlite3.Error as e:

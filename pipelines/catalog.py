@@ -172,6 +172,17 @@ class transaction:
         self.conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")
 
 
+def ids_in(conn: sqlite3.Connection, query: str, values: Iterable[str], chunk: int = 500) -> set[str]:
+    """The first column of ``query`` run over ``values`` in chunks: ``query`` holds one ``{marks}`` where the
+    ``IN (…)`` list goes (SQLite caps the number of bound parameters per statement)."""
+    out: set[str] = set()
+    batch = sorted(values)
+    for i in range(0, len(batch), chunk):
+        part = batch[i:i + chunk]
+        out.update(row[0] for row in conn.execute(query.format(marks=",".join("?" * len(part))), part))
+    return out
+
+
 def report_id(url: str) -> str:
     """The stable key of a report: derived from its URL, so it is the same whatever order rows arrive in."""
     return hashlib.sha1(url.encode("utf-8")).hexdigest()[:16]
