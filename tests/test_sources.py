@@ -129,6 +129,8 @@ def test_scrapy_crawl_ends_with_one_line_not_a_traceback(tmp_path: Path, text: s
 # "https://github.com/OWNER/REPO PATH (what it shows)", or the URL of a public page/document that shows it.
 _REPO_PATH = re.compile(r"^https://github\.com/[\w.-]+/[\w.-]+ [^\s(]+\S* ")
 _PAGE = re.compile(r"^https?://[^\s/]+\.[^\s/]+/\S+")
+# public code the exact-string index holds without a repository name: 'code-index:ID "STRING" (what it shows)'
+_CODE_INDEX = re.compile(r'^code-index:(\d+) "([^"]+)" \(.+\)$')
 
 
 def test_the_real_registry_is_valid_and_large_enough() -> None:
@@ -137,6 +139,10 @@ def test_the_real_registry_is_valid_and_large_enough() -> None:
     assert all(s.seen_at and not s.verified for s in sources)
     for s in sources:
         cited = s.seen_at
+        indexed = _CODE_INDEX.match(cited)
+        if indexed:  # the searched string must be part of the column URL it vouches for
+            assert any(indexed.group(2) in url for url in s.urls), f"{s.name}: {indexed.group(2)!r} not in {s.urls}"
+            continue
         repo_only = re.match(r"^https://github\.com/[\w.-]+/[\w.-]+(?:\s|$)", cited)
         assert (_REPO_PATH.match(cited) if repo_only else _PAGE.match(cited)), f"{s.name}: seen_at {cited!r}"
         assert "file id" not in cited and "no repository" not in cited, s.name
