@@ -9,7 +9,7 @@ The file is a list of ``[[source]]`` tables::
     family = "trs"                         # optional: trs hanweb jsapi ucap govcn mirror generic (else detected)
     urls = ["https://www.pingtan.gov.cn/zwgk/zfxxgk/zfxxgknb/index.html"]
     allowed_domains = ["pingtan.gov.cn"]   # optional; default: the hosts of ``urls``
-    seen_at = "https://github.com/…"       # where the URL was seen in public
+    seen_at = "https://github.com/…"       # where the URL was seen in public (see sources.toml's header)
     verified = false                       # true once a crawl confirmed it
     obey_robots = true                     # optional; false is logged by the spider
     allow_private = false                  # optional; true only for local test portals
