@@ -118,7 +118,7 @@ EXTENSIONS["pipelines.summary.CrawlSummary"] = 900  # the end-of-crawl table
 CATALOG_ENABLED = True
 CATALOG_PATH = ""  # empty: <ARCHIVE_DIR>/catalog.sqlite
 CATALOG_BATCH_SIZE = 50
-CATALOG_PARSE_WORKERS = "auto"  # parse processes: one per core but the crawl's own (max 4); 0 = a thread in-process
+CATALOG_PARSE_WORKERS = "auto"  # parse processes: one per core (max 4); 0 = a thread in the crawl process
 CATALOG_SUMMARY_ENABLED = True
 
 # --- browser (scrapy-playwright, used only by requests that ask for it) ---------------------------

@@ -58,9 +58,9 @@ def _reports(items: list[Any]) -> list[Any]:
     return [item.extra[ENTRY_KEY].report for item in items]
 
 
-def test_auto_worker_count_leaves_the_crawl_its_core() -> None:
-    assert parse_workers("auto", cpu_count=1) == 0
-    assert parse_workers(None, cpu_count=2) == 1
+def test_auto_worker_count_is_one_per_core_up_to_four() -> None:
+    assert parse_workers("auto", cpu_count=1) == 1
+    assert parse_workers(None, cpu_count=2) == 2
     assert parse_workers("", cpu_count=16) == 4
     assert parse_workers(3) == 3 and parse_workers("0") == 0
     for bad in (-1, "many"):
