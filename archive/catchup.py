@@ -75,7 +75,7 @@ def catch_up(files: Iterable[Path], catalog_path: Path, warc_dir: Path, dedup_pa
         batch: list[StoreEntry] = []
 
         def damaged(d: DamagedRecord) -> None:
-            result.damaged.append(Damaged(Path(d.warc_file).name, d.offset, d.reason))
+            result.damaged.append(Damaged.of(d))
 
         for path in paths:
             by_title = parse_warc_name(path.name) is None

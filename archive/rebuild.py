@@ -30,7 +30,7 @@ from pipelines.catalog import StoreEntry, open_catalog, store_entries
 from pipelines.runs import refresh_runs
 
 if TYPE_CHECKING:
-    from archive.reader import Capture
+    from archive.reader import Capture, DamagedRecord
 
 REPORT_ROLES = ("report", "attachment")
 BATCH_SIZE = 200
@@ -41,6 +41,11 @@ class Damaged:
     warc_file: str
     offset: int | None
     reason: str
+
+    @classmethod
+    def of(cls, record: DamagedRecord) -> Damaged:
+        """The reader's report of a damaged record, with the file's name only."""
+        return cls(Path(record.warc_file).name, record.offset, record.reason)
 
     def __str__(self) -> str:
         where = f"{self.warc_file}@{self.offset}" if self.offset is not None else self.warc_file
@@ -168,13 +173,13 @@ class _Seen:
 
 def _candidates(files: list[Path], result: RebuildResult, meter: _Progress) -> Iterator[Candidate]:
     from archive.naming import parse_warc_name
-    from archive.reader import DamagedRecord, iter_captures
+    from archive.reader import iter_captures
 
     linked: dict[str, str] = {}  # report URL -> listing title, from listings without metadata
     seen: dict[str, _Seen] = {}  # record id (and "uri date") -> where it is, to resolve revisit records
 
     def damaged(d: DamagedRecord) -> None:
-        result.damaged.append(Damaged(Path(d.warc_file).name, d.offset, d.reason))
+        result.damaged.append(Damaged.of(d))
 
     for path in files:
         # Our own files carry a metadata record for every request the spider made: there, a capture without one
