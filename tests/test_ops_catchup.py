@@ -13,10 +13,11 @@ import pytest
 
 from archive.catchup import catch_up
 from archive.rebuild import rebuild
-from pipelines.catalog import open_catalog, sorted_dump, store_entries
+from pipelines.catalog import open_catalog, store_entries
 from pipelines.parse_pipeline import capture_from_item
 from pipelines.processing import process_capture
 from pipelines.runs import fill_offsets, refresh_runs
+from tests.conftest import catalog_dump
 from tests.test_rebuild import (
     FILE_1,
     FILE_2,
@@ -66,14 +67,6 @@ def killed(tmp_path: Path) -> dict[str, object]:
             "root": tmp_path}
 
 
-def _dump(path: Path) -> list[str]:
-    conn = sqlite3.connect(path)
-    try:
-        return sorted_dump(conn)
-    finally:
-        conn.close()
-
-
 def test_catch_up_parses_only_the_missing_record_and_equals_a_rebuild(killed) -> None:
     warc, catalog = Path(killed["warc"]), Path(killed["catalog"])  # type: ignore[arg-type]
     result = catch_up([warc / FILE_3], catalog, warc)
@@ -88,7 +81,7 @@ def test_catch_up_parses_only_the_missing_record_and_equals_a_rebuild(killed) ->
     con.close()
     rebuilt = Path(killed["root"]) / "rebuilt.sqlite"  # type: ignore[arg-type]
     rebuild(warc, rebuilt)
-    assert _dump(catalog) == _dump(rebuilt)
+    assert catalog_dump(catalog) == catalog_dump(rebuilt)
 
 
 def test_catch_up_asks_for_a_rebuild_when_an_original_is_unknown(killed, tmp_path: Path) -> None:

@@ -24,11 +24,11 @@ from archive.metadata import outlinks
 from archive.rebuild import rebuild
 from archive.records import metadata_fields
 from crawler.items import ReportItem
-from pipelines.catalog import open_catalog, sorted_dump, store_entries
+from pipelines.catalog import open_catalog, store_entries
 from pipelines.parse_pipeline import capture_from_item
 from pipelines.processing import process_capture
 from pipelines.runs import fill_offsets, refresh_runs
-from tests.conftest import ROOT, SHARED
+from tests.conftest import ROOT, SHARED, catalog_dump
 
 BASE = "http://portal.test/zwgk/zfxxgk/zfxxgknb/"
 FILE_1 = "NIANBAO-20250310073500000-00000-testhost-4242.warc.gz"
@@ -243,24 +243,16 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
             "foreign": foreign_dir, "exchanges": (one, two)}
 
 
-def _dump(path: Path) -> list[str]:
-    conn = sqlite3.connect(path)
-    try:
-        return sorted_dump(conn)
-    finally:
-        conn.close()
-
-
 def test_rebuild_equals_live_with_one_and_two_workers(archive: dict[str, object]) -> None:
     root, warc = Path(archive["root"]), Path(archive["warc"])  # type: ignore[arg-type]
-    live = _dump(archive["live"])  # type: ignore[arg-type]
+    live = catalog_dump(archive["live"])  # type: ignore[arg-type]
     b = rebuild(warc, root / "b.sqlite")
     c = rebuild(warc, root / "c.sqlite", workers=2)
     assert b.damaged == [] and b.failed == []
     assert archive["items"] == 8  # six URLs, two of them captured again in the second run
     assert b.reports == c.reports == 6
-    assert _dump(root / "b.sqlite") == live
-    assert _dump(root / "c.sqlite") == live
+    assert catalog_dump(root / "b.sqlite") == live
+    assert catalog_dump(root / "c.sqlite") == live
     conn = sqlite3.connect(root / "b.sqlite")
     # the revisit got the payload of the record it refers to; offsets are the response records'
     one, two = archive["exchanges"]  # type: ignore[misc]
@@ -317,7 +309,7 @@ def test_truncated_tail_lists_the_record_and_keeps_the_rest(archive: dict[str, o
     result = rebuild(warc, base / "cat.sqlite")
     assert [(d.warc_file, d.offset) for d in result.damaged] == [(FILE_2, last)]
     assert _reports(base / "cat.sqlite") == _reports(Path(archive["live"]))  # type: ignore[arg-type]
-    assert _dump(base / "cat.sqlite") == _dump(Path(archive["live"]))  # type: ignore[arg-type]
+    assert catalog_dump(base / "cat.sqlite") == catalog_dump(Path(archive["live"]))  # type: ignore[arg-type]
 
 
 def test_garbage_in_the_middle_lists_the_stretch_and_keeps_the_rest(archive: dict[str, object]) -> None:
@@ -353,7 +345,7 @@ def test_rebuild_command(archive: dict[str, object]) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "captures/s" in proc.stderr and "ETA" in proc.stderr
     assert "6 reports stored" in proc.stdout
-    assert _dump(base / "catalog.sqlite") == _dump(Path(archive["live"]))  # type: ignore[arg-type]
+    assert catalog_dump(base / "catalog.sqlite") == catalog_dump(Path(archive["live"]))  # type: ignore[arg-type]
     bad = subprocess.run([sys.executable, "-m", "scrapy", "rebuild", "--warc-dir", str(base / "nope")],
                          cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0

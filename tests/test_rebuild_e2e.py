@@ -13,8 +13,7 @@ import pytest
 
 from archive.reader import read_capture_at
 from crawler.portal import start_portal
-from pipelines.catalog import sorted_dump
-from tests.conftest import ROOT
+from tests.conftest import ROOT, catalog_dump
 
 pytestmark = pytest.mark.slow
 
@@ -24,14 +23,6 @@ def _scrapy(*args: str) -> subprocess.CompletedProcess[str]:
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
-
-
-def _dump(path: Path) -> list[str]:
-    conn = sqlite3.connect(path)
-    try:
-        return sorted_dump(conn)
-    finally:
-        conn.close()
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +41,7 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str], 
         truth = list(portal.ground_truth)
     finally:
         portal.stop()
-    return archive, _dump(archive / "catalog.sqlite"), proc, truth
+    return archive, catalog_dump(archive / "catalog.sqlite"), proc, truth
 
 
 def test_live_catalog_points_at_the_warc_records(crawled) -> None:
@@ -78,8 +69,8 @@ def test_rebuild_is_identical_to_the_crawl(crawled) -> None:
     catalog.unlink()
     proc = _scrapy("rebuild", "-s", f"ARCHIVE_DIR={archive}", "--no-index")
     assert "0 damaged records" in proc.stdout and "captures/s" in proc.stderr
-    assert _dump(catalog) == live
+    assert catalog_dump(catalog) == live
     catalog.unlink()
     _scrapy("rebuild", "--warc-dir", str(archive / "warc"), "--workers", "2", "-s", f"ARCHIVE_DIR={archive}",
             "--no-index")
-    assert _dump(catalog) == live
+    assert catalog_dump(catalog) == live
