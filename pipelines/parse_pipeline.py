@@ -75,11 +75,6 @@ def parse_workers(setting: Any, cpu_count: int | None = None) -> int:
     return workers
 
 
-def _quiet_worker() -> None:
-    """Worker processes log nothing below WARNING (pdfminer's DEBUG flood never leaves them)."""
-    logging.basicConfig(level=logging.WARNING)
-
-
 class ParseReportPipeline:
     def __init__(self, stats: StatsCollector | None, workers: int = 0) -> None:
         self.stats = stats
@@ -92,8 +87,8 @@ class ParseReportPipeline:
             return ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-parse")
         # spawn, not fork: the crawl process runs threads (reactor pool, catalog writer) that a fork would copy
         # mid-flight. Workers start on the first item, once, and are reused for the whole crawl.
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_quiet_worker)
+        # A spawned worker's root logger is at WARNING (Python's default), so pdfminer's DEBUG records are not built.
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ParseReportPipeline:
