@@ -376,7 +376,7 @@ def test_docx_sliver_grid_column_is_not_read_twice() -> None:
     import docx
     from docx.oxml import parse_xml
 
-    from crawler.report._attachments import docx_text
+    from crawler.report._docx import docx_text
 
     ns = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
 

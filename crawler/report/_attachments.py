@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import functools
-import io
 import logging
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 # A DOCX member larger than this, or inflating more than this ratio, is refused (zip bombs).
 MAX_MEMBER_BYTES = 64 * 1024 * 1024
@@ -58,116 +55,6 @@ def sniff(content: bytes, content_type: str | None, url: str | None) -> str:
 def _md_row(cells: list[str]) -> str:
     return "| " + " | ".join(c.replace("|", "｜").replace("\n", "") for c in cells) + " |"
 
-
-def pdf_text(content: bytes) -> str:
-    import pdfplumber
-
-    out: list[str] = []
-    try:
-        with pdfplumber.open(io.BytesIO(content)) as pdf:
-            for page in pdf.pages:
-                tables = page.find_tables()
-                boxes = [t.bbox for t in tables]
-
-                def outside(obj: dict[str, Any], boxes: list[Any] = boxes) -> bool:
-                    if "x0" not in obj:
-                        return True
-                    x = (obj["x0"] + obj["x1"]) / 2
-                    y = (obj["top"] + obj["bottom"]) / 2
-                    return not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)
-
-                body = page.filter(outside) if boxes else page
-                # text lines and tables in reading order, by their top edge
-                pieces: list[tuple[float, str]] = [
-                    (float(line["top"]), line["text"]) for line in body.extract_text_lines()]
-                for t in tables:
-                    rows = [_md_row([(c or "") for c in row]) for row in t.extract()]
-                    pieces.append((float(t.bbox[1]), "\n" + "\n".join(rows) + "\n"))
-                out.extend(text for _, text in sorted(pieces, key=lambda p: p[0]))
-    except Exception as e:  # noqa: BLE001 - pdfminer raises arbitrary types on hostile files
-        raise AttachmentError(f"unreadable PDF: {type(e).__name__}: {e}") from e
-    return "\n".join(out)
-
-
-def docx_text(content: bytes) -> str:
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(content))
-    except zipfile.BadZipFile as e:
-        raise AttachmentError(f"not a DOCX (bad zip): {e}") from e
-    for info in zf.infolist():
-        ratio = info.file_size / max(1, info.compress_size)
-        if info.file_size > MAX_MEMBER_BYTES or ratio > MAX_RATIO:
-            raise AttachmentError(
-                f"DOCX member {info.filename} inflates to {info.file_size} bytes (ratio {ratio:.0f}): refused")
-    import docx
-    from docx.table import Table
-    from docx.text.paragraph import Paragraph
-
-    try:
-        document = docx.Document(io.BytesIO(content))
-        out: list[str] = []
-        for item in document.iter_inner_content():
-            if isinstance(item, Paragraph):
-                out.append(item.text)
-            elif isinstance(item, Table):
-                # a merged cell comes back once per grid column it covers, like an HTML span
-                out.append("")
-                slivers = _sliver_columns(item)
-                for row in item.rows:
-                    first, texts = _row_texts(row)
-                    out.append(_md_row([t for col, t in enumerate(texts, first) if col not in slivers]))
-                out.append("")
-    except Exception as e:  # noqa: BLE001 - python-docx/lxml raise arbitrary types on hostile files
-        raise AttachmentError(f"unreadable DOCX: {type(e).__name__}: {e}") from e
-    return "\n".join(out)
-
-
-def _row_texts(row: Any) -> tuple[int, list[str]]:
-    """The grid column a DOCX table row's first text stands in, and the texts, one per grid column from
-    there (a merged cell repeats, like an HTML span).
-
-    python-docx refuses a row whose vertical merge points at a cell the row above does not have
-    (LibreOffice writes such rows when it re-saves a table it misread); that row is read cell by cell,
-    each cell's own text repeated over its span, instead of losing the whole document."""
-    try:
-        return row._tr.grid_before, [cell.text for cell in row.cells]
-    except ValueError:
-        from docx.table import _Cell
-
-        tr = row._tr
-        texts = [""] * tr.grid_before
-        for tc in tr.tc_lst:
-            texts.extend([_Cell(tc, row.table).text] * tc.grid_span)
-        return 0, texts
-
-
-def _sliver_columns(table: Any) -> set[int]:
-    """The grid columns of a DOCX table narrower than ``SLIVER_TWIPS`` that no cell lies wholly in.
-
-    Every cell over such a column also covers a real one, so reading it would only repeat that cell's text
-    (LibreOffice's DOC→DOCX gives Table 4's 总计 a 1-twip second column: 16 numbers for 15 columns). A table
-    without a grid, or with one that does not parse, has none: it is read as before."""
-    from docx.oxml.ns import qn
-    from docx.shared import Twips
-
-    try:
-        grid = table._tbl.find(qn("w:tblGrid"))
-        if grid is None:
-            return set()
-        slivers = {j for j, col in enumerate(grid.findall(qn("w:gridCol")))
-                   if col.w is not None and col.w < Twips(SLIVER_TWIPS)}
-        for tr in table._tbl.tr_lst if slivers else ():
-            col = tr.grid_before
-            for tc in tr.tc_lst:
-                span = set(range(col, col + tc.grid_span))
-                if span <= slivers:  # a cell all in slivers: its text stands only there, keep its columns
-                    slivers -= span
-                col += tc.grid_span
-    except Exception:  # noqa: BLE001 - python-docx raises arbitrary types on malformed widths and spans
-        return set()
-    return slivers
-
-
 @dataclass(frozen=True)
 class DocText:
     """A DOC/WPS file's text, the converter that gave it, and why a converter tried before it failed."""
@@ -183,6 +70,8 @@ def doc_text(content: bytes) -> DocText:
     LibreOffice headless, where installed, converts it to DOCX (read by ``docx_text``); it reads every table.
     antiword, the fallback, loses rows of seven or more cells (see ``antiword_tables``). A LibreOffice failure
     (timeout, exit status, no output, an unreadable result) falls back to antiword, and says why."""
+    from crawler.report._docx import docx_text  # _docx imports this module
+
     soffice = shutil.which("soffice")
     antiword = shutil.which("antiword")
     if soffice is None and antiword is None:

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from crawler.report import _active, _applications, _review
-from crawler.report._attachments import AttachmentError, doc_text, docx_text, pdf_text, sniff
+from crawler.report._attachments import AttachmentError, doc_text, sniff
 from crawler.report._blocks import Block, Grid
 from crawler.report._digits import FULLWIDTH
+from crawler.report._docx import docx_text
 from crawler.report._html import parse_html
 from crawler.report._identities import (
     IDENTITY_WORDS,
@@ -30,6 +31,7 @@ from crawler.report._metadata import (
     url_date,
 )
 from crawler.report._model import Issue, Number, Report, empty_source
+from crawler.report._pdf import pdf_text
 from crawler.report._plaintext import split_dump_header, text_blocks
 from crawler.report._schema import (
     ACTIVE_ROWS,
