@@ -13,7 +13,8 @@ install: $(STAMP) $(SYSSTAMP)
 
 # Debian packages the suite needs: chromium (browser family, browser capture), redis-server
 # (distributed crawl), libreoffice-writer-nogui and antiword (DOC/WPS attachments: LibreOffice first,
-# antiword the fallback). Installed only when missing; the script changing runs it again.
+# antiword the fallback), fonts-wqy-zenhei (a CJK font PDFium substitutes for non-embedded Chinese
+# fonts in PDF reports). Installed only when missing; the script changing runs it again.
 $(SYSSTAMP): scripts/install-system.sh
 	@bash scripts/install-system.sh
 	@mkdir -p $(VENV) && touch $@

@@ -8,6 +8,9 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v antiword >/dev/null 2>&1 || need+=(antiword)
 # DOC/WPS reports: LibreOffice headless converts them to DOCX (antiword, above, is the fallback)
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
+# PDF reports: PDFium substitutes a system CJK font for a non-embedded Chinese font (STSong, SimSun…); with none
+# it loses one-character text runs, and those pages are read with pdfminer instead (correct, ~8x slower)
+[ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || need+=(fonts-wqy-zenhei)
 [ ${#need[@]} -eq 0 ] && exit 0
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
