@@ -562,3 +562,20 @@ def test_other_parts_are_not_loaded() -> None:
         with pytest.raises(AttachmentError):
             _reference_docx_text(content)
         assert docx_text(content) == "text"
+
+
+@pytest.mark.parametrize("where", ["gridSpan", "gridBefore"])
+def test_a_huge_span_is_refused_not_expanded(where: str) -> None:
+    """A w:gridSpan or w:gridBefore of 10⁹ would make python-docx (and a faithful reader) build that many cells:
+    past MAX_GRID_COLUMNS the DOCX is refused, at once, with one line."""
+    from crawler.report._docx import MAX_GRID_COLUMNS
+
+    huge = '<w:gridSpan w:val="1000000000"/>'
+    body = (_tbl(_tr(_tc("a"), _tc("b", huge))) if where == "gridSpan"
+            else _tbl(_tr(_tc("a"), pr='<w:gridBefore w:val="1000000000"/>')))
+    started = time.perf_counter()
+    with pytest.raises(AttachmentError, match=f"spans 1000000000 grid columns \\(over {MAX_GRID_COLUMNS}\\)"):
+        docx_text(_minimal(body))
+    assert time.perf_counter() - started < 2
+    ok = '<w:gridSpan w:val="3"/>'
+    assert "| a | b | b | b |" in docx_text(_minimal(_tbl(_tr(_tc("a"), _tc("b", ok)))))

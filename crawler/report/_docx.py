@@ -41,6 +41,10 @@ _UNIVERSAL_MEASURE_EMU = {"mm": 36000, "cm": 360000, "in": 914400, "pt": 12700, 
 _PARSER = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True, huge_tree=False)
 
 
+# Word allows 63 columns; a w:gridSpan or w:gridBefore past this would only make a row of that many cells
+MAX_GRID_COLUMNS = 1000
+
+
 class _InvalidXml(Exception):
     """A required attribute is missing (python-docx's ``InvalidXmlError``: not a ``ValueError``)."""
 
@@ -70,6 +74,8 @@ def docx_text(content: bytes) -> str:
                     first, texts = table.row_texts(i)
                     out.append(_md_row([t for col, t in enumerate(texts, first) if col not in slivers]))
                 out.append("")
+    except _Refused as e:
+        raise AttachmentError(f"DOCX refused: {e}") from e
     except Exception as e:  # noqa: BLE001 - zipfile/lxml raise arbitrary types on hostile files
         raise AttachmentError(_one_line(f"unreadable DOCX: {type(e).__name__}: {e}")) from e
     return "\n".join(out)
@@ -184,7 +190,14 @@ def _decimal(element: Any) -> int:
     value = element.get(_VAL)
     if value is None:
         raise _InvalidXml("required 'w:val' attribute not present")
-    return int(value)
+    number = int(value)
+    if number > MAX_GRID_COLUMNS:
+        raise _Refused(f"a table cell spans {number} grid columns (over {MAX_GRID_COLUMNS}): refused")
+    return number
+
+
+class _Refused(Exception):
+    """A DOCX this reader will not read; the message says why."""
 
 
 def _twips_measure_emu(value: str) -> int:
