@@ -33,7 +33,6 @@ skipped, and ``NIANBAO_INCREMENTAL = False`` turns the skipping off (counting st
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import sqlite3
 import time
@@ -44,6 +43,8 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
+
+from pipelines.capture_info import sha1_of
 
 if TYPE_CHECKING:
     from typing import Self
@@ -265,7 +266,7 @@ class IncrementalMiddleware:
             return response
         if response.status != 200:
             return response  # a 304 the archive could not replay reaches no callback: not a check
-        digest = hashlib.sha1(response.body).hexdigest()
+        digest = sha1_of(response.body).hex()
         parent = self._meta(request).get("attachment_of")
         kind = self.state.record(request.url, digest, time.time(), parent if isinstance(parent, str) else None)
         if "archive:replayed" in response.flags:

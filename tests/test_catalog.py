@@ -192,3 +192,18 @@ def test_summary_table_lines_up_chinese_names() -> None:
     widths = [sum(2 if "\u4e00" <= ch <= "\u9fff" else 1 for ch in line) for line in rows]
     assert len(set(widths)) == 1, rows
     assert "WARC files: 1, 1.23 MB" in text and "HTTP errors 1" in text and "parse failures 1" in text
+
+
+def test_sha1_of_is_hashlib_sha1_for_every_body_memoised_or_not() -> None:
+    import hashlib
+
+    from pipelines.capture_info import _MEMO_SIZE, payload_digest, sha1_of
+
+    bodies = [bytes([i]) * (1000 + i) for i in range(3 * _MEMO_SIZE)]
+    for _ in range(2):  # the second pass meets some bodies in the memo and some pushed out of it
+        for body in bodies:
+            assert sha1_of(body) == hashlib.sha1(body).digest()
+    twin = bytes(bytearray(bodies[-1]))  # equal bytes, another object
+    assert twin is not bodies[-1] and sha1_of(twin) == sha1_of(bodies[-1])
+    assert sha1_of(bytearray(b"abc")) == hashlib.sha1(b"abc").digest()  # not held (mutable)
+    assert payload_digest(b"") == "sha1:3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ"
