@@ -9,7 +9,9 @@ Serves a demo portal with N reports (default 2,000) on 127.0.0.1, warms its rend
    middlewares) at the same concurrency;
 
 and prints pages/s and reports/s for each and the ratios to the bare spider (target >= 0.8), plus the CPU time
-each crawl used (its process and its parse workers), which the machine's other load does not change much. Each
+each crawl used (its process and its parse workers), which the machine's other load does not change much, the CPU
+the portal's server threads spent answering it, and how many cores the whole machine kept busy meanwhile (on
+loopback the bare spider and the portal between them fill the cores: what the full stack adds then costs pages/s). Each
 crawl runs in its own process (Twisted reactors are not restartable); times are the engine's own
 ``elapsed_time_seconds``. Besides the full stack and the spider alone, it runs the full stack with the parse on a
 thread in the crawl process (``CATALOG_PARSE_WORKERS=0``) and the archive without the catalog pipelines.
@@ -37,19 +39,20 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def _cpu_seconds() -> float:
-    """CPU time of this process and of its finished children (the parse workers), user + system."""
+def _cpu_seconds(children: bool = True) -> float:
+    """CPU time of this process and (unless told not to) of its finished children (the parse workers)."""
     import resource
 
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    return own.ru_utime + own.ru_stime + ((kids.ru_utime + kids.ru_stime) if children else 0.0)
 
 
-def _stats_out(crawler: Any, started: float, cpu0: float) -> dict[str, Any]:
+def _stats_out(crawler: Any, started: float, cpu0: float, own0: float) -> dict[str, Any]:
     stats = crawler.stats.get_stats()
     return {
         "cpu": _cpu_seconds() - cpu0,
+        "cpu_crawl": _cpu_seconds(children=False) - own0,
         "elapsed": float(stats.get("elapsed_time_seconds") or (time.perf_counter() - started)),
         "wall": time.perf_counter() - started,
         "responses": int(stats.get("downloader/response_count", 0)),
@@ -73,9 +76,9 @@ def run_ours(sources: str, archive_dir: str, concurrency: int, extra: dict[str, 
     process = CrawlerProcess(settings)
     crawler = process.create_crawler("annual_reports")
     process.crawl(crawler)
-    started, cpu0 = time.perf_counter(), _cpu_seconds()
+    started, cpu0, own0 = time.perf_counter(), _cpu_seconds(), _cpu_seconds(children=False)
     process.start()
-    return _stats_out(crawler, started, cpu0)
+    return _stats_out(crawler, started, cpu0, own0)
 
 
 def run_bare(urls_file: str, concurrency: int) -> dict[str, Any]:
@@ -102,16 +105,38 @@ def run_bare(urls_file: str, concurrency: int) -> dict[str, Any]:
     })
     crawler = process.create_crawler(BareSpider)
     process.crawl(crawler)
-    started, cpu0 = time.perf_counter(), _cpu_seconds()
+    started, cpu0, own0 = time.perf_counter(), _cpu_seconds(), _cpu_seconds(children=False)
     process.start()
-    return _stats_out(crawler, started, cpu0)
+    return _stats_out(crawler, started, cpu0, own0)
+
+
+def _busy_jiffies() -> tuple[int, int]:
+    """(busy, total) CPU jiffies of the whole machine so far, from /proc/stat ((0, 0) where there is none)."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
 
 
 def _child(*args: str) -> dict[str, Any]:
+    """One crawl in its own process, with what the portal (this process's server threads) and the whole machine
+    spent meanwhile: ``portal_cpu`` seconds, ``busy_cores`` (mean cores busy over the crawl, all processes)."""
+    import resource
+
+    own0 = resource.getrusage(resource.RUSAGE_SELF)
+    busy0, total0 = _busy_jiffies()
     proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, cwd=ROOT)
+    own1 = resource.getrusage(resource.RUSAGE_SELF)
+    busy1, total1 = _busy_jiffies()
     if proc.returncode != 0:
         raise SystemExit(f"bench worker {args[0]} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    run: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    run["portal_cpu"] = (own1.ru_utime + own1.ru_stime) - (own0.ru_utime + own0.ru_stime)
+    cores = os.cpu_count() or 1
+    run["busy_cores"] = cores * (busy1 - busy0) / (total1 - total0) if total1 > total0 else float("nan")
+    return run
 
 
 def _warm(portal: Any, urls: list[str]) -> float:
@@ -195,13 +220,18 @@ def main(argv: list[str] | None = None) -> int:
     bare = runs["bare spider"]
     base = rate(bare, "responses")
     print(f"{'crawl':<16}{'responses':>10}{'reports':>9}{'seconds':>9}{'pages/s':>9}{'reports/s':>11}"
-          f"{'ratio':>7}{'CPU s':>8}{'CPU ms/page':>13}")
+          f"{'ratio':>7}{'CPU s':>8}{'CPU ms/page':>13}{'crawl proc':>12}{'portal':>8}{'cores busy':>12}")
     for name, run in runs.items():
         ratio = rate(run, "responses") / base if base else 0.0
+        pages = max(1, run["responses"])
         print(f"{name:<16}{run['responses']:>10}{run['items']:>9}{run['elapsed']:>9.1f}"
               f"{rate(run, 'responses'):>9.1f}{rate(run, 'items'):>11.1f}{ratio:>7.2f}{run['cpu']:>8.1f}"
-              f"{1000 * run['cpu'] / max(1, run['responses']):>13.2f}")
+              f"{1000 * run['cpu'] / pages:>13.2f}{1000 * run['cpu_crawl'] / pages:>12.2f}"
+              f"{1000 * run['portal_cpu'] / pages:>8.2f}"
+              f"{run['busy_cores']:>12.2f}")
     ours = runs["annual_reports"]
+    print("CPU ms/page: the crawl process and its parse workers; crawl proc: the crawl process alone; portal: the "
+          "demo portal's server threads answering it")
     print(f"ratio (annual_reports pages/s / bare pages/s): {rate(ours, 'responses') / base if base else 0.0:.2f}"
           f"  (target >= 0.8)")
     parse_cpu = ours["cpu"] - runs["  archive only"]["cpu"]
