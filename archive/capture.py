@@ -22,7 +22,7 @@ import scrapy
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
-from scrapy.http import Response
+from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import threads
@@ -38,13 +38,13 @@ from .records import (
     PROFILE_NOT_MODIFIED,
     Exchange,
     RevisitOf,
+    cached_target_uri,
     metadata_record,
     request_record,
     response_record,
     sha1_digest,
     warc_date,
 )
-from .urls import target_uri
 from .writer import BuiltRecord, RotatingWarcWriter, WrittenRecord
 
 logger = logging.getLogger("archive.capture")
@@ -59,7 +59,9 @@ META_CONDITIONAL = "archive_conditional"
 
 def _pairs(headers: Any) -> list[tuple[str, str]]:
     out = []
-    for name, values in headers.items():
+    # Scrapy's Headers keep normalised names and lists of bytes: its own items() looks each name up again
+    items = dict.items(headers) if type(headers) is Headers else headers.items()
+    for name, values in items:
         n = name.decode("latin-1") if isinstance(name, bytes) else str(name)
         for v in values:
             out.append((n, v.decode("latin-1") if isinstance(v, bytes) else str(v)))
@@ -242,7 +244,7 @@ class WarcCaptureMiddleware:
         meta_dict = dict(meta) if isinstance(meta, dict) else None
         # A revisit of the same URL repeats what its earlier capture's request and metadata said; one of another
         # URL (the same report posted twice) keeps them, so a rebuild still knows what that URL was.
-        full = ex.revisit is None or self.cfg.revisit_full or ex.revisit.uri != target_uri(ex.url)
+        full = ex.revisit is None or self.cfg.revisit_full or ex.revisit.uri != cached_target_uri(ex.url)
         # metadata describes the payload: for a 304 that is the earlier capture's, handed on in `replay`
         meta_source = (replay.body, _pairs(replay.headers)) if replay is not None else (body, ex.response_headers)
         name = self.writer.submit(lambda: _build_group(ex, meta_dict if full else None, full, meta_source),
@@ -289,7 +291,7 @@ class WarcCaptureMiddleware:
         """A full 2xx capture becomes the original later identical payloads refer to."""
         if (self.dedup is not None and ex.revisit is None and ex.body and ex.payload_digest
                 and 200 <= ex.status < 300 and not ex.truncated):
-            self.dedup.remember_payload(PayloadRef(ex.payload_digest, target_uri(ex.url), ex.date, ex.record_id,
+            self.dedup.remember_payload(PayloadRef(ex.payload_digest, cached_target_uri(ex.url), ex.date, ex.record_id,
                                                    warc_file))
 
     def _remember(self, ex: Exchange, response: Response, warc_file: str) -> None:

@@ -19,7 +19,7 @@ CREATE TABLE IF NOT EXISTS urls (url TEXT PRIMARY KEY, digest TEXT NOT NULL, uri
 """
 
 
-@dataclass
+@dataclass(slots=True)
 class PayloadRef:
     """The capture holding a payload in full (never a revisit)."""
 
@@ -31,7 +31,7 @@ class PayloadRef:
     offset: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class UrlRef:
     """The last full capture of a URL and its validators, for conditional requests."""
 

@@ -58,10 +58,40 @@ def fallback_charset(body: bytes, content_type: str | None) -> str:
     return _GB.get(name.replace("-", ""), _GB.get(name, name))
 
 
+# What makes crawler.textfix.decode take a body for binary: a file signature at its start, a NUL or more than 5 %
+# control bytes in its first 4 KiB (`_binary_problem` there).
+_BINARY_SIGNATURES = (b"%PDF-", b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff",
+                      b"GIF8", b"\x1f\x8b")
+_NOT_CONTROL = bytes(b for b in range(256) if not (b < 0x09 or 0x0E <= b < 0x20))
+
+
+def plainly_utf8(body: bytes) -> bool:
+    """True when crawler.textfix.decode is bound to answer `utf-8` without weighing anything: the body is
+    multi-byte UTF-8, valid throughout (which outranks any declaration there), and nothing at its start makes it
+    binary or UTF-16 (no NUL, no file signature, few control bytes). Any other body goes to `decode` itself.
+
+    Most pages are such bodies, and `decode` also decodes the whole text and scans its head byte by byte in Python;
+    the archive only wants the name. tests/test_archive_cost.py holds the two to the same answer."""
+    if body.isascii():
+        return False
+    head = body[:4096]
+    if b"\x00" in head or body.startswith(_BINARY_SIGNATURES):
+        return False
+    if len(head.translate(None, _NOT_CONTROL)) / len(head) > 0.05:
+        return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def detect_charset(body: bytes, content_type: str | None, url: str) -> str | None:
     decode = _textfix_decode()
     if decode is None:
         return fallback_charset(body, content_type)
+    if plainly_utf8(body):
+        return "utf-8"
     headers = {"Content-Type": content_type} if content_type else None
     try:
         return str(decode(body, headers=headers, url=url).charset)
@@ -80,10 +110,12 @@ def outlinks(body: bytes, url: str, charset: str | None) -> list[str]:
     except (lxml.etree.ParserError, ValueError, LookupError):
         return []
     seen: dict[str, None] = {}
+    hrefs: set[str] = set()  # a page repeats its links (menus, "more" links): each is joined once
     for el in doc.iter("a", "area", "iframe", "frame"):
         href = el.get("href") if el.tag in ("a", "area") else el.get("src")
-        if not href:
+        if not href or href in hrefs:
             continue
+        hrefs.add(href)
         href = href.strip()
         if href.lower().startswith(("javascript:", "mailto:", "#", "tel:")):
             continue
