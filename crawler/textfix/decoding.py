@@ -71,6 +71,10 @@ def _count_literal_replacements(body: bytes) -> int:
     return body.count(b"\xef\xbf\xbd")
 
 
+# C0 control bytes other than tab, LF, VT, FF and CR: more than 5% of the head marks a binary body
+_CONTROL_BYTES = bytes(b for b in range(0x20) if b < 0x09 or b >= 0x0E)
+
+
 def _binary_problem(body: bytes) -> str | None:
     for signature, problem in _SIGNATURES:
         if body.startswith(signature):
@@ -78,7 +82,7 @@ def _binary_problem(body: bytes) -> str | None:
     head = body[:4096]
     if not head:
         return None
-    controls = sum(1 for b in head if b < 0x09 or 0x0E <= b < 0x20)
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
     if b"\x00" in head and not _looks_utf16(head):
         return "binary content"
     if controls / len(head) > 0.05:
