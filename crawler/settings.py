@@ -118,6 +118,7 @@ EXTENSIONS["pipelines.summary.CrawlSummary"] = 900  # the end-of-crawl table
 CATALOG_ENABLED = True
 CATALOG_PATH = ""  # empty: <ARCHIVE_DIR>/catalog.sqlite
 CATALOG_BATCH_SIZE = 50
+CATALOG_STORE_PROCESS = True  # the catalog writer in its own process (False: a thread of the crawl process)
 CATALOG_PARSE_WORKERS = "auto"  # parse processes: one per core (max 4); 0 = a thread in the crawl process
 CATALOG_SUMMARY_ENABLED = True
 

@@ -15,6 +15,7 @@ class CatalogConfig:
     warc_dir: Path
     batch_size: int
     summary: bool
+    store_process: bool = True  # CATALOG_STORE_PROCESS: the catalog writer in its own process, not a thread
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> CatalogConfig:
@@ -29,4 +30,5 @@ class CatalogConfig:
             warc_dir=archive_dir / "warc",
             batch_size=batch_size,
             summary=settings.getbool("CATALOG_SUMMARY_ENABLED", True),
+            store_process=settings.getbool("CATALOG_STORE_PROCESS", True),
         )

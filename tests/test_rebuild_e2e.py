@@ -74,3 +74,25 @@ def test_rebuild_is_identical_to_the_crawl(crawled) -> None:
     _scrapy("rebuild", "--warc-dir", str(archive / "warc"), "--workers", "2", "-s", f"ARCHIVE_DIR={archive}",
             "--no-index")
     assert catalog_dump(catalog) == live
+
+
+def test_a_catalog_written_on_a_thread_equals_its_rebuild(tmp_path: Path) -> None:
+    """CATALOG_STORE_PROCESS=False (the writer a thread of the crawl, not a process) stores the same catalog: it
+    equals the rebuild from the crawl's own WARCs, like the default's (above)."""
+    portal = start_portal(host="127.0.0.1", port=0, seed=12, sites=["trs"])
+    try:
+        sources = tmp_path / "sources.toml"
+        portal.write_sources(sources)
+        archive = tmp_path / "data"
+        _scrapy("crawl", "annual_reports", "-s", f"NIANBAO_SOURCES={sources}", "-s", f"ARCHIVE_DIR={archive}",
+                "-s", "LOG_LEVEL=WARNING", "-s", "CATALOG_STORE_PROCESS=False")
+        reports = len(portal.ground_truth)
+    finally:
+        portal.stop()
+    catalog = archive / "catalog.sqlite"
+    live = catalog_dump(catalog)
+    with sqlite3.connect(catalog) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM reports").fetchone()[0] == reports
+    catalog.unlink()
+    _scrapy("rebuild", "-s", f"ARCHIVE_DIR={archive}", "--no-index")
+    assert catalog_dump(catalog) == live
