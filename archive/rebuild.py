@@ -357,7 +357,10 @@ def _parse_all(candidates: Iterable[Candidate], workers: int) -> Iterator[StoreE
         return
     window = workers * 4  # bounded: memory stays flat however many captures the WARCs hold
     import crawler.report  # noqa: F401  (loaded once here, so forked workers do not each import the parser)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    from pipelines.offthread import die_with_parent
+
+    # forked, and killed with the rebuild if it is killed (no worker left parsing for nobody)
+    with ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         pending: set[Future[StoreEntry | None]] = set()
         for c in candidates:
             pending.add(pool.submit(parse_candidate, c))

@@ -15,9 +15,8 @@ The result, a :class:`pipelines.catalog.StoreEntry`, rides on the item as ``item
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -34,7 +33,7 @@ from pipelines.capture_info import (
 )
 from pipelines.catalog import StoreEntry
 from pipelines.config import CatalogConfig
-from pipelines.offthread import run_in_thread
+from pipelines.offthread import run_in_thread, worker_pool
 from pipelines.processing import parser_version, process_capture
 
 ENTRY_KEY = "catalog_entry"
@@ -88,7 +87,7 @@ class ParseReportPipeline:
         # spawn, not fork: the crawl process runs threads (reactor pool, catalog writer) that a fork would copy
         # mid-flight. Workers start on the first item, once, and are reused for the whole crawl.
         # A spawned worker's root logger is at WARNING (Python's default), so pdfminer's DEBUG records are not built.
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return worker_pool(self.workers)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ParseReportPipeline:

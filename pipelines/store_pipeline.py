@@ -12,9 +12,8 @@ for the crawl summary.
 
 from __future__ import annotations
 
-import multiprocessing
 import sqlite3
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from scrapy.exceptions import NotConfigured
 from pipelines import signals as catalog_signals
 from pipelines.catalog import StoreEntry, open_catalog, store_entries
 from pipelines.config import CatalogConfig
-from pipelines.offthread import run_in_thread
+from pipelines.offthread import run_in_thread, worker_pool
 from pipelines.parse_pipeline import ENTRY_KEY, capture_from_item
 from pipelines.processing import process_capture
 from pipelines.runs import fill_offsets, refresh_runs
@@ -39,8 +38,7 @@ class CatalogStorePipeline:
         self.stats = crawler.stats
         self.executor: Executor
         if config.store_process:
-            # one process, so one connection does every write in order; spawn, not fork (the crawl runs threads)
-            self.executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            self.executor = worker_pool(1)  # one process, so one connection does every write, in order
         else:
             self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-store")
         self.opened = False

@@ -142,3 +142,59 @@ def test_a_document_whose_worker_dies_twice_is_stored_as_failed() -> None:
     assert entry.error.startswith("parse worker died on this document")
     assert stats.values["catalog/parse_failed"] == 1
     assert stats.values["catalog/parse_worker_died"] == 2
+
+
+def _children(pid: int) -> set[int]:
+    out: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.add(int(entry.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_killed_crawl_leaves_no_worker_process_behind(tmp_path: Path) -> None:
+    """SIGKILL the crawl while its parse workers and catalog writer run: they die with it (none is left holding
+    the catalog, the crawl's stderr and its memory)."""
+    import subprocess
+    import sys
+    import time
+
+    from crawler.portal import start_portal
+
+    portal = start_portal(host="127.0.0.1", port=0, seed=4, sites=["trs"], reports_per_site=60)
+    try:
+        sources = tmp_path / "sources.toml"
+        portal.write_sources(sources)
+        proc = subprocess.Popen([sys.executable, "-m", "scrapy", "crawl", "annual_reports", "-s",
+                                 f"NIANBAO_SOURCES={sources}", "-s", f"ARCHIVE_DIR={tmp_path / 'data'}",
+                                 "-s", "DOWNLOAD_DELAY=0.05", "-s", "AUTOTHROTTLE_ENABLED=False",
+                                 "-s", "CATALOG_PARSE_WORKERS=2"],
+                                cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        workers: set[int] = set()
+        while len(workers) < 4:  # the resource tracker, the catalog writer and two parse workers
+            assert proc.poll() is None and time.monotonic() < deadline, f"crawl ended or stalled: {workers}"
+            workers = _children(proc.pid)
+            time.sleep(0.1)
+        proc.kill()
+        proc.communicate(timeout=30)  # returns once no child holds the stderr pipe
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in workers if _alive(pid)]
+    finally:
+        portal.stop()
