@@ -80,7 +80,7 @@ _memo: deque[tuple[bytes, bytes]] = deque(maxlen=_MEMO_SIZE)
 _memo_lock = threading.Lock()
 
 
-def sha1_of(body: bytes) -> bytes:
+def sha1_of(body: bytes | bytearray | memoryview) -> bytes:
     """``hashlib.sha1(body).digest()``, computed once for a body object digested several times in a row."""
     with _memo_lock:
         for held, digest in _memo:
