@@ -13,6 +13,7 @@ for the crawl summary.
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ class CatalogStorePipeline:
         else:
             self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-store")
         self.opened = False
+        self.token = uuid.uuid4().hex  # names this pipeline's connection where the writer runs
         self.batch: list[StoreEntry] = []
         self.stored_ids: list[str] = []  # this crawl's captures, for the summary
 
@@ -55,7 +57,7 @@ class CatalogStorePipeline:
         return pipe
 
     async def open_spider(self) -> None:
-        await run_in_thread(self.executor, _open_writer, self.config.path)
+        await run_in_thread(self.executor, _open_writer, self.token, self.config.path)
         self.opened = True
 
     async def process_item(self, item: Any) -> Any:
@@ -74,7 +76,7 @@ class CatalogStorePipeline:
         if not batch or not self.opened:
             return
         self.stored_ids += [e.capture.record_id for e in batch]
-        written = await run_in_thread(self.executor, _store, batch)
+        written = await run_in_thread(self.executor, _store, self.token, batch)
         if self.stats is not None:
             self.stats.inc_value("catalog/batches")
             self.stats.inc_value("catalog/stored", written)
@@ -86,46 +88,45 @@ class CatalogStorePipeline:
     async def engine_stopped(self) -> None:
         if self.opened:
             try:
-                filled = await run_in_thread(self.executor, _finish, self.config.warc_dir)
+                filled = await run_in_thread(self.executor, _finish, self.token, self.config.warc_dir)
                 if self.stats is not None:
                     self.stats.set_value("catalog/offsets_filled", filled)
             finally:
-                await run_in_thread(self.executor, _close_writer)
+                await run_in_thread(self.executor, _close_writer, self.token)
                 self.opened = False
         self.executor.shutdown(wait=True)
         await self.crawler.signals.send_catch_log_async(
             signal=catalog_signals.catalog_closed, path=self.config.path, record_ids=list(self.stored_ids))
 
 
-
-# The writer's connection: created, used and closed by the writer (its process, or its thread) only.
-_writer_conn: sqlite3.Connection | None = None
-
-
-def _open_writer(path: Path) -> None:
-    global _writer_conn
-    _writer_conn = open_catalog(path, check_same_thread=False)
+# Each pipeline's connection, by its token: created, used and closed where its writer runs (the writer process, or
+# the writer thread: two crawls in one process each have their own).
+_connections: dict[str, sqlite3.Connection] = {}
 
 
-def _conn() -> sqlite3.Connection:
-    if _writer_conn is None:
+def _open_writer(token: str, path: Path) -> None:
+    _connections[token] = open_catalog(path, check_same_thread=False)
+
+
+def _conn(token: str) -> sqlite3.Connection:
+    conn = _connections.get(token)
+    if conn is None:
         raise RuntimeError("catalog writer used before it was opened")
-    return _writer_conn
+    return conn
 
 
-def _store(batch: list[StoreEntry]) -> int:
-    return store_entries(_conn(), batch)
+def _store(token: str, batch: list[StoreEntry]) -> int:
+    return store_entries(_conn(token), batch)
 
 
-def _finish(warc_dir: Path) -> int:
-    conn = _conn()
+def _finish(token: str, warc_dir: Path) -> int:
+    conn = _conn(token)
     filled = fill_offsets(conn, warc_dir)
     refresh_runs(conn, warc_dir)  # this run's files count even with no report in them
     return filled
 
 
-def _close_writer() -> None:
-    global _writer_conn
-    if _writer_conn is not None:
-        _writer_conn.close()
-        _writer_conn = None
+def _close_writer(token: str) -> None:
+    conn = _connections.pop(token, None)
+    if conn is not None:
+        conn.close()
