@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import multiprocessing
 import os
 import signal
@@ -50,13 +49,10 @@ def worker_pool(workers: int) -> ProcessPoolExecutor:
 def die_with_parent(parent: int) -> None:
     """In a worker process: be killed when ``parent`` ends. Linux's parent-death signal where libc has prctl,
     else a daemon thread that watches the parent's pid once a second."""
-    libc_name = ctypes.util.find_library("c")
-    armed = False
-    if libc_name:
-        try:
-            armed = ctypes.CDLL(libc_name, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
-        except (OSError, AttributeError):
-            armed = False
+    try:  # the running program's symbols: libc's prctl, where there is one (no find_library subprocess)
+        armed = ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        armed = False
     if os.getppid() != parent:  # the parent ended before the signal was armed
         os._exit(1)
     if not armed:
