@@ -181,20 +181,28 @@ def _status_line(status: int) -> str:
     return f"{status} {phrase}".rstrip()
 
 
-def response_record(ex: Exchange) -> FinalRecord:
+def response_parts(ex: Exchange) -> tuple[str, dict[str, str], StatusAndHeaders]:
+    """The record type (response or revisit), WARC headers and HTTP head of an exchange's response record."""
     http = StatusAndHeaders(_status_line(ex.status), _response_header_list(ex.response_headers), protocol=ex.protocol)
     headers: dict[str, str] = {"WARC-Record-ID": ex.record_id, "WARC-Date": ex.date}
     if ex.ip_address:
         headers["WARC-IP-Address"] = ex.ip_address
     if ex.truncated:
         headers["WARC-Truncated"] = ex.truncated
-    if ex.revisit is not None:
-        headers["WARC-Refers-To-Target-URI"] = ex.revisit.uri
-        headers["WARC-Refers-To-Date"] = ex.revisit.date
-        if ex.revisit.record_id:
-            headers["WARC-Refers-To"] = ex.revisit.record_id
-        headers["WARC-Profile"] = ex.revisit.profile
-        headers["WARC-Payload-Digest"] = ex.revisit.digest
+    if ex.revisit is None:
+        return "response", headers, http
+    headers["WARC-Refers-To-Target-URI"] = ex.revisit.uri
+    headers["WARC-Refers-To-Date"] = ex.revisit.date
+    if ex.revisit.record_id:
+        headers["WARC-Refers-To"] = ex.revisit.record_id
+    headers["WARC-Profile"] = ex.revisit.profile
+    headers["WARC-Payload-Digest"] = ex.revisit.digest
+    return "revisit", headers, http
+
+
+def response_record(ex: Exchange) -> FinalRecord:
+    rec_type, headers, http = response_parts(ex)
+    if rec_type == "revisit":
         return build_record(_uri(ex.url), "revisit", headers, http_headers=http)
     # ex.payload_digest of a capture (not a revisit) is the digest of ex.body, computed when it was captured
     return build_record(_uri(ex.url), "response", headers, payload=ex.body, http_headers=http,
@@ -209,7 +217,8 @@ def request_target(url: str) -> str:
     return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
-def request_record(ex: Exchange) -> FinalRecord:
+def request_parts(ex: Exchange) -> tuple[dict[str, str], StatusAndHeaders]:
+    """The WARC headers and HTTP head of an exchange's request record (Host and Content-Length added if missing)."""
     from urllib.parse import urlsplit
 
     names = {n.lower() for n, _ in ex.request_headers}
@@ -221,6 +230,11 @@ def request_record(ex: Exchange) -> FinalRecord:
     http = StatusAndHeaders(f"{ex.method} {request_target(ex.url)} {ex.protocol}", req_headers,
                             is_http_request=True)
     headers = {"WARC-Record-ID": ex.request_record_id, "WARC-Date": ex.date, "WARC-Concurrent-To": ex.record_id}
+    return headers, http
+
+
+def request_record(ex: Exchange) -> FinalRecord:
+    headers, http = request_parts(ex)
     return build_record(_uri(ex.url), "request", headers, payload=ex.request_body, http_headers=http)
 
 

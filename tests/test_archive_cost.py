@@ -19,13 +19,12 @@ from archive.records import (
     Exchange,
     FinalRecord,
     RevisitOf,
-    _response_header_list,
-    _status_line,
     metadata_fields,
     metadata_record,
+    request_parts,
     request_record,
-    request_target,
     resource_record,
+    response_parts,
     response_record,
     serialize,
     serialize_counted,
@@ -69,34 +68,15 @@ def _warcio(uri: str, rec_type: str, headers: dict[str, str], payload: bytes | N
 
 
 def warcio_response(ex: Exchange) -> bytes:
-    http = StatusAndHeaders(_status_line(ex.status), _response_header_list(ex.response_headers), protocol=ex.protocol)
-    headers = {"WARC-Record-ID": ex.record_id, "WARC-Date": ex.date}
-    if ex.ip_address:
-        headers["WARC-IP-Address"] = ex.ip_address
-    if ex.truncated:
-        headers["WARC-Truncated"] = ex.truncated
-    if ex.revisit is not None:
-        headers["WARC-Refers-To-Target-URI"] = ex.revisit.uri
-        headers["WARC-Refers-To-Date"] = ex.revisit.date
-        if ex.revisit.record_id:
-            headers["WARC-Refers-To"] = ex.revisit.record_id
-        headers["WARC-Profile"] = ex.revisit.profile
-        headers["WARC-Payload-Digest"] = ex.revisit.digest
+    """The response record warcio builds from the same headers (the builder is what is compared)."""
+    rec_type, headers, http = response_parts(ex)
+    if rec_type == "revisit":
         return _warcio(target_uri(ex.url), "revisit", headers, http=http)
     return _warcio(target_uri(ex.url), "response", headers, ex.body, http)
 
 
 def warcio_request(ex: Exchange) -> bytes:
-    from urllib.parse import urlsplit
-
-    names = {n.lower() for n, _ in ex.request_headers}
-    req_headers = list(ex.request_headers)
-    if "host" not in names:
-        req_headers.insert(0, ("Host", urlsplit(target_uri(ex.url)).netloc))
-    if ex.request_body and "content-length" not in names:
-        req_headers.append(("Content-Length", str(len(ex.request_body))))
-    http = StatusAndHeaders(f"{ex.method} {request_target(ex.url)} {ex.protocol}", req_headers, is_http_request=True)
-    headers = {"WARC-Record-ID": ex.request_record_id, "WARC-Date": ex.date, "WARC-Concurrent-To": ex.record_id}
+    headers, http = request_parts(ex)
     return _warcio(target_uri(ex.url), "request", headers, ex.request_body, http)
 
 
