@@ -10,8 +10,10 @@ import functools
 import hashlib
 import io
 import json
+import threading
 import uuid
 import zlib
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,7 +45,29 @@ def warc_date(when: datetime) -> str:
 
 def sha1_digest(data: bytes) -> str:
     """`sha1:<base32>` as in WARC-Payload-Digest."""
-    return "sha1:" + base64.b32encode(hashlib.sha1(data).digest()).decode("ascii")
+    return "sha1:" + base64.b32encode(sha1_of(data)).decode("ascii")
+
+
+# The SHA-1 of the last few bodies, by identity: the archive, the incremental state and the catalog each digest a
+# page's `response.body`, the same bytes object (a body held here cannot be freed, so its id cannot be reused).
+# Bodies over _MEMO_MAX_BYTES are not held.
+_MEMO_SIZE = 8
+_MEMO_MAX_BYTES = 4 * 1024 * 1024
+_memo: deque[tuple[bytes, bytes]] = deque(maxlen=_MEMO_SIZE)
+_memo_lock = threading.Lock()
+
+
+def sha1_of(body: bytes | bytearray | memoryview) -> bytes:
+    """``hashlib.sha1(body).digest()``, computed once for a body object digested several times in a row."""
+    with _memo_lock:
+        for held, digest in _memo:
+            if held is body:
+                return digest
+    digest = hashlib.sha1(body).digest()
+    if type(body) is bytes and len(body) <= _MEMO_MAX_BYTES:
+        with _memo_lock:
+            _memo.append((body, digest))
+    return digest
 
 
 @dataclass

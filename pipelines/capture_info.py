@@ -6,15 +6,15 @@ here, so the two paths cannot disagree on a field's spelling (dates, content typ
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
-import threading
-from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
+
+from archive.records import sha1_digest, sha1_of
+
+__all__ = ["CaptureInfo", "payload_digest", "sha1_of"]
 
 
 @dataclass(frozen=True)
@@ -67,30 +67,8 @@ class CaptureInfo:
 
 
 def payload_digest(body: bytes) -> str:
-    """``sha1:BASE32`` of the payload, as WARC-Payload-Digest spells it."""
-    return "sha1:" + base64.b32encode(sha1_of(body)).decode("ascii")
-
-
-# The SHA-1 of the last few bodies, by identity: the archive, the incremental state and the catalog each digest a
-# page's body, and it is the same bytes object (a body held here cannot be freed, so its id cannot be reused).
-# Bodies over _MEMO_MAX_BYTES are not held.
-_MEMO_SIZE = 8
-_MEMO_MAX_BYTES = 4 * 1024 * 1024
-_memo: deque[tuple[bytes, bytes]] = deque(maxlen=_MEMO_SIZE)
-_memo_lock = threading.Lock()
-
-
-def sha1_of(body: bytes | bytearray | memoryview) -> bytes:
-    """``hashlib.sha1(body).digest()``, computed once for a body object digested several times in a row."""
-    with _memo_lock:
-        for held, digest in _memo:
-            if held is body:
-                return digest
-    digest = hashlib.sha1(body).digest()
-    if type(body) is bytes and len(body) <= _MEMO_MAX_BYTES:
-        with _memo_lock:
-            _memo.append((body, digest))
-    return digest
+    """``sha1:BASE32`` of the payload, as WARC-Payload-Digest spells it (the archive's digest, memoised)."""
+    return sha1_digest(body)
 
 
 def normalise_timestamp(value: str | None) -> str | None:

@@ -197,7 +197,8 @@ def test_summary_table_lines_up_chinese_names() -> None:
 def test_sha1_of_is_hashlib_sha1_for_every_body_memoised_or_not() -> None:
     import hashlib
 
-    from pipelines.capture_info import _MEMO_SIZE, payload_digest, sha1_of
+    from archive.records import _MEMO_SIZE
+    from pipelines.capture_info import payload_digest, sha1_of
 
     bodies = [bytes([i]) * (1000 + i) for i in range(3 * _MEMO_SIZE)]
     for _ in range(2):  # the second pass meets some bodies in the memo and some pushed out of it
