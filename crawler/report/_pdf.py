@@ -28,12 +28,17 @@ import bisect
 import ctypes
 import io
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from crawler.report._attachments import AttachmentError, _md_row
+
+if TYPE_CHECKING:
+    from pypdfium2 import PdfPage
+
+T = TypeVar("T")
 
 SNAP = 3.0  # points: pdfplumber's snap, join and intersection tolerances, and its x/y text tolerances
 JOIN = 3.0
@@ -101,7 +106,7 @@ def pdf_text(content: bytes) -> str:
     return "\n".join(out)
 
 
-def _loses_runs(page: object) -> bool:
+def _loses_runs(page: PdfPage) -> bool:
     """Whether PDFium's text page would skip a run of this page: a text object with no width in a font the
     file does not embed (see the module's docstring)."""
     import pypdfium2.raw as pdfium_c
@@ -122,7 +127,7 @@ def _loses_runs(page: object) -> bool:
         font = pdfium_c.FPDFTextObj_GetFont(obj)
         return bool(font) and not pdfium_c.FPDFFont_GetIsEmbedded(font)
 
-    raw = page.raw  # type: ignore[attr-defined]
+    raw = page.raw
     return any(lost(pdfium_c.FPDFPage_GetObject(raw, i), 0) for i in range(pdfium_c.FPDFPage_CountObjects(raw)))
 
 
@@ -150,8 +155,8 @@ def _pdfminer_page(content: bytes, index: int) -> list[str]:
     return [text for _, text in sorted(pieces, key=lambda p: p[0])]
 
 
-def _page_pieces(page: object) -> list[str]:
-    height = float(page.get_height())  # type: ignore[attr-defined]
+def _page_pieces(page: PdfPage) -> list[str]:
+    height = float(page.get_height())
     chars = _chars(page, height)
     tables = _tables(_edges(page, height))
     boxes = [_bbox(t) for t in tables]
@@ -170,10 +175,10 @@ def _page_pieces(page: object) -> list[str]:
     return [text for _, text in sorted(pieces, key=lambda p: p[0])]
 
 
-def _chars(page: object, height: float) -> list[_Char]:
+def _chars(page: PdfPage, height: float) -> list[_Char]:
     import pypdfium2.raw as pdfium_c
 
-    textpage = page.get_textpage()  # type: ignore[attr-defined]
+    textpage = page.get_textpage()
     try:
         raw = textpage.raw
         rect = pdfium_c.FS_RECTF()
@@ -219,12 +224,12 @@ def _lines(chars: list[_Char]) -> Iterator[tuple[float, str]]:
             yield min(c.top for c in line if c.text != " "), "".join(parts)
 
 
-def _cluster(items: list[_Char], key: object) -> list[list[_Char]]:
+def _cluster(items: list[T], key: Callable[[T], float]) -> list[list[T]]:
     """Items (sorted by key) chained into groups whose consecutive keys differ by at most ``SNAP``."""
-    groups: list[list[_Char]] = []
-    last = None
+    groups: list[list[T]] = []
+    last: float | None = None
     for item in items:
-        k = key(item)  # type: ignore[operator]
+        k = key(item)
         if last is None or k - last > SNAP:
             groups.append([])
         groups[-1].append(item)
@@ -241,7 +246,7 @@ def _cell_text(cell: Cell, by_mid: list[_Char], mids: list[float]) -> str:
 
 # --- rules and tables ---------------------------------------------------------------------------------------
 
-def _edges(page: object, height: float) -> list[_Edge]:
+def _edges(page: PdfPage, height: float) -> list[_Edge]:
     import pypdfium2.raw as pdfium_c
 
     edges: list[_Edge] = []
@@ -282,8 +287,8 @@ def _edges(page: object, height: float) -> list[_Edge]:
                 _add_edge(edges, point, points[0])
 
     identity = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
-    for i in range(pdfium_c.FPDFPage_CountObjects(page.raw)):  # type: ignore[attr-defined]
-        walk(pdfium_c.FPDFPage_GetObject(page.raw, i), identity)  # type: ignore[attr-defined]
+    for i in range(pdfium_c.FPDFPage_CountObjects(page.raw)):
+        walk(pdfium_c.FPDFPage_GetObject(page.raw, i), identity)
     return edges
 
 
@@ -306,15 +311,9 @@ def _merge(edges: list[_Edge], vertical: bool) -> list[_Edge]:
     """Snap edges of one direction to shared positions, join collinear ones, drop the short ones."""
     mine = sorted((e for e in edges if e.vertical == vertical), key=lambda e: e.pos)
     snapped: list[_Edge] = []
-    group: list[_Edge] = []
-    for e in mine + [None]:  # type: ignore[list-item]
-        if e is not None and (not group or e.pos - group[-1].pos <= SNAP):
-            group.append(e)
-            continue
-        if group:
-            mean = sum(g.pos for g in group) / len(group)
-            snapped.extend(_Edge(vertical, mean, g.start, g.end) for g in group)
-        group = [e] if e is not None else []
+    for group in _cluster(mine, lambda e: e.pos):
+        mean = sum(g.pos for g in group) / len(group)
+        snapped.extend(_Edge(vertical, mean, g.start, g.end) for g in group)
     joined: list[_Edge] = []
     for _, same in groupby(sorted(snapped, key=lambda e: (e.pos, e.start)), key=lambda e: e.pos):
         current: _Edge | None = None
