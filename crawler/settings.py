@@ -109,7 +109,7 @@ ARCHIVE_OPERATOR = ""
 DOWNLOADER_MIDDLEWARES["archive.capture.WarcCaptureMiddleware"] = 950
 
 # --- catalog / pipelines --------------------------------------------------------------------------
-# parse → validate (worker thread) → store into <ARCHIVE_DIR>/catalog.sqlite (batched, writer thread)
+# parse → validate (worker processes) → store into <ARCHIVE_DIR>/catalog.sqlite (batched, one writer process)
 ITEM_PIPELINES: dict[str, int] = {
     "pipelines.parse_pipeline.ParseReportPipeline": 300,
     "pipelines.store_pipeline.CatalogStorePipeline": 800,

@@ -1,4 +1,4 @@
-"""Run blocking catalog work (parsing, SQLite writes, WARC reads) off the reactor thread and await it."""
+"""Await blocking catalog work (parsing, SQLite writes) done off the reactor: on a worker process or a thread."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from twisted.internet.defer import Deferred
 T = TypeVar("T")
 
 
-async def run_in_thread(executor: Executor, fn: Callable[..., T], *args: Any) -> T:
-    """``fn(*args)`` on ``executor``; the result (or exception) comes back on the reactor thread."""
+async def run_in_executor(executor: Executor, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` on ``executor`` (a process pool by default, a thread pool when configured so); the result (or
+    exception) comes back on the reactor thread."""
     from twisted.internet import reactor
 
     deferred: Deferred[T] = Deferred()

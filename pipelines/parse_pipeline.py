@@ -33,7 +33,7 @@ from pipelines.capture_info import (
 )
 from pipelines.catalog import StoreEntry
 from pipelines.config import CatalogConfig
-from pipelines.offthread import run_in_thread, worker_pool
+from pipelines.offthread import run_in_executor, worker_pool
 from pipelines.processing import parser_version, process_capture
 
 ENTRY_KEY = "catalog_entry"
@@ -79,12 +79,12 @@ class ParseReportPipeline:
         self.stats = stats
         self.workers = workers
         self.executor: Executor = self._new_executor()
-        self.runner = run_in_thread  # how a job's result comes back to the event loop (tests use asyncio's)
+        self.runner = run_in_executor  # how a job's result comes back to the event loop (tests use asyncio's)
 
     def _new_executor(self) -> Executor:
         if self.workers == 0:
             return ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-parse")
-        # spawn, not fork: the crawl process runs threads (reactor pool, catalog writer) that a fork would copy
+        # spawn, not fork: the crawl process runs threads (reactor pool, WARC writer) that a fork would copy
         # mid-flight. Workers start on the first item, once, and are reused for the whole crawl.
         # A spawned worker's root logger is at WARNING (Python's default), so pdfminer's DEBUG records are not built.
         return worker_pool(self.workers)

@@ -26,7 +26,7 @@ from scrapy.exceptions import NotConfigured
 from pipelines import signals as catalog_signals
 from pipelines.catalog import StoreEntry, open_catalog, store_entries
 from pipelines.config import CatalogConfig
-from pipelines.offthread import run_in_thread, worker_pool
+from pipelines.offthread import run_in_executor, worker_pool
 from pipelines.parse_pipeline import ENTRY_KEY, capture_from_item
 from pipelines.processing import process_capture
 from pipelines.runs import fill_offsets, refresh_runs
@@ -57,7 +57,7 @@ class CatalogStorePipeline:
         return pipe
 
     async def open_spider(self) -> None:
-        await run_in_thread(self.executor, _open_writer, self.token, self.config.path)
+        await run_in_executor(self.executor, _open_writer, self.token, self.config.path)
         self.opened = True
 
     async def process_item(self, item: Any) -> Any:
@@ -65,7 +65,7 @@ class CatalogStorePipeline:
         entry = extra.pop(ENTRY_KEY, None)
         if entry is None:  # ParseReportPipeline is not in ITEM_PIPELINES: parse here, on the writer thread
             info, body, raw_ctype = capture_from_item(item)
-            entry = await run_in_thread(self.executor, process_capture, body, info, raw_ctype)
+            entry = await run_in_executor(self.executor, process_capture, body, info, raw_ctype)
         self.batch.append(entry)
         if len(self.batch) >= self.config.batch_size:
             await self._flush()
@@ -76,7 +76,7 @@ class CatalogStorePipeline:
         if not batch or not self.opened:
             return
         self.stored_ids += [e.capture.record_id for e in batch]
-        written = await run_in_thread(self.executor, _store, self.token, batch)
+        written = await run_in_executor(self.executor, _store, self.token, batch)
         if self.stats is not None:
             self.stats.inc_value("catalog/batches")
             self.stats.inc_value("catalog/stored", written)
@@ -88,11 +88,11 @@ class CatalogStorePipeline:
     async def engine_stopped(self) -> None:
         if self.opened:
             try:
-                filled = await run_in_thread(self.executor, _finish, self.token, self.config.warc_dir)
+                filled = await run_in_executor(self.executor, _finish, self.token, self.config.warc_dir)
                 if self.stats is not None:
                     self.stats.set_value("catalog/offsets_filled", filled)
             finally:
-                await run_in_thread(self.executor, _close_writer, self.token)
+                await run_in_executor(self.executor, _close_writer, self.token)
                 self.opened = False
         self.executor.shutdown(wait=True)
         await self.crawler.signals.send_catch_log_async(

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from crawler.portal import start_portal
-from tests.test_spider_support import LocalSite, run_crawl, write_sources
+from tests.spider_support import LocalSite, run_crawl, write_sources
 
 PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>政府信息公开年报</title></head>
 <body><ul id="list"></ul><script>

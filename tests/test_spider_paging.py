@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_spider_support import LocalSite, run_crawl, write_sources
+from tests.spider_support import LocalSite, run_crawl, write_sources
 
 
 def _li(href: str, title: str, date: str) -> str:

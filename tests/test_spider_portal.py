@@ -15,7 +15,7 @@ import pytest
 
 from crawler.portal import portal as portal_module
 from crawler.portal import start_portal
-from tests.test_spider_support import CrawlResult, run_crawl
+from tests.spider_support import CrawlResult, run_crawl
 
 
 def _site_for(family: str) -> str | None:

@@ -29,7 +29,7 @@ from scrapy_playwright.page import PageMethod
 from crawler.families import jsapi
 from crawler.items import ReportItem
 from spiders.annual_reports import AnnualReportsSpider
-from tests.test_spider_support import write_sources
+from tests.spider_support import write_sources
 
 SITE = "http://js.example.gov.cn"
 HW = "http://hw.example.gov.cn"
