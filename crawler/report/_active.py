@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from crawler.report._blocks import Grid
-from crawler.report._digits import cell_number, is_blank, splits
-from crawler.report._labels import ACTIVE_START_RE, active_field, active_row_key
+from crawler.report._digits import is_blank, read_number, splits
+from crawler.report._labels import ACTIVE_START_RE, active_field, match_active_row
 from crawler.report._model import Number
 from crawler.report._schema import ACTIVE_ROWS
 
@@ -22,6 +22,8 @@ class ActiveObs:
     values: dict[str, Number | None] | None  # None: no reading of the digits fits the row's columns
     raw: str
     split: RunSplit | None = None  # how a run-together row was read (text forms only)
+    label: str = ""  # the label as printed
+    score: float = 1.0  # how well it matched the row key
 
 
 # Table 2 cells that may be negative (本年增/减) or fractional (amounts); every other cell is a whole count.
@@ -181,33 +183,61 @@ def prose_before_table(text: str) -> str:
     return text[:zone.start()] if zone else text
 
 
+def _distinct(cells: Sequence[str], ids: Sequence[int]) -> list[tuple[str, int, int]]:
+    """(text, first column, last column) of each source cell, spanned slots folded into one."""
+    out: list[tuple[str, int, int]] = []
+    for j, (c, i) in enumerate(zip(cells, ids, strict=True)):
+        if out and ids[out[-1][1]] == i:
+            out[-1] = (out[-1][0], out[-1][1], j)
+        else:
+            out.append((c, j, j))
+    return out
+
+
+def _cell_value(cell: str) -> Number | None:
+    return None if is_blank(cell) else read_number(cell)
+
+
 def grid_active(grid: Grid, fmt: str) -> list[ActiveObs]:
+    """Table 2 rows matched by label; each value cell goes to the field its header names. A value cell
+    spanning other columns than its header (colspans that differ between the header row and the body) is
+    matched by order when the row has as many cells as its header has fields."""
     fields_by_row = ACTIVE_ROWS[fmt]
     out: list[ActiveObs] = []
-    header: list[str | None] | None = None
-    for row in grid.rows:
+    header: list[tuple[str | None, int, int]] | None = None
+    for row, rid in zip(grid.rows, grid.cell_ids(), strict=True):
         label = next((c for c in row if c), "")
         if "信息内容" in label:
-            header = [active_field(c) if c else None for c in row]
+            header = [(active_field(c) if c else None, a, b) for c, a, b in _distinct(row, rid)[1:]]
             continue
-        key = active_row_key(label)
+        key, score = match_active_row(label) if label else (None, 0.0)
         if key is None or key not in fields_by_row:
             continue
         fields = fields_by_row[key]
         values: dict[str, Number | None] = dict.fromkeys(fields)
-        rest = row[1:]
-        hdr = header[1:] if header is not None and len(header) == len(row) else None
-        if hdr is not None and any(f in fields for f in hdr):
-            for f, c in zip(hdr, rest, strict=True):
-                if f in fields and values[f] is None and not is_blank(c):
-                    values[f] = cell_number(c)
+        start = row.index(label)
+        cells = [(c, a, b) for c, a, b in _distinct(row, rid) if a > start and rid[a] != rid[start]]
+        if grid.ids is None:
+            cells = [x for x in cells if x[0]]  # text forms: an empty piece is padding, not a cell
+            if len(cells) > 1 and len({c for c, _, _ in cells}) == 1 and len(fields) == 1:
+                cells = cells[:1]
+        while len(cells) > len(fields) and not cells[-1][0]:
+            cells.pop()  # empty cells after the row's values (a one-value row in a four-column table)
+        hdr = [h for h in header or [] if h[0] in fields]
+        if hdr and [h[0] for h in hdr] == [f for f in fields if f in {h[0] for h in hdr}] and len(hdr) == len(cells):
+            for (f, _, _), (c, _, _) in zip(hdr, cells, strict=True):
+                values[str(f)] = _cell_value(c)
+        elif hdr:
+            for c, a, b in cells:
+                over = {h[0] for h in hdr if h[1] <= b and a <= h[2]}
+                if len(over) == 1:
+                    f = str(next(iter(over)))
+                    if values[f] is None:
+                        values[f] = _cell_value(c)
         else:
-            cells = [c for c in rest if c]
-            if len(row) > 1 and len(set(rest)) == 1:
-                cells = cells[:1]  # one value spanning several columns
-            for f, c in zip(fields, cells, strict=False):
-                values[f] = None if is_blank(c) else cell_number(c)
-        out.append(ActiveObs(key, values, "|".join(row)))
+            for f, (c, _, _) in zip(fields, cells, strict=False):
+                values[f] = _cell_value(c)
+        out.append(ActiveObs(key, values, "|".join(row), label=label, score=score))
     return out
 
 

@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from crawler.report._blocks import Grid
-from crawler.report._digits import cell_number, is_blank, splits
-from crawler.report._labels import APP_START_RE, app_column, app_row_key
+from crawler.report._digits import cell_number, is_blank, read_number, splits
+from crawler.report._labels import APP_START_RE, app_column, match_app_row
 from crawler.report._model import Number
 
 NCOL = 7
@@ -25,6 +25,9 @@ class RowObs:
     key: str | None
     choices: list[list[Number | None]] | None  # None: too many readings to tell
     raw: str
+    label: str = ""  # the label as printed (group cells included)
+    score: float = 1.0  # how well the label matched the row key (1.0: its keywords)
+    unreadable: tuple[int, ...] = ()  # columns whose cell held something that is neither a number nor blank
 
 
 def _row_total_ok(values: list[Number]) -> bool:
@@ -49,7 +52,7 @@ def _values_choices(cells: list[str]) -> list[list[Number | None]] | None:
         if is_blank(c):
             values.append(None)
         else:
-            values.append(cell_number(c))
+            values.append(read_number(c))
     while len(values) > NCOL and values[-1] is None:
         values.pop()
     if len(values) == NCOL:
@@ -63,36 +66,104 @@ def _is_numeric(cell: str) -> bool:
     return cell_number(cell) is not None
 
 
-def grid_rows(grid: Grid) -> list[RowObs]:
-    rows = grid.rows
-    data_idx = [i for i, r in enumerate(rows) if sum(1 for c in r if _is_numeric(c)) >= 3]
-    if not data_idx:
-        return []
-    width = len(rows[0])
-    rect = all(len(r) == width for r in rows)
+def _is_value(cell: str) -> bool:
+    return is_blank(cell) or read_number(cell) is not None
+
+
+def _trailing_values(row: list[str]) -> int:
+    """How many cells at the end of the row are numbers or blanks."""
+    k = 0
+    for c in reversed(row):
+        if not _is_value(c):
+            break
+        k += 1
+    return k
+
+
+def header_columns(header: list[list[str]], width: int) -> dict[int, int]:
+    """Grid column -> applicant column, from the lowest header word above each column; {} unless all seven
+    columns are found, each once."""
     colmap: dict[int, int] = {}
-    if rect and data_idx[0] > 0:
-        header = rows[: data_idx[0]]
-        for j in range(width):
-            leaf = next((h[j] for h in reversed(header) if h[j]), "")
-            idx = app_column(leaf)
-            if idx is not None and idx not in colmap.values() and any(_is_numeric(rows[i][j]) for i in data_idx):
-                colmap[j] = idx
+    for j in range(width):
+        leaf = next((h[j] for h in reversed(header) if j < len(h) and h[j] and not _is_value(h[j])), "")
+        idx = app_column(leaf) if len(leaf) <= 12 else None
+        if idx is not None:
+            if idx in colmap.values():
+                prev = next(k for k, v in colmap.items() if v == idx)
+                if header[-1][prev:prev + 1] == header[-1][j:j + 1]:
+                    continue  # one header cell spanning two columns
+                return {}
+            colmap[j] = idx
+    return colmap if len(colmap) == NCOL else {}
+
+
+ColumnMap = tuple[int, dict[int, int]]  # (grid width, grid column -> applicant column)
+
+
+def grid_rows(grid: Grid, inherited: ColumnMap | None = None) -> tuple[list[RowObs], ColumnMap | None]:
+    """Table 3 rows of one grid, matched by their labels, blank cells kept as None. The seven value
+    columns come from the header words when they name all seven, else from a header inherited from the
+    part of the table before it (a table split in two), else they are the last seven cells of a row.
+    Returns the rows and the column map to hand to the next part of a split table."""
+    rows = grid.rows
+    if not rows:
+        return [], inherited
+    width = max(len(r) for r in rows)
+    rect = all(len(r) == width for r in rows)
+    info = []
+    first_data = None
+    for i, row in enumerate(rows):
+        k = _trailing_values(row)
+        numeric = sum(1 for c in row if _is_numeric(c))
+        label = _join_label(row[: len(row) - k]) if k < len(row) else ""
+        key, score = match_app_row(label) if label and k else (None, 0.0)
+        data = k > 0 and (key is not None or numeric >= 3)
+        info.append((k, numeric, label, key, score, data))
+        if data and first_data is None:
+            first_data = i
+    if first_data is None:
+        header = rows if rect else []
+        colmap = header_columns(header, width) if header else {}
+        return [], ((width, colmap) if colmap else inherited)
+    colmap = header_columns(rows[:first_data], width) if rect and first_data > 0 else {}
+    if not colmap and inherited and rect and inherited[0] == width:
+        colmap = inherited[1]
     out: list[RowObs] = []
-    for i in data_idx:
-        row = rows[i]
-        if len(colmap) == NCOL:
-            label = _join_label(c for j, c in enumerate(row) if j not in colmap)
-            values: list[Number | None] = [None] * NCOL
-            for j, idx in colmap.items():
-                values[idx] = None if is_blank(row[j]) else cell_number(row[j])
-            out.append(RowObs(app_row_key(label) if label else None, [values], "|".join(row)))
+    for row, (k, _numeric, label, key, score, data) in zip(rows, info, strict=True):
+        if not data:
             continue
-        first = next(j for j, c in enumerate(row) if _is_numeric(c))
-        label = _join_label(row[:first])
-        choices = _values_choices(row[first:])
-        out.append(RowObs(app_row_key(label) if label else None, choices, "|".join(row)))
-    return out
+        raw = "|".join(row)
+        if colmap and len(row) == width and all(_is_value(row[j]) for j in colmap):
+            label = _join_label(c for j, c in enumerate(row) if j not in colmap)
+            key, score = match_app_row(label) if label else (None, 0.0)
+            values, bad = _read_values([row[j] for j in sorted(colmap, key=lambda j: colmap[j])])
+            out.append(RowObs(key, [values], raw, label, score, bad))
+        elif k >= NCOL:
+            end = len(row)
+            while end - (len(row) - k) > NCOL and is_blank(row[end - 1]):
+                end -= 1  # padding cells after the total (markdown rows with a trailing empty column)
+            values, bad = _read_values(row[end - NCOL:end])
+            out.append(RowObs(key, [values], raw, label, score, bad))
+        else:
+            first = next((j for j, c in enumerate(row) if _is_numeric(c)), len(row) - k)
+            label = _join_label(row[:first])
+            key, score = match_app_row(label) if label else (None, 0.0)
+            out.append(RowObs(key, _values_choices(row[first:]), raw, label, score))
+    return out, ((width, colmap) if colmap else inherited)
+
+
+def _read_values(cells: list[str]) -> tuple[list[Number | None], tuple[int, ...]]:
+    values: list[Number | None] = []
+    bad: list[int] = []
+    for i, c in enumerate(cells):
+        if is_blank(c):
+            values.append(None)
+            continue
+        v = read_number(c)
+        if v is None:
+            bad.append(i)
+        values.append(v)
+    return values, tuple(bad)
 
 
 def _join_label(cells: Iterable[str]) -> str:
@@ -125,7 +196,7 @@ def text_rows(text: str) -> list[RowObs]:
             simple = run.split()
             if all(_is_numeric(t) for t in simple):
                 choices = _with_gaps([cell_number(t) for t in simple]) or []
-        out.append(RowObs(key, choices, run))
+        out.append(RowObs(key, choices, run, m.group(0)))
     return out
 
 

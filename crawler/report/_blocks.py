@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_WS = re.compile(r"[\s\u3000\u00a0\u200b\ufeff]+")
+# Whitespace, and the invisible characters Word exports and CMS editors leave inside labels and numbers
+# (soft hyphen, zero-width space/joiners, word joiner, BOM).
+_WS = re.compile(r"[\s\u3000\u00a0\u200b\u200c\u200d\u2060\u00ad\ufeff]+")
 
 
 @dataclass
@@ -14,6 +16,19 @@ class Grid:
     resolved); rows from text forms are as ragged as the source."""
 
     rows: list[list[str]]
+    # ids[r][c]: which source cell fills slot (r, c); slots of one spanned cell share an id. None: every slot
+    # is its own cell (text forms).
+    ids: list[list[int]] | None = None
+
+    def cell_ids(self) -> list[list[int]]:
+        if self.ids is not None:
+            return self.ids
+        n = 0
+        out: list[list[int]] = []
+        for row in self.rows:
+            out.append(list(range(n, n + len(row))))
+            n += len(row)
+        return out
 
 
 Block = str | Grid

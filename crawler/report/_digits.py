@@ -9,7 +9,7 @@ from crawler.report._model import Number
 
 _NUMBER = re.compile(r"^[-−－]?(?:0|[1-9][0-9]*)(?:\.[0-9]{1,4})?$")
 _CELL_NUMBER = re.compile(r"^[-−－+]?[0-9][0-9,，]*(?:\.[0-9]+)?$")
-_UNIT = re.compile(r"(?:件|条|个|项|次|元|万元|人次|%)$")
+_UNIT = re.compile(r"(?:件|条|个|项|次|元|万元|人次|%|宗|份|家)$")
 _PIECE = re.compile(r"[-−－]?[0-9.]+")
 # Full-width digits (some editors type them): read as ASCII everywhere, prose included.
 FULLWIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
@@ -33,8 +33,33 @@ def cell_number(cell: str) -> Number | None:
     return None
 
 
+# What tables print for "nothing" (a zero, or a cell left empty): dashes of every width, slashes, 无/空.
+_BLANK = re.compile(r"^(?:[-—–－―─/／\\＼_＿…·.。]{1,4}|无|空|/无)$")
+
+
 def is_blank(cell: str) -> bool:
-    return cell in ("", "-", "—", "/", "／", "－", "——", "无", "空")
+    return not cell or bool(_BLANK.match(cell))
+
+
+# Digits that OCR and careless typists replace with letters (O for 0, l or I for 1, S for 5...): read only in a
+# cell that is otherwise a number.
+_OCR_DIGITS = str.maketrans({"O": "0", "o": "0", "〇": "0", "D": "0", "l": "1", "I": "1", "|": "1", "i": "1",
+                             "S": "5", "s": "5", "B": "8", "Z": "2", "z": "2"})
+_LOOKS_NUMERIC = re.compile(r"^[-−－+]?[0-9OoDlIi|SsBZz〇][0-9OoDlIi|SsBZz〇,，]*(?:\.[0-9OolI]+)?$")
+
+
+def read_number(cell: str) -> Number | None:
+    """A cell's number: as ``cell_number``, and also with OCR letter-for-digit confusions (``1O`` → 10) when
+    the cell holds at least one real digit. None when the cell is not a number."""
+    v = cell_number(cell)
+    if v is not None:
+        return v
+    text = _UNIT.sub("", cell)
+    if _LOOKS_NUMERIC.match(text) and any(ch.isdigit() for ch in text):
+        return cell_number(text.translate(_OCR_DIGITS))
+    if text in ("O", "o", "〇"):
+        return 0
+    return None
 
 
 def pieces(run: str) -> list[str]:

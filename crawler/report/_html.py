@@ -146,38 +146,55 @@ def _span(value: str | None, cap: int) -> int:
 
 
 def table_grid(table: Any) -> Grid:
-    """Resolve rowspan/colspan into a rectangular grid; a spanned cell's text fills every slot it covers.
-    A rowspan is clipped to the table's remaining rows, as browsers do."""
+    """Resolve rowspan/colspan into a rectangular grid; a spanned cell's text fills every slot it covers
+    (and its id, so readers can tell one spanned cell from two equal ones). A rowspan is clipped to the
+    table's remaining rows, as browsers do."""
     trs = [tr for tr in table.iter("tr") if _owner_table(tr) is table]  # a nested table's rows are its own
     rows: list[list[str]] = []
-    pending: dict[tuple[int, int], str] = {}
+    ids: list[list[int]] = []
+    pending: dict[tuple[int, int], tuple[str, int]] = {}
     cells = 0
+    serial = 0
     for r, tr in enumerate(trs):
         row: list[str] = []
+        rid: list[int] = []
         c = 0
         for td in tr:
             if td.tag not in ("td", "th"):
                 continue
             while (r, c) in pending:
-                row.append(pending.pop((r, c)))
+                text, cid = pending.pop((r, c))
+                row.append(text)
+                rid.append(cid)
                 c += 1
             text = cell_text(td.text_content())
             rs = _span(td.get("rowspan"), len(trs) - r)
             cs = _span(td.get("colspan"), MAX_COLSPAN)
+            serial += 1
             for dc in range(cs):
                 row.append(text)
+                rid.append(serial)
                 for dr in range(1, rs):
-                    pending[(r + dr, c + dc)] = text
+                    pending[(r + dr, c + dc)] = (text, serial)
             c += cs
             cells += cs * rs
         while (r, c) in pending:
-            row.append(pending.pop((r, c)))
+            text, cid = pending.pop((r, c))
+            row.append(text)
+            rid.append(cid)
             c += 1
         rows.append(row)
+        ids.append(rid)
         if cells > MAX_GRID_CELLS:
             break
     width = max((len(x) for x in rows), default=0)
-    return Grid([x + [""] * (width - len(x)) for x in rows if any(x)])
+    keep = [i for i, x in enumerate(rows) if any(x)]
+    out_rows = [rows[i] + [""] * (width - len(rows[i])) for i in keep]
+    out_ids: list[list[int]] = []
+    for i in keep:
+        pad = width - len(ids[i])
+        out_ids.append(ids[i] + list(range(-(i * MAX_COLSPAN * 2) - 1, -(i * MAX_COLSPAN * 2) - 1 - pad, -1)))
+    return Grid(out_rows, out_ids)
 
 
 def _owner_table(tr: Any) -> Any:

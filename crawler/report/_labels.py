@@ -30,7 +30,7 @@ _APP_KEYWORDS: tuple[tuple[str, str], ...] = (
     ("not_processed_confirm", r"重新出具|确认或"),
     ("other_overdue_correction", r"不补正"),
     ("other_unpaid_fee", r"缴纳费用|收费通知"),
-    ("total_processed", r"[（(]七[）)]\s*总计|^总计$"),
+    ("total_processed", r"[（(]七[）)]\s*(?:总计|合计)|^(?:总计|合计)$"),
     ("other_other", r"[0-9][.．、]?其他$|^其他$"),
     ("other", r"其他处理$"),
 )
@@ -114,6 +114,33 @@ def app_row_key(label: str) -> str | None:
     return None
 
 
+def match_app_row(label: str) -> tuple[str | None, float]:
+    """(row key, score) of a Table 3 row label: 1.0 for a keyword match, the edit-distance similarity for
+    a fuzzy one, (None, best score) when nothing is close enough."""
+    key = app_row_key(label)
+    if key is not None:
+        return key, 1.0
+    mapped = label.translate(_CONFUSABLES)
+    key = app_row_key(mapped)
+    if key is not None:
+        return key, 1.0
+    return fuzzy_key(leaf_label(mapped), APP_LABELS)
+
+
+def match_active_row(label: str) -> tuple[str | None, float]:
+    key = active_row_key(label) or active_row_key(label.translate(_CONFUSABLES))
+    if key is not None:
+        return key, 1.0
+    return fuzzy_key(label, ACTIVE_LABELS)
+
+
+def match_review_group(label: str) -> tuple[str | None, float]:
+    for key, rx in REVIEW_GROUP_RES:
+        if rx.search(label):
+            return key, 1.0
+    return fuzzy_key(label, REVIEW_GROUP_LABELS)
+
+
 def app_column(label: str) -> int | None:
     for idx, rx in _APP_COLUMN_RES:
         if rx.search(label):
@@ -140,3 +167,116 @@ def review_column(label: str) -> int | None:
         if rx.search(label):
             return idx
     return None
+
+
+# --- Fuzzy matching -------------------------------------------------------------------------------
+# Labels as real reports print them differ from the official text: other numbering, shortened or
+# merged wording, typos, OCR confusions. A label no keyword above recognises is compared with the
+# official wording of every row (numbering and notes stripped) by edit distance; the best match is
+# taken only when it is close enough and clearly ahead of the runner-up, and the printed label and
+# its score travel with the row into the output (text.labels), so a wrong match can be seen.
+
+# Characters OCR and typists confuse, mapped to the one the official labels use.
+_CONFUSABLES = str.maketrans({"己": "已", "巳": "已", "末": "未", "曰": "日", "沐": "沭", "壹": "一", "贰": "二",
+                              "叁": "三", "肆": "四", "伍": "五", "陆": "六", "柒": "七"})
+_NUMBERING = re.compile(
+    r"^(?:[一二三四五六七八九十]{1,3}\s*[、.．]|[（(][一二三四五六七八九十0-9]{1,3}[）)]\s*[、.．]?|"
+    r"[0-9]{1,2}\s*[.．、）)](?![0-9])|第[一二三四五六七八九十]+[项类])\s*")
+_NOTE = re.compile(r"[（(][^（）()]{4,}[）)]")
+_PUNCT = re.compile(r"[\s\u3000\u00a0“”\"'‘’、，,。.．:：;；·\-—_|｜/／]+")
+
+APP_LABELS: dict[str, tuple[str, ...]] = {
+    "new_received": ("本年新收政府信息公开申请数量", "本年新收申请数量", "本年新收"),
+    "carried_over": ("上年结转政府信息公开申请数量", "上年结转申请数量", "上年结转"),
+    "granted": ("予以公开",),
+    "partially_granted": ("部分公开",),
+    "denied_state_secret": ("属于国家秘密", "国家秘密"),
+    "denied_law_prohibited": ("其他法律行政法规禁止公开", "法律法规禁止公开"),
+    "denied_three_securities": ("危及三安全一稳定",),
+    "denied_third_party": ("保护第三方合法权益",),
+    "denied_internal_affairs": ("属于三类内部事务信息", "内部事务信息"),
+    "denied_process_info": ("属于四类过程性信息", "过程性信息"),
+    "denied_enforcement_file": ("属于行政执法案卷", "行政执法案卷"),
+    "denied_query": ("属于行政查询事项", "行政查询事项"),
+    "unable_not_held": ("本机关不掌握相关政府信息", "本机关不掌握"),
+    "unable_needs_creation": ("没有现成信息需要另行制作", "需要另行制作"),
+    "unable_unclear": ("补正后申请内容仍不明确", "申请内容不明确"),
+    "not_processed_petition": ("信访举报投诉类申请",),
+    "not_processed_duplicate": ("重复申请",),
+    "not_processed_publication": ("要求提供公开出版物",),
+    "not_processed_massive": ("无正当理由大量反复申请",),
+    "not_processed_confirm": ("要求行政机关确认或重新出具已获取信息",),
+    "other_overdue_correction": ("申请人无正当理由逾期不补正行政机关不再处理其政府信息公开申请",),
+    "other_unpaid_fee": ("申请人逾期未按收费通知要求缴纳费用行政机关不再处理其政府信息公开申请",),
+    "total_processed": ("总计",),
+    "carried_forward": ("结转下年度继续办理",),
+}
+ACTIVE_LABELS: dict[str, tuple[str, ...]] = {
+    "regulations": ("规章",),
+    "normative_documents": ("行政规范性文件", "规范性文件"),
+    "other_services": ("其他对外管理服务事项",),
+    "licensing": ("行政许可",),
+    "punishment": ("行政处罚",),
+    "enforcement": ("行政强制",),
+    "fees": ("行政事业性收费",),
+    "procurement": ("政府集中采购",),
+}
+REVIEW_GROUP_LABELS: dict[str, tuple[str, ...]] = {
+    "review": ("行政复议",),
+    "litigation_direct": ("未经复议直接起诉",),
+    "litigation_after_review": ("复议后起诉",),
+}
+# A fuzzy match needs at least this similarity (1 - edit distance / longer length) and this lead over the
+# best match of another key.
+MIN_SIMILARITY = 0.6
+MIN_LEAD = 0.15
+
+
+def normalize_label(text: str) -> str:
+    """A label reduced to its words: confusables mapped, numbering, notes in brackets and punctuation gone."""
+    text = text.translate(_CONFUSABLES)
+    text = _NOTE.sub("", text)
+    prev = None
+    while prev != text:
+        prev = text
+        text = _NUMBERING.sub("", text, count=1)
+    return _PUNCT.sub("", text)
+
+
+def leaf_label(text: str) -> str:
+    """The last numbered part of a label that includes its group cells ("（三）不予公开1.属于国家秘密")."""
+    parts = re.split(r"(?<=[^0-9])(?=[0-9]{1,2}\s*[.．、](?![0-9]))|(?=[（(][一二三四五六七八九十]{1,3}[）)])", text)
+    parts = [p for p in parts if normalize_label(p)]
+    return parts[-1] if parts else text
+
+
+def similarity(a: str, b: str) -> float:
+    """1 - Levenshtein distance / length of the longer string (0 for two empty strings)."""
+    if not a or not b:
+        return 0.0
+    if a == b:
+        return 1.0
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return 1.0 - prev[-1] / max(len(a), len(b))
+
+
+def fuzzy_key(label: str, table: dict[str, tuple[str, ...]]) -> tuple[str | None, float]:
+    """(key, score) of the official wording closest to ``label``, or (None, best score) when no key is
+    close enough or two keys are about as close."""
+    norm = normalize_label(label)
+    if len(norm) < 2:
+        return None, 0.0
+    best: dict[str, float] = {}
+    for key, texts in table.items():
+        best[key] = max(similarity(norm, normalize_label(t)) for t in texts)
+    ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
+    top_key, top = ranked[0]
+    runner = ranked[1][1] if len(ranked) > 1 else 0.0
+    if top >= MIN_SIMILARITY and top - runner >= MIN_LEAD:
+        return top_key, round(top, 3)
+    return None, round(top, 3)

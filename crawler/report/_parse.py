@@ -9,6 +9,7 @@ from typing import Any
 from crawler.report import _active, _applications, _review
 from crawler.report._attachments import AttachmentError, doc_text, sniff
 from crawler.report._blocks import Block, Grid
+from crawler.report._classify import table_grids
 from crawler.report._digits import FULLWIDTH
 from crawler.report._docx import docx_text
 from crawler.report._html import parse_html
@@ -157,7 +158,7 @@ def _repair_blocks(report: Report, blocks: list[Block], meta: dict[str, str]) ->
     new_blocks: list[Block] = []
     for b in blocks:
         if isinstance(b, Grid):
-            new_blocks.append(Grid([[next(it) for _ in row] for row in b.rows]))
+            new_blocks.append(Grid([[next(it) for _ in row] for row in b.rows], b.ids))
         else:
             new_blocks.append(next(it))
     return new_blocks, new_meta
@@ -209,12 +210,15 @@ def _metadata(report: Report, meta: dict[str, str], lines: list[str], flat: str,
 
 
 def _zone(spans: list[SectionSpan], key: str) -> tuple[bool, list[Grid], str]:
-    """(section present?, its grids, its text); the whole document when no section has the key."""
+    """(section present?, the table's grids, the section's text; the whole document's text when no section
+    has the key). The grids are those the table's own words identify, wherever they sit; the section's
+    grids only when none is identified."""
     own = [s for s in spans if s.section.key == key]
     chosen = own or spans
     grids = [b for s in chosen for b in s.blocks if isinstance(b, Grid)]
     text = "\n".join(b for s in chosen for b in s.blocks if isinstance(b, str))
-    return bool(own), grids, text
+    found = table_grids([b for s in spans for b in s.blocks])[key]
+    return bool(own), found or grids, text
 
 
 def _tables(report: Report, spans: list[SectionSpan], fmt: str, year: int | None) -> None:
@@ -240,7 +244,11 @@ def _missing(present: bool, table: str) -> Issue:
 
 def _applications_table(spans: list[SectionSpan], fmt: str, issues: list[Issue]) -> dict[str, Any] | None:
     present, grids, text = _zone(spans, "applications")
-    obs = [o for g in grids for o in _applications.grid_rows(g)]
+    obs: list[_applications.RowObs] = []
+    inherited: _applications.ColumnMap | None = None
+    for g in grids:
+        got, inherited = _applications.grid_rows(g, inherited)
+        obs.extend(got)
     if not any(o.key for o in obs):
         obs = _applications.text_rows(text)
     if sum(1 for o in obs if o.choices) < 3:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from crawler.report._blocks import Grid
-from crawler.report._digits import cell_number, is_blank, splits
-from crawler.report._labels import REVIEW_GROUP_RES, review_column
+from crawler.report._digits import is_blank, read_number, splits
+from crawler.report._labels import match_review_group, review_column
 from crawler.report._model import Number
 from crawler.report._schema import REVIEW_GROUPS
 
@@ -24,35 +24,53 @@ def _split15(values: Values) -> dict[str, Values]:
     return {g: values[i * 5:(i + 1) * 5] for i, g in enumerate(REVIEW_GROUPS)}
 
 
+def _is_value(cell: str) -> bool:
+    return is_blank(cell) or read_number(cell) is not None
+
+
+def _value(cell: str) -> Number | None:
+    return None if is_blank(cell) else read_number(cell)
+
+
 def grid_review(grid: Grid) -> tuple[dict[str, Values] | None, str | None]:
-    """(groups, raw of a row that could not be read)."""
+    """(groups, raw of a row that could not be read). Blank cells are None. The official layout (one row
+    of 15 under the group and result headers), the flat one (a row per group, its label first) and a
+    body printed apart from its header (15 numbers, or three rows of five, in the official order)."""
     rows = grid.rows
-    numeric = [[cell_number(c) if not is_blank(c) else None for c in r] for r in rows]
     by_group: dict[str, Values] = {}
-    for i, (row, nums) in enumerate(zip(rows, numeric, strict=True)):
-        count = sum(1 for v in nums if v is not None)
-        if count >= 12:
+    fives: list[Values] = []
+    for i, row in enumerate(rows):
+        k = 0
+        for c in reversed(row):
+            if not _is_value(c):
+                break
+            k += 1
+        if k == 0:
+            continue
+        numbers = sum(1 for c in row[len(row) - k:] if not is_blank(c))
+        if k >= 15 and (numbers or i > 0):
             mapped = _rect_mapping(rows[:i], row) if len(rows[0]) == len(row) else None
             if mapped is not None:
                 return mapped, None
-            first = next(j for j, v in enumerate(nums) if v is not None)
-            cells = [None if is_blank(c) else cell_number(c) for c in row[first:]]
-            while len(cells) > 15 and cells[-1] is None:
-                cells.pop()
+            cells = [_value(c) for c in row[len(row) - k:]]
+            while len(cells) > 15 and row[len(row) - len(cells)] == "":
+                cells.pop(0)
             if len(cells) == 15:
                 return _split15(cells), None
             return None, "|".join(row)
-        if count >= 4:
-            label = "".join(c for c, v in zip(row, nums, strict=True) if v is None and c)
-            for key, rx in REVIEW_GROUP_RES:
-                if rx.search(label):
-                    vals = [v for c, v in zip(row, nums, strict=True) if v is not None or is_blank(c)]
-                    vals = [v for v in vals][-5:]
-                    if len(vals) == 5:
-                        by_group.setdefault(key, vals)
-                    break
+        if k >= 5:
+            label = "".join(dict.fromkeys(c for c in row[: len(row) - k] if c))
+            vals = [_value(c) for c in row[len(row) - 5:]]
+            if label:
+                key, _ = match_review_group(label)
+                if key is not None:
+                    by_group.setdefault(key, vals)
+            elif k == len(row) and len(row) == 5:
+                fives.append(vals)
     if len(by_group) == 3:
         return by_group, None
+    if not by_group and len(fives) == 3:
+        return dict(zip(REVIEW_GROUPS, fives, strict=True)), None
     return None, None
 
 
@@ -68,15 +86,14 @@ def _rect_mapping(header: list[list[str]], row: list[str]) -> dict[str, Values] 
             continue
         group = None
         for word in column_words:
-            for key, rx in REVIEW_GROUP_RES:
-                if rx.search(word):
-                    group = key
-                    break
+            key, _ = match_review_group(word)
+            if key is not None:
+                group = key
         idx = review_column(column_words[-1])
         if group is None or idx is None or (group, idx) in seen:
             return None
         seen.add((group, idx))
-        out[group][idx] = None if is_blank(cell) else cell_number(cell)
+        out[group][idx] = _value(cell)
     return out if len(seen) == 15 else None
 
 
