@@ -261,5 +261,5 @@ def text_active(text: str, fmt: str,
             continue
         run = run_m.group(1).strip()
         split = split_run(run, fields_by_row[key], (stated or {}).get(key))
-        out.append(ActiveObs(key, split.values, run, split))
+        out.append(ActiveObs(key, split.values, run, split, label=m.group(0)))
     return out

@@ -201,14 +201,19 @@ def text_rows(text: str) -> list[RowObs]:
 
 
 def assemble(obs: list[RowObs], order: tuple[str, ...]) -> tuple[
-        dict[str, list[list[Number | None]] | None], list[str]]:
-    """Map observations to canonical rows; an unlabeled row takes the next row of the official order
-    (PDF conversions print some rows without their labels). Returns (row → readings, unplaced raws)."""
+        dict[str, list[list[Number | None]] | None], list[str], dict[str, RowObs]]:
+    """Map observations to canonical rows; a row printed without any label takes the next row of the
+    official order (PDF conversions print some rows without their labels); a row whose label matches no
+    row is not placed. Returns (row → readings, unplaced raws, row → the observation it came from)."""
     found: dict[str, list[list[Number | None]] | None] = {}
+    source: dict[str, RowObs] = {}
     unplaced: list[str] = []
     pointer = -1
     for o in obs:
         key = o.key
+        if key is None and o.label and re.search(r"[\u4e00-\u9fff]{2}", o.label):
+            unplaced.append(o.raw)
+            continue
         if key is None:
             nxt = pointer + 1
             while nxt < len(order) and order[nxt] in found:
@@ -223,8 +228,9 @@ def assemble(obs: list[RowObs], order: tuple[str, ...]) -> tuple[
         if key in found and found[key]:
             continue
         found[key] = o.choices
+        source[key] = o
         pointer = order.index(key)
-    return found, unplaced
+    return found, unplaced, source
 
 
 def detect_rows_format(obs: list[RowObs]) -> str | None:

@@ -65,6 +65,9 @@ class Report:
     sections: list[Section] = field(default_factory=list)
     tables: dict[str, dict[str, Any] | None] = field(default_factory=lambda: dict.fromkeys(TABLE_KEYS))
     issues: list[Issue] = field(default_factory=list)
+    # table -> row key -> {"printed": the label as printed, "score": 1.0 keyword match, < 1 edit-distance match,
+    # 0.0 placed by its position (a row printed without a label)}
+    labels: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,7 +78,8 @@ class Report:
             "year": self.year,
             "published": self.published,
             "format": self.format,
-            "text": {"charset": self.charset, "repairs": self.repairs},
+            "text": {"charset": self.charset, "repairs": self.repairs,
+                     "labels": {t: dict(rows) for t, rows in sorted(self.labels.items())}},
             "sections": [s.to_dict() for s in self.sections],
             "tables": {key: self.tables.get(key) for key in TABLE_KEYS},
             "issues": [i.to_dict() for i in self.issues],

@@ -223,9 +223,9 @@ def _zone(spans: list[SectionSpan], key: str) -> tuple[bool, list[Grid], str]:
 
 def _tables(report: Report, spans: list[SectionSpan], fmt: str, year: int | None) -> None:
     issues: list[Issue] = []
-    apps = _applications_table(spans, fmt, issues)
+    apps = _applications_table(spans, fmt, issues, report.labels)
     review = _review_table(spans, issues)
-    active = _active_table(spans, fmt, year, issues)
+    active = _active_table(spans, fmt, year, issues, report.labels)
     report.tables = {"active_disclosure": active, "applications": apps, "review_litigation": review}
     app_fmt = fmt
     if apps is not None and "other" in apps:
@@ -242,7 +242,8 @@ def _missing(present: bool, table: str) -> Issue:
     return Issue("table_missing", table, detail="neither the section nor its table was found")
 
 
-def _applications_table(spans: list[SectionSpan], fmt: str, issues: list[Issue]) -> dict[str, Any] | None:
+def _applications_table(spans: list[SectionSpan], fmt: str, issues: list[Issue],
+                        labels: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any] | None:
     present, grids, text = _zone(spans, "applications")
     obs: list[_applications.RowObs] = []
     inherited: _applications.ColumnMap | None = None
@@ -256,7 +257,10 @@ def _applications_table(spans: list[SectionSpan], fmt: str, issues: list[Issue])
         return None
     row_fmt = _applications.detect_rows_format(obs) or fmt
     order = APPLICATION_ROWS[row_fmt]
-    found, unplaced = _applications.assemble(obs, order)
+    found, unplaced, source = _applications.assemble(obs, order)
+    labels["applications"] = {r: {"printed": o.label, "score": o.score if o.key == r else 0.0}
+                              for r, o in source.items()}
+    unreadable = {(r, c): o.raw for r, o in source.items() for c in o.unreadable}
     rows: dict[str, list[Number | None]] = {r: [None] * 7 for r in order}
     choices: dict[str, list[list[Number | None]]] = {}
     for raw in unplaced:
@@ -278,14 +282,19 @@ def _applications_table(spans: list[SectionSpan], fmt: str, issues: list[Issue])
         issues.append(Issue("unparsed_row", "applications", r,
                             detail=f"{len(choices[r])} readings of its digits and the identities do not pick one"))
     for r, c, kind in filled:
+        why = "unreadable" if (r, c) in unreadable else "blank or missing"
         issues.append(Issue("inferred_cell", "applications", r, APPLICANT_COLUMNS[c],
-                            detail=f"blank or missing in the source; {rows[r][c]} from {IDENTITY_WORDS[kind]}"))
+                            detail=f"{why} in the source; {rows[r][c]} from {IDENTITY_WORDS[kind]}"))
     for r in order:
         if r not in observed:
             issues.append(Issue("cells_missing", "applications", r, detail="row not found"))
         elif r not in undecided and found.get(r):
             for c, v in enumerate(rows[r]):
-                if v is None:
+                if v is None and (r, c) in unreadable:
+                    issues.append(Issue("cells_missing", "applications", r, APPLICANT_COLUMNS[c],
+                                        detail="the cell holds neither a number nor a blank, and the identities "
+                                               f"do not determine it: {unreadable[(r, c)][:80]}"))
+                elif v is None:
                     issues.append(Issue("cells_missing", "applications", r, APPLICANT_COLUMNS[c],
                                         detail="blank in the source and not determined by the identities"))
     return dict(rows)
@@ -322,8 +331,8 @@ def _review_table(spans: list[SectionSpan], issues: list[Issue]) -> dict[str, An
     return dict(rows)
 
 
-def _active_table(spans: list[SectionSpan], fmt: str, year: int | None,
-                  issues: list[Issue]) -> dict[str, Any] | None:
+def _active_table(spans: list[SectionSpan], fmt: str, year: int | None, issues: list[Issue],
+                  labels: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any] | None:
     present, grids, text = _zone(spans, "active_disclosure")
     obs = [o for g in grids for o in _active.grid_active(g, fmt)]
     seen = {o.key for o in obs}
@@ -340,6 +349,7 @@ def _active_table(spans: list[SectionSpan], fmt: str, year: int | None,
         if o.key in got:
             continue
         got.add(o.key)
+        labels.setdefault("active_disclosure", {})[o.key] = {"printed": o.label or o.key, "score": o.score}
         if o.values is None:
             issues.append(Issue("unparsed_row", "active_disclosure", o.key,
                                 detail=f"digits run together with no reading that fits its columns: {o.raw[:40]}"))
