@@ -8,7 +8,6 @@ import io
 import zlib
 
 import pytest
-from conftest import SHARED
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -34,6 +33,7 @@ from archive.records import (
 from archive.urls import target_uri
 from archive.verify import verify_warc
 from crawler.textfix import decode
+from tests.shared import shared_files
 
 DATE = "2025-03-10T07:35:00.000000Z"
 URL = "http://www.example.gov.cn/年报/2024.html?q=公开"
@@ -144,7 +144,8 @@ def test_records_read_back_valid(tmp_path) -> None:  # type: ignore[no-untyped-d
 # --- charset: the shortcut agrees with crawler.textfix.decode -----------------------------------------------
 
 def _bodies() -> list[tuple[str, bytes]]:
-    texts = [p.read_text(encoding="utf-8") for p in sorted((SHARED / "real-samples").iterdir())
+    # without ../shared: one line of report text in the same encodings
+    texts = [p.read_text(encoding="utf-8") for p in shared_files("real-samples")
              if p.suffix in (".txt", ".html", ".md")][:4]
     out: list[tuple[str, bytes]] = []
     for i, text in enumerate(texts or ["政府信息公开工作年度报告"]):

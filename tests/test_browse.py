@@ -14,8 +14,10 @@ from pipelines.browse import bind
 from pipelines.capture_info import CaptureInfo
 from pipelines.catalog import open_catalog, store_entries
 from pipelines.processing import process_capture
-from tests.conftest import ROOT, SHARED
+from tests.conftest import ROOT
+from tests.shared import SHARED, needs_shared
 
+pytestmark = needs_shared
 SAMPLES = [SHARED / "real-samples" / "pingtan_2024_page.html", SHARED / "real-samples" / "pingtan_2020_page.txt",
            *sorted((SHARED / "seeds").glob("*.txt"))[:3]]
 

@@ -13,7 +13,7 @@ from pipelines.capture_info import CaptureInfo, normalise_timestamp, payload_dig
 from pipelines.catalog import StoreEntry, open_catalog, report_id, sorted_dump, store_entries, table_cells
 from pipelines.processing import process_capture, validate_report
 from pipelines.runs import refresh_runs
-from tests.conftest import SHARED
+from tests.shared import SHARED, needs_shared, require_shared
 
 SAMPLES = sorted((SHARED / "seeds").glob("*.txt")) + [
     SHARED / "real-samples" / name
@@ -48,6 +48,7 @@ def _entry(path: Path, i: int, *, warc_file: str = RUN1, at: str = "2025-03-10T0
 
 @pytest.fixture(scope="module")
 def entries() -> list[StoreEntry]:
+    require_shared()
     out = [_entry(p, i) for i, p in enumerate(SAMPLES)]
     assert all(e.report is not None for e in out), [e.error for e in out]
     return out
@@ -107,6 +108,7 @@ def test_inferred_cells_are_flagged() -> None:
     assert len(cells) == 8
 
 
+@needs_shared
 def test_newest_capture_wins_and_runs_are_counted(tmp_path: Path) -> None:
     path = SHARED / "real-samples" / "pingtan_2024_page.html"
     first = _entry(path, 1, warc_file=RUN1)

@@ -9,9 +9,11 @@ from functools import cache
 
 import opencc
 import pytest
-from conftest import SHARED
 
 from crawler.textfix import decode
+from tests.shared import needs_shared, shared_files
+
+pytestmark = needs_shared
 
 ENCODINGS = ("utf-8", "gb18030", "gbk", "gb2312", "big5")
 WRONG = {
@@ -26,8 +28,7 @@ _META = re.compile(r'<meta charset="utf-8"', re.IGNORECASE)
 
 @cache
 def samples() -> dict[str, str]:
-    paths = [p for p in sorted((SHARED / "real-samples").iterdir()) if p.name != "SOURCES.md"]
-    paths += sorted((SHARED / "seeds").glob("*.txt"))
+    paths = shared_files("real-samples") + shared_files("seeds", "*.txt")
     return {p.name: p.read_text(encoding="utf-8") for p in paths}
 
 

@@ -18,10 +18,12 @@ from pipelines.export import APPLICATION_ROWS, export
 from pipelines.plots import applications_data, coverage_data
 from pipelines.processing import process_capture
 from pipelines.runs import refresh_runs
-from tests.conftest import ROOT, SHARED
+from tests.conftest import ROOT
+from tests.shared import needs_shared, shared_files
 
-SAMPLES = sorted((SHARED / "seeds").glob("*.txt")) + sorted(
-    p for p in (SHARED / "real-samples").iterdir() if p.suffix in (".txt", ".html", ".md") and p.name != "SOURCES.md")
+pytestmark = needs_shared
+SAMPLES = shared_files("seeds", "*.txt") + [
+    p for p in shared_files("real-samples") if p.suffix in (".txt", ".html", ".md")]
 
 
 @pytest.fixture(scope="module")

@@ -28,14 +28,15 @@ from pipelines.catalog import open_catalog, store_entries
 from pipelines.parse_pipeline import capture_from_item
 from pipelines.processing import process_capture
 from pipelines.runs import fill_offsets, refresh_runs
-from tests.conftest import ROOT, SHARED, catalog_dump
+from tests.conftest import ROOT, catalog_dump
+from tests.shared import SHARED, require_shared, shared_files
 
 BASE = "http://portal.test/zwgk/zfxxgk/zfxxgknb/"
 FILE_1 = "NIANBAO-20250310073500000-00000-testhost-4242.warc.gz"
 FILE_2 = "NIANBAO-20250310073600000-00001-testhost-4242.warc.gz"
 FILE_3 = "NIANBAO-20260310073500000-00000-testhost-5555.warc.gz"  # a second crawl, a year later
 FOREIGN = "other-tool-2024.warc.gz"
-SEEDS = sorted((SHARED / "seeds").glob("*.txt"))
+SEEDS = shared_files("seeds", "*.txt")
 
 
 @dataclass
@@ -83,6 +84,7 @@ def _recrawl(one: list[Exchange], two: list[Exchange]) -> list[Exchange]:
 
 
 def _exchanges() -> tuple[list[Exchange], list[Exchange], list[Exchange]]:
+    require_shared()  # the pages are real samples and seeds
     index = BASE + "index.html"
     listing = ("<html><head><title>政府信息公开年报</title></head><body><ul>"
                '<li><a href="202503/t20250310_1.htm">平潭综合实验区2024年度政府信息公开工作年度报告</a></li>'
