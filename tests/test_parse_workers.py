@@ -16,7 +16,6 @@ import pytest
 from crawler.items import ReportItem
 from pipelines.parse_pipeline import ENTRY_KEY, ParseReportPipeline, parse_workers
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 T = TypeVar("T")
 
 
@@ -34,12 +33,14 @@ class Stats:
 
 def _items() -> list[ReportItem]:
     from crawler.portal.generator import generate_report
+    from crawler.portal.render import render_html, render_text
     from crawler.portal.render_files import render_pdf
 
     items = []
-    for name, ctype in (("pingtan_2024_page.html", "text/html; charset=utf-8"),
-                        ("pingtan_2020_page.txt", "text/plain; charset=utf-8")):
-        items.append(ReportItem(url=f"http://127.0.0.1/{name}", body=(SHARED / "real-samples" / name).read_bytes(),
+    for name, body, ctype in (("report_2021.html", render_html(generate_report(3)), "text/html; charset=utf-8"),
+                              ("report_2019.txt", render_text(generate_report(5, "2019", year=2020)),
+                               "text/plain; charset=utf-8")):
+        items.append(ReportItem(url=f"http://127.0.0.1/{name}", body=body.encode("utf-8"),
                                 status=200, headers={"Content-Type": [ctype]}, source="t", family="trs"))
     pdf = render_pdf(generate_report(7))
     items.append(ReportItem(url="http://127.0.0.1/report.pdf", body=pdf, status=200,
