@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 
 from crawler.report._model import Number
 
@@ -22,6 +23,7 @@ def to_number(text: str) -> Number:
     return float(text) if "." in text else int(text)
 
 
+@lru_cache(maxsize=8192)
 def cell_number(cell: str) -> Number | None:
     """The number in a table cell, or None when the cell is not a number."""
     text = _UNIT.sub("", cell)
@@ -37,6 +39,7 @@ def cell_number(cell: str) -> Number | None:
 _BLANK = re.compile(r"^(?:[-—–－―─/／\\＼_＿…·.。]{1,4}|无|空|/无)$")
 
 
+@lru_cache(maxsize=1024)
 def is_blank(cell: str) -> bool:
     return not cell or bool(_BLANK.match(cell))
 
@@ -48,6 +51,7 @@ _OCR_DIGITS = str.maketrans({"O": "0", "o": "0", "〇": "0", "D": "0", "l": "1",
 _LOOKS_NUMERIC = re.compile(r"^[-−－+]?[0-9OoDlIi|SsBZz〇][0-9OoDlIi|SsBZz〇,，]*(?:\.[0-9OolI]+)?$")
 
 
+@lru_cache(maxsize=8192)
 def read_number(cell: str) -> Number | None:
     """A cell's number: as ``cell_number``, and also with OCR letter-for-digit confusions (``1O`` → 10) when
     the cell holds at least one real digit. None when the cell is not a number."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Table 3 rows: keywords found anywhere in a row label (the label of an HTML row includes the texts
 # of its rowspan group cells, so the most specific words are tried first).
@@ -114,6 +115,7 @@ def app_row_key(label: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def match_app_row(label: str) -> tuple[str | None, float]:
     """(row key, score) of a Table 3 row label: 1.0 for a keyword match, the edit-distance similarity for
     a fuzzy one, (None, best score) when nothing is close enough."""
@@ -127,6 +129,7 @@ def match_app_row(label: str) -> tuple[str | None, float]:
     return fuzzy_key(leaf_label(mapped), APP_LABELS)
 
 
+@lru_cache(maxsize=4096)
 def match_active_row(label: str) -> tuple[str | None, float]:
     key = active_row_key(label) or active_row_key(label.translate(_CONFUSABLES))
     if key is not None:
@@ -134,6 +137,7 @@ def match_active_row(label: str) -> tuple[str | None, float]:
     return fuzzy_key(label, ACTIVE_LABELS)
 
 
+@lru_cache(maxsize=4096)
 def match_review_group(label: str) -> tuple[str | None, float]:
     for key, rx in REVIEW_GROUP_RES:
         if rx.search(label):
@@ -141,6 +145,7 @@ def match_review_group(label: str) -> tuple[str | None, float]:
     return fuzzy_key(label, REVIEW_GROUP_LABELS)
 
 
+@lru_cache(maxsize=4096)
 def app_column(label: str) -> int | None:
     for idx, rx in _APP_COLUMN_RES:
         if rx.search(label):
@@ -155,6 +160,7 @@ def active_row_key(label: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def active_field(label: str) -> str | None:
     for key, rx in _FIELD_RES:
         if rx.search(label):
@@ -162,6 +168,7 @@ def active_field(label: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def review_column(label: str) -> int | None:
     for idx, rx in REVIEW_COLUMN_RES:
         if rx.search(label):
@@ -232,6 +239,7 @@ MIN_SIMILARITY = 0.6
 MIN_LEAD = 0.15
 
 
+@lru_cache(maxsize=4096)
 def normalize_label(text: str) -> str:
     """A label reduced to its words: confusables mapped, numbering, notes in brackets and punctuation gone."""
     text = text.translate(_CONFUSABLES)
@@ -269,6 +277,8 @@ def fuzzy_key(label: str, table: dict[str, tuple[str, ...]]) -> tuple[str | None
     """(key, score) of the official wording closest to ``label``, or (None, best score) when no key is
     close enough or two keys are about as close."""
     norm = normalize_label(label)
+    if len(norm) > 60:
+        return None, 0.0  # a sentence or a note, not a row label
     if len(norm) < 2:
         return None, 0.0
     best: dict[str, float] = {}

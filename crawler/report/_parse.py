@@ -209,7 +209,7 @@ def _metadata(report: Report, meta: dict[str, str], lines: list[str], flat: str,
     report.year = year
 
 
-def _zone(spans: list[SectionSpan], key: str) -> tuple[bool, list[Grid], str]:
+def _zone(spans: list[SectionSpan], key: str, classified: dict[str, list[Grid]]) -> tuple[bool, list[Grid], str]:
     """(section present?, the table's grids, the section's text; the whole document's text when no section
     has the key). The grids are those the table's own words identify, wherever they sit; the section's
     grids only when none is identified."""
@@ -217,15 +217,17 @@ def _zone(spans: list[SectionSpan], key: str) -> tuple[bool, list[Grid], str]:
     chosen = own or spans
     grids = [b for s in chosen for b in s.blocks if isinstance(b, Grid)]
     text = "\n".join(b for s in chosen for b in s.blocks if isinstance(b, str))
-    found = table_grids([b for s in spans for b in s.blocks])[key]
+    found = classified[key]
     return bool(own), found or grids, text
+
 
 
 def _tables(report: Report, spans: list[SectionSpan], fmt: str, year: int | None) -> None:
     issues: list[Issue] = []
-    apps = _applications_table(spans, fmt, issues, report.labels)
-    review = _review_table(spans, issues)
-    active = _active_table(spans, fmt, year, issues, report.labels)
+    classified = table_grids([b for s in spans for b in s.blocks])
+    apps = _applications_table(spans, classified, fmt, issues, report.labels)
+    review = _review_table(spans, classified, issues)
+    active = _active_table(spans, classified, fmt, year, issues, report.labels)
     report.tables = {"active_disclosure": active, "applications": apps, "review_litigation": review}
     app_fmt = fmt
     if apps is not None and "other" in apps:
@@ -242,9 +244,9 @@ def _missing(present: bool, table: str) -> Issue:
     return Issue("table_missing", table, detail="neither the section nor its table was found")
 
 
-def _applications_table(spans: list[SectionSpan], fmt: str, issues: list[Issue],
+def _applications_table(spans: list[SectionSpan], classified: dict[str, list[Grid]], fmt: str, issues: list[Issue],
                         labels: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any] | None:
-    present, grids, text = _zone(spans, "applications")
+    present, grids, text = _zone(spans, "applications", classified)
     obs: list[_applications.RowObs] = []
     inherited: _applications.ColumnMap | None = None
     for g in grids:
@@ -300,8 +302,8 @@ def _applications_table(spans: list[SectionSpan], fmt: str, issues: list[Issue],
     return dict(rows)
 
 
-def _review_table(spans: list[SectionSpan], issues: list[Issue]) -> dict[str, Any] | None:
-    present, grids, text = _zone(spans, "review_litigation")
+def _review_table(spans: list[SectionSpan], classified: dict[str, list[Grid]], issues: list[Issue]) -> dict[str, Any] | None:
+    present, grids, text = _zone(spans, "review_litigation", classified)
     groups = None
     bad_raw = None
     for grid in grids:
@@ -331,9 +333,9 @@ def _review_table(spans: list[SectionSpan], issues: list[Issue]) -> dict[str, An
     return dict(rows)
 
 
-def _active_table(spans: list[SectionSpan], fmt: str, year: int | None, issues: list[Issue],
+def _active_table(spans: list[SectionSpan], classified: dict[str, list[Grid]], fmt: str, year: int | None, issues: list[Issue],
                   labels: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any] | None:
-    present, grids, text = _zone(spans, "active_disclosure")
+    present, grids, text = _zone(spans, "active_disclosure", classified)
     obs = [o for g in grids for o in _active.grid_active(g, fmt)]
     seen = {o.key for o in obs}
     stated = _active.stated_figures(_table2_prose(spans), fmt, year)
