@@ -59,7 +59,7 @@ def shared_input(path: Path) -> Path:
     path = path.resolve()
     if not path.is_relative_to(DEFAULT.resolve()):
         return path
-    return require_shared() / path.relative_to(DEFAULT.resolve())
+    return (require_shared() / path.relative_to(DEFAULT.resolve())).resolve()
 
 
 def count_skipped(stats: dict[str, list[Any]]) -> int:

@@ -16,6 +16,7 @@ import pytest
 
 from crawler.portal import Portal, check_identities, start_portal
 from crawler.portal.samples import PINGTAN_2024_TABLES
+from tests.shared import require_shared
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,7 +91,8 @@ def test_real_sample_is_served_with_its_transcribed_tables(portal: Portal) -> No
     assert check_identities(PINGTAN_2024_TABLES, "2021") == []
     entry = next((e for e in portal.ground_truth if e["origin"] == "sample:pingtan_2024_page.html"), None)
     if entry is None:
-        pytest.skip("../shared/real-samples is not beside the repository")
+        require_shared()  # skips without ../shared; with it, the sample must be served
+    assert entry is not None
     status, _, body = fetch(entry["url"])
     assert status == 200 and "div class=TRS_Editor" in body.decode()
     assert entry["url"].endswith("/202503/t20250310_97791.htm")

@@ -3,16 +3,15 @@ and what they leave open (a split that two readings satisfy is never chosen)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from crawler.report import parse_report
 from crawler.report._active import admissible, describe_undecided, split_run, stated_figures
+from tests.shared import SHARED, require_shared
 
 FIELDS_2021 = ("issued", "abolished", "in_force")
 FIELDS_2019 = ("prev_year_items", "change", "decisions")
-PINGTAN_2024_TXT = Path(__file__).resolve().parent.parent.parent / "shared" / "real-samples" / "pingtan_2024_page.txt"
+PINGTAN_2024_TXT = SHARED / "real-samples" / "pingtan_2024_page.txt"
 
 
 def test_unique_split_needs_nothing_else() -> None:
@@ -106,6 +105,7 @@ def test_statements_that_do_not_pin_a_cell(text: str) -> None:
 
 
 def _pingtan_with(extra: str) -> dict:
+    require_shared()
     text = PINGTAN_2024_TXT.read_text(encoding="utf-8").replace("（四）信息公开平台建设方面。", extra + "（四）信息公开平台建设方面。")
     return parse_report(text.encode("utf-8")).to_dict()
 

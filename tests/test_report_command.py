@@ -14,8 +14,10 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from crawler.report.cli import ReportInputError, report_from_archive, report_from_file
-from tests.conftest import ROOT, SHARED
+from tests.conftest import ROOT
+from tests.shared import SHARED, needs_shared
 
+pytestmark = needs_shared
 SEED_003 = SHARED / "seeds" / "003_2dd042ee9b6b28f7.txt"
 PAGE = SHARED / "real-samples" / "pingtan_2024_page.html"
 URL = "https://www.pingtan.gov.cn/zwgk/zfxxgk/zfxxgknb/202503/t20250310_97791.htm"
