@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,7 +100,8 @@ def test_unknown_source_name_lists_known_ones(tmp_path: Path) -> None:
         select_sources(sources, "pingtam", "f.toml")
 
 
-SCRAPY = ROOT / ".venv" / "bin" / "scrapy"
+# the console script of the Python running the tests (a clone's own .venv, or any other environment)
+SCRAPY = Path(sys.executable).parent / "scrapy"
 
 
 @pytest.mark.parametrize(

@@ -3,12 +3,12 @@ from __future__ import annotations
 import codecs
 
 import pytest
-from conftest import SHARED
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scrapy.http.headers import Headers
 
 from crawler.textfix import Decoded, decode
+from tests.shared import SHARED, needs_shared
 
 CHINESE = "根据《中华人民共和国政府信息公开条例》规定，现向社会公布本机关2024年度政府信息公开工作报告。"
 TRADITIONAL = "根據《中華人民共和國政府信息公開條例》規定，現向社會公布本機關2024年度政府信息公開工作報告。"
@@ -119,6 +119,7 @@ def test_megabytes_of_one_character():
     assert len(result.text) == 1_000_000
 
 
+@needs_shared
 @pytest.mark.parametrize(
     "name", ["pingtan_2024_page.html", "pingtan_2020_page.txt", "kirogov_kewei-2024-source.md"]
 )

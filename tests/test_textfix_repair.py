@@ -3,20 +3,18 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import SHARED
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crawler.textfix import Repaired, repair
+from tests.shared import require_shared, shared_files, shared_params
 
-SEEDS = sorted((SHARED / "seeds").glob("*.txt"))
-REAL = sorted((SHARED / "real-samples").glob("*"))
-REAL = [p for p in REAL if p.name != "SOURCES.md"]
 ANNOTATION = re.compile(r"[\u3400-\u9fff][(（][A-Za-z\u00c0-\u024f]{1,7}[1-5]?[)）]")
 
 
 def seed(number: str) -> str:
-    (path,) = [p for p in SEEDS if p.name.startswith(number)]
+    require_shared()
+    (path,) = [p for p in shared_files("seeds", "*.txt") if p.name.startswith(number)]
     return path.read_text(encoding="utf-8")
 
 
@@ -54,7 +52,7 @@ def test_real_parentheses_untouched(text):
     assert result.pinyin_removed == 0
 
 
-@pytest.mark.parametrize("path", SEEDS, ids=lambda p: p.name[:3])
+@pytest.mark.parametrize("path", shared_params("seeds", "*.txt"), ids=lambda p: p.name[:3])
 def test_seeds_have_no_pinyin_left(path):
     result = repair(path.read_text(encoding="utf-8"))
     assert not ANNOTATION.search(result.text)
@@ -80,7 +78,7 @@ def test_simplified_seeds_unchanged(number):
     assert result.pinyin_removed == 0
 
 
-@pytest.mark.parametrize("path", REAL, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", shared_params("real-samples"), ids=lambda p: p.name)
 def test_no_false_repairs_on_real_samples(path):
     text = path.read_text(encoding="utf-8")
     result = repair(text)
@@ -146,7 +144,7 @@ def test_seed_000_garbled_spans_reported_and_recovered():
     ],
 )
 def test_whole_document_misdecoding_repaired(family, corrupt):
-    clean = (SHARED / "real-samples" / "pingtan_2024_page.txt").read_text(encoding="utf-8")
+    clean = (require_shared() / "real-samples" / "pingtan_2024_page.txt").read_text(encoding="utf-8")
     result = repair(corrupt(clean))
     assert len(result.original) == len(clean)
     wrong = sum(a != b for a, b in zip(result.original, clean, strict=True))
