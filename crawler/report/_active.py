@@ -128,29 +128,25 @@ def _num(v: Number) -> str:
     return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
 
 
-# Figures the report's prose states for a Table 2 cell: (row, field) -> the sentence pattern, number in
-# group 1. Only the same quantity as the cell, worded the way the cell's header words it.
-_ISSUED = r"(?:制发|印发|出台|制定)了?"
-_COUNT = r"(?:共|合计|计)?([0-9]+)\s*件"
-_NORMATIVE = r"(?:行政)?规范性文件"
-_REGULATION = r"(?:政府)?规章"
-_STATED: dict[str, tuple[tuple[str, str, re.Pattern[str]], ...]] = {
-    "2021": (
-        ("normative_documents", "issued", re.compile(_ISSUED + _NORMATIVE + _COUNT)),
-        ("normative_documents", "abolished", re.compile(r"废止了?" + _NORMATIVE + _COUNT)),
-        ("normative_documents", "in_force", re.compile(r"现行有效的?" + _NORMATIVE + _COUNT)),
-        ("regulations", "issued", re.compile(_ISSUED + _REGULATION + _COUNT)),
-        ("regulations", "abolished", re.compile(r"废止了?" + _REGULATION + _COUNT)),
-        ("regulations", "in_force", re.compile(r"现行有效的?" + _REGULATION + _COUNT)),
-    ),
-    "2019": (
-        ("normative_documents", "new_made", re.compile(_ISSUED + _NORMATIVE + _COUNT)),
-        ("regulations", "new_made", re.compile(_ISSUED + _REGULATION + _COUNT)),
-    ),
+# Figures the report's prose states for a Table 2 cell. A sentence is read as a sequence of verbs (制发, 废止,
+# 现行有效…), nouns (规范性文件, 规章) and counts (N件): a count is stated for the verb before it and the noun
+# last named, so "制发规范性文件12件，废止4件，现行有效87件" states all three cells of the row. Only the
+# quantity the cell's header names, in a sentence about this year.
+_VERBS: dict[str, tuple[tuple[str, str], ...]] = {
+    "2021": ((r"制发|印发|出台|制定|新制定|发布", "issued"), (r"废止|废除|宣布失效", "abolished"),
+             (r"现行有效", "in_force")),
+    "2019": ((r"新制作|制发|印发|出台|制定", "new_made"), (r"新公开", "new_published"),
+             (r"对外公开总数|公开总数", "total_published")),
 }
-_CLAUSE_START = re.compile(r"[。；;！!？?\n]")
+_STATED_TOKENS = {
+    fmt: re.compile("|".join(f"(?P<v{i}>{p})" for i, (p, _) in enumerate(verbs))
+                    + r"|(?P<normative>(?:行政)?规范性文件)|(?P<regulation>(?:政府)?规章)"
+                    + r"|(?P<count>(?:共|合计|计)?([0-9]+)\s*(?:件|个))|(?P<other>[0-9]+\s*[^0-9件个\s])")
+    for fmt, verbs in _VERBS.items()
+}
+_SENTENCE = re.compile(r"[^。；;！!？?\n]+")
 # A clause about other years, a running total or a plan states another quantity.
-_NOT_THIS_YEAR = re.compile(r"累计|历年|以来|拟|计划")
+_NOT_THIS_YEAR = re.compile(r"累计|历年|以来|拟|计划|上年|去年|同比")
 _YEAR = re.compile(r"((?:19|20)[0-9]{2})\s*年")
 
 
@@ -159,17 +155,37 @@ def stated_figures(text: str, fmt: str, year: int | None) -> dict[str, dict[str,
     stated twice with different figures is left out."""
     found: dict[tuple[str, str], set[int]] = {}
     quotes: dict[tuple[str, str], str] = {}
-    for row, fld, rx in _STATED.get(fmt, ()):
-        for m in rx.finditer(text):
-            start = max((c.end() for c in _CLAUSE_START.finditer(text, 0, m.start())), default=0)
-            clause = text[start:m.end()]
-            if _NOT_THIS_YEAR.search(clause):
+    tokens = _STATED_TOKENS.get(fmt)
+    if tokens is None:
+        return {}
+    fields = [f for _, f in _VERBS[fmt]]
+    for sm in _SENTENCE.finditer(text):
+        sentence = sm.group(0)
+        if "规范性文件" not in sentence and "规章" not in sentence:
+            continue
+        for clause in re.split(r"[，,、]", sentence) if _NOT_THIS_YEAR.search(sentence) else [sentence]:
+            if _NOT_THIS_YEAR.search(clause) or any(year is None or int(y) != year for y in _YEAR.findall(clause)):
                 continue
-            if any(year is None or int(y) != year for y in _YEAR.findall(clause)):
-                continue
-            found.setdefault((row, fld), set()).add(int(m.group(1)))
-            comma = max(clause.rfind("，", 0, m.start() - start), clause.rfind(",", 0, m.start() - start))
-            quotes.setdefault((row, fld), clause[comma + 1:].strip()[-60:])
+            verb: str | None = None
+            listed: str | None = None  # the verb of a list ("制发规章2件、规范性文件12件") for its next noun
+            noun: str | None = None
+            start = 0
+            for m in tokens.finditer(clause):
+                kind = m.lastgroup or ""
+                if kind.startswith("v"):
+                    verb, start, listed = fields[int(kind[1:])], m.start(), None
+                elif kind in ("normative", "regulation"):
+                    noun = "normative_documents" if kind == "normative" else "regulations"
+                    if verb is None and listed is not None:
+                        verb, start = listed, m.start()
+                elif kind == "count" and verb is not None and noun is not None:
+                    value = int(re.sub(r"[^0-9]", "", m.group("count")))
+                    found.setdefault((noun, verb), set()).add(value)
+                    cut = max(clause.rfind("，", 0, start), clause.rfind(",", 0, start))
+                    quotes.setdefault((noun, verb), clause[cut + 1:m.end()].strip()[-60:])
+                    verb, listed = None, verb
+                elif kind == "other":
+                    verb = listed = None  # a number of something else ("3个部门") ends the verb's reach
     out: dict[str, dict[str, tuple[Number, str]]] = {}
     for (row, fld), values in found.items():
         if len(values) == 1:
