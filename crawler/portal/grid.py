@@ -27,6 +27,12 @@ from crawler.portal.labels import (
 
 STRUCTURES = ("official", "flat")
 
+# What a cell holds, for renderers that rewrite cells (crawler.portal.variants): a value cell's
+# (table, row key, column index | field name); a label cell's (table, row key or "", role), role one of
+# LABEL_ROLES. Printers ignore it, so adding it changed no output.
+CellRef = tuple[str, str, str | int]
+LABEL_ROLES = ("label", "group", "results", "header", "corner", "heading")
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -34,6 +40,7 @@ class Cell:
     colspan: int = 1
     rowspan: int = 1
     label: bool = False  # a label (may be split by Word-style markup), not a number
+    ref: CellRef | None = None
 
 
 Grid = list[list[Cell]]
@@ -48,20 +55,28 @@ def format_number(value: Any) -> str:
 
 
 def _num(report: GeneratedReport, table: str, row: str, ci: int, value: Any) -> Cell:
-    return Cell("" if report.is_blank(table, row, ci) else format_number(value))
+    return Cell("" if report.is_blank(table, row, ci) else format_number(value), ref=(table, row, ci))
+
+
+def _label(text: str, table: str, role: str, row: str = "", **spans: int) -> Cell:
+    return Cell(text, label=True, ref=(table, row, role), **spans)
+
+
+_T2, _T3, _T4 = "active_disclosure", "applications", "review_litigation"
 
 
 def table2_grid(report: GeneratedReport, structure: str = "official") -> Grid:
     active = report.tables["active_disclosure"]
     grid: Grid = []
     for heading, headers, rows, fields in table2_blocks(report.fmt):
-        grid.append([Cell(heading, colspan=4, label=True)])
+        grid.append([_label(heading, _T2, "heading", colspan=4)])
         spans = _spread(len(headers)) if structure == "official" else [1] * len(headers)
-        grid.append([Cell(TABLE2_CONTENT_HEADER, label=True)]
-                    + [Cell(h, colspan=s, label=True) for h, s in zip(headers, spans, strict=True)])
+        grid.append([_label(TABLE2_CONTENT_HEADER, _T2, "header")]
+                    + [_label(h, _T2, "header", colspan=s) for h, s in zip(headers, spans, strict=True)])
         for key, label in rows:
-            grid.append([Cell(label, label=True)]
-                        + [Cell(format_number(active[key][f]), colspan=s) for f, s in zip(fields, spans, strict=True)])
+            grid.append([_label(label, _T2, "label", key)]
+                        + [Cell(format_number(active[key][f]), colspan=s, ref=(_T2, key, f))
+                           for f, s in zip(fields, spans, strict=True)])
     return grid
 
 
@@ -80,20 +95,21 @@ def table3_grid(report: GeneratedReport, structure: str = "official") -> Grid:
 
     grid: Grid = []
     if structure == "flat":
-        grid.append([Cell(APPLICANT_HEADER, label=True)] + [Cell(c, label=True) for c in col_labels])
+        grid.append([_label(APPLICANT_HEADER, _T3, "header")] + [_label(c, _T3, "header") for c in col_labels])
         seen_groups: set[str] = set()
         for key, label, group in rows:
             if key == "granted":
-                grid.append([Cell(RESULTS_HEADER, colspan=8, label=True)])
+                grid.append([_label(RESULTS_HEADER, _T3, "results", colspan=8)])
             if group and group not in seen_groups:
                 seen_groups.add(group)
-                grid.append([Cell(group, colspan=8, label=True)])
-            grid.append([Cell(label, label=True)] + values(key))
+                grid.append([_label(group, _T3, "group", key, colspan=8)])
+            grid.append([_label(label, _T3, "label", key)] + values(key))
         return grid
-    grid.append([Cell(TABLE3_NOTE, colspan=3, rowspan=3, label=True), Cell(APPLICANT_HEADER, colspan=7, label=True)])
-    grid.append([Cell(col_labels[0], rowspan=2, label=True), Cell(LEGAL_PERSON_HEADER, colspan=5, label=True),
-                 Cell(col_labels[6], rowspan=2, label=True)])
-    grid.append([Cell(c, label=True) for c in col_labels[1:6]])
+    grid.append([_label(TABLE3_NOTE, _T3, "corner", colspan=3, rowspan=3),
+                 _label(APPLICANT_HEADER, _T3, "header", colspan=7)])
+    grid.append([_label(col_labels[0], _T3, "header", rowspan=2), _label(LEGAL_PERSON_HEADER, _T3, "header", colspan=5),
+                 _label(col_labels[6], _T3, "header", rowspan=2)])
+    grid.append([_label(c, _T3, "header") for c in col_labels[1:6]])
     result_rows = [r for r in rows if r[0] not in ("new_received", "carried_over", "carried_forward")]
     group_sizes: dict[str, int] = {}
     for _, _, group in rows:
@@ -103,17 +119,17 @@ def table3_grid(report: GeneratedReport, structure: str = "official") -> Grid:
     for key, label, group in rows:
         head: list[Cell] = []
         if key in ("new_received", "carried_over", "carried_forward"):
-            head = [Cell(label, colspan=3, label=True)]
+            head = [_label(label, _T3, "label", key, colspan=3)]
         else:
             if key == result_rows[0][0]:
-                head.append(Cell(RESULTS_HEADER, rowspan=len(result_rows), label=True))
+                head.append(_label(RESULTS_HEADER, _T3, "results", rowspan=len(result_rows)))
             if group is None:
-                head.append(Cell(label, colspan=2, label=True))
+                head.append(_label(label, _T3, "label", key, colspan=2))
             else:
                 if group not in seen:
                     seen.add(group)
-                    head.append(Cell(group, rowspan=group_sizes[group], label=True))
-                head.append(Cell(label, label=True))
+                    head.append(_label(group, _T3, "group", key, rowspan=group_sizes[group]))
+                head.append(_label(label, _T3, "label", key))
         grid.append(head + values(key))
     return grid
 
@@ -122,17 +138,20 @@ def table4_grid(report: GeneratedReport, structure: str = "official") -> Grid:
     review = report.tables["review_litigation"]
     col_labels = [label for _, label in TABLE4_COLUMNS]
     if structure == "flat":
-        grid: Grid = [[Cell("", label=True)] + [Cell(c, label=True) for c in col_labels]]
+        grid: Grid = [[_label("", _T4, "corner")] + [_label(c, _T4, "header") for c in col_labels]]
         for key, label in TABLE4_GROUPS:
-            grid.append([Cell(label, label=True)] + [Cell(format_number(v)) for v in review[key]])
+            grid.append([_label(label, _T4, "label", key)]
+                        + [Cell(format_number(v), ref=(_T4, key, ci)) for ci, v in enumerate(review[key])])
         return grid
-    (_, review_label), (_, direct_label), (_, after_label) = TABLE4_GROUPS
+    (review_key, review_label), (direct_key, direct_label), (after_key, after_label) = TABLE4_GROUPS
     return [
-        [Cell(review_label, colspan=5, label=True), Cell(TABLE4_LITIGATION_HEADER, colspan=10, label=True)],
-        [Cell(c, rowspan=2, label=True) for c in col_labels]
-        + [Cell(direct_label, colspan=5, label=True), Cell(after_label, colspan=5, label=True)],
-        [Cell(c, label=True) for c in col_labels * 2],
-        [Cell(format_number(v)) for key, _ in TABLE4_GROUPS for v in review[key]],
+        [_label(review_label, _T4, "group", review_key, colspan=5),
+         _label(TABLE4_LITIGATION_HEADER, _T4, "header", colspan=10)],
+        [_label(c, _T4, "header", rowspan=2) for c in col_labels]
+        + [_label(direct_label, _T4, "group", direct_key, colspan=5),
+           _label(after_label, _T4, "group", after_key, colspan=5)],
+        [_label(c, _T4, "header") for c in col_labels * 2],
+        [Cell(format_number(v), ref=(_T4, key, ci)) for key, _ in TABLE4_GROUPS for ci, v in enumerate(review[key])],
     ]
 
 
