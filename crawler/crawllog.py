@@ -1,27 +1,19 @@
 """``<ARCHIVE_DIR>/crawl.log``: one JSON line per thing that went wrong (or was refused) during a crawl.
 
-Scrapy reports faults in several places: download exceptions reach the downloader middlewares, retries and
-give-ups are log records of ``RetryMiddleware``, a gzip bomb is a warning of ``HttpCompressionMiddleware``, a
-redirect loop is a 3xx whose ``Location`` was already visited. This module gathers them into one machine-readable
-file an operator can grep after a weekly run::
+Every line is a crawl event (:mod:`crawler.crawl_events`): a download exception seen by :class:`CrawlLogMiddleware`
+before ``RetryMiddleware`` turns it into a retry (so a timeout, a reset and a short body are told apart), what
+Scrapy's own middlewares decide (retries, give-ups, redirect limits, decompression bombs, robots.txt refusals;
+:mod:`crawler.crawllog_sources`), Scrapy's signals (HTTP errors, spider and item errors, dropped items, a declared
+charset the bytes contradict) and the events our components send (address guard, pagination cap, redirect loop).
+Nothing is recognised from the wording of a log message. Log records at WARNING and above that no event covers are
+copied as ``warning``/``error`` lines, so an operator sees them too::
 
     {"time": "2026-11-22T05:40:42.123Z", "run": "20261122T054042Z-4711", "event": "retry",
      "url": "http://…/index_3.html", "reason": "503 Service Unavailable", "attempt": 1}
 
-Pieces:
-
-* :data:`crawl_event` — a Scrapy signal any component may send (``event``, ``url``, ``reason``, extra fields);
-  the security middleware and the spider's pagination cap use it;
-* :class:`CrawlLog` — the extension that owns the file (append mode, one line per event, flushed, so a SIGKILL
-  loses nothing written) and listens to Scrapy's signals and log records;
-* :class:`CrawlLogMiddleware` — a downloader middleware that sees each failed attempt's exception before
-  ``RetryMiddleware`` turns it into a retry, so a timeout, a reset and a short body are told apart; on a browser
-  page it also watches the requests Chromium makes while rendering (:mod:`crawler.crawllog_browser`).
-
-Event names: ``run_start``, ``run_end``, ``retry``, ``gave_up``, ``timeout``, ``reset``, ``short_body``,
-``connection_refused``, ``dns_error``, ``oversize``, ``oversize_warning``, ``redirect_loop``, ``redirect_limit``,
-``http_error``, ``refused``, ``robots_forbidden``, ``ignored``, ``charset_mismatch``, ``pagination_capped``,
-``item_dropped``, ``item_error``, ``error``, ``warning``. Stats: ``nianbao/crawl_log/<event>``.
+:class:`CrawlLog` is the extension that owns the file (append mode, one line per event, flushed, so a SIGKILL loses
+nothing written). On a browser page :class:`CrawlLogMiddleware` also watches the requests Chromium makes while
+rendering (:mod:`crawler.crawllog_browser`). Stats: ``nianbao/crawl_log/<event>``.
 """
 
 from __future__ import annotations
@@ -39,21 +31,18 @@ from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from scrapy import signals
-from scrapy.exceptions import (
-    CannotResolveHostError,
-    DownloadCancelledError,
-    DownloadConnectionRefusedError,
-    DownloadFailedError,
-    DownloadTimeoutError,
-    IgnoreRequest,
-    NotConfigured,
-    ResponseDataLossError,
-)
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response
-from twisted.internet import error as txerror
 
 from crawler import crawllog_browser
-from crawler.crawllog_browser import net_error_event
+from crawler.crawl_events import LOGGED_AS_EVENT, classify_exception, crawl_event, describe, send_event
+from crawler.crawllog_sources import META_LOGGED
+from crawler.textfix.charsets import header_charset, meta_charset
+
+try:
+    import resource
+except ImportError:  # not on Windows
+    resource = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from typing import Self
@@ -62,21 +51,21 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: Signal: ``crawler.signals.send_catch_log(crawl_event, event="pagination_capped", url=…, reason=…)``.
-crawl_event = object()
-
 _URL_RE = re.compile(r"https?://[^\s<>\"')]+")
-_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_-]+)""", re.I)
 _TEXT_TYPES = ("text/", "application/xhtml", "application/xml", "application/json", "application/javascript")
-_GB = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "cp936": "gb18030", "gb18030": "gb18030"}
 _CHARSET_PROBE = 65536
-_DEBUG_LOGGERS = ("scrapy.downloadermiddlewares.retry", "scrapy.downloadermiddlewares.redirect")
-# Request meta flag: CrawlLogMiddleware wrote this request's failure, the scraper's "Error downloading" need not.
-_LOGGED = "nianbao_crawllog_logged"
-# Loggers whose events are written explicitly (not again from their WARNING records).
-_OWN_LOGGERS = ("crawler.security", "crawler.crawllog")
-# scrapy-playwright's warning when a page failed: CrawlLogMiddleware writes that failure already.
-_PLAYWRIGHT_PAGE_FAILED = ("scrapy-playwright", "Closing page due to failed request")
+# Loggers whose faults reach crawl.log as events (exceptions, middleware outcomes, signals): their records are not
+# copied again. By logger name only; what a record says is never read.
+_EVENT_SOURCED_LOGGERS = (
+    "scrapy.downloadermiddlewares.retry",  # crawllog_sources.RetryEventsMiddleware
+    "scrapy.downloadermiddlewares.redirect",  # crawllog_sources.RedirectEventsMiddleware, MetaRefreshEvents…
+    "scrapy.downloadermiddlewares.httpcompression",  # crawllog_sources.CompressionEventsMiddleware
+    "scrapy.downloadermiddlewares.robotstxt",  # RobotsEventsMiddleware; robots.txt's own failure: CrawlLogMiddleware
+    "scrapy.core.downloader.handlers",  # size limits: CompressionEventsMiddleware, CrawlLogMiddleware
+    "scrapy.core.scraper",  # download errors: EventLogFormatter; spider_error, item_error, item_dropped signals
+    "crawler.crawllog",
+)
+_PLAYWRIGHT_LOGGER = "scrapy-playwright"
 
 
 def _utc_now() -> str:
@@ -85,65 +74,27 @@ def _utc_now() -> str:
 
 def _peak_rss_mb() -> float | None:
     """The process's peak resident memory so far (MiB), for run_start / run_end."""
-    try:
-        import resource
-    except ImportError:  # not on Windows
+    if resource is None:
         return None
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux: KiB
 
 
-def classify_exception(exc: BaseException) -> str:
-    """The crawl.log event name for a download exception (a browser page's too: Playwright errors)."""
-    if isinstance(exc, (DownloadTimeoutError, txerror.TimeoutError)):
-        return "timeout"
-    if type(exc).__module__.startswith("playwright."):
-        if type(exc).__name__ == "TimeoutError":
-            return "timeout"  # navigation or a page method waited past DOWNLOAD_TIMEOUT (crawler.browser_timeout)
-        return net_error_event(str(exc)) or "error"
-    if isinstance(exc, ResponseDataLossError):
-        return "short_body"
-    if isinstance(exc, DownloadCancelledError):
-        return "oversize" if "max size" in str(exc) else "cancelled"
-    if isinstance(exc, (DownloadConnectionRefusedError, txerror.ConnectionRefusedError, ConnectionRefusedError)):
-        return "connection_refused"
-    if isinstance(exc, (CannotResolveHostError, txerror.DNSLookupError)):
-        return "dns_error"
-    if isinstance(exc, (DownloadFailedError, txerror.ConnectionLost, txerror.ConnectionDone, ConnectionError)):
-        return "reset"
-    if isinstance(exc, IgnoreRequest):
-        return "robots_forbidden" if "robots.txt" in str(exc) else "ignored"
-    return "error"
-
-
-def _describe(exc: BaseException | str) -> str:
-    if isinstance(exc, BaseException):
-        text = str(exc).strip()
-        name = type(exc).__name__
-        return f"{name}: {text}" if text else name
-    return str(exc)
-
-
 def declared_charset_problem(body: bytes, content_type: str | None) -> str | None:
-    """One line saying how ``body`` contradicts its declared charset (header, else ``<meta>``), or None."""
-    declared = None
-    if content_type and "charset=" in content_type.lower():
-        declared = content_type.lower().split("charset=", 1)[1].split(";")[0].strip(" \"'")
-        where = "Content-Type"
-    else:
-        m = _CHARSET_RE.search(body[:4096])
-        if m:
-            declared = m.group(1).decode("ascii").lower()
-            where = "<meta>"
-    if not declared:
+    """One line saying how ``body`` contradicts its declared charset (header, else ``<meta>``), or None. The
+    declarations are read by the text layer's parser (:mod:`crawler.textfix.charsets`), the one the decoder uses."""
+    where = "Content-Type"
+    raw, name = header_charset({"Content-Type": content_type}) if content_type else (None, None)
+    if raw is None:
+        where = "<meta>"
+        raw, name = meta_charset(body)
+    if raw is None:
         return None
-    name = _GB.get(declared, declared)
-    try:
-        codecs.lookup(name)
-    except LookupError:
+    declared = raw.strip("\"'").lower()
+    if name is None:
         return f"{where} declares an unknown charset {declared!r}"
     probe = body[:_CHARSET_PROBE]
     final = len(body) <= _CHARSET_PROBE
-    if name not in ("utf-8", "utf8") and not probe.isascii() and _decodes(probe, "utf-8", final):
+    if name != "utf-8" and not probe.isascii() and _decodes(probe, "utf-8", final):
         # UTF-8 multi-byte text is the usual mislabel; gb18030 would even accept it without an error.
         return f"{where} declares {declared} but the bytes are UTF-8"
     try:
@@ -170,7 +121,6 @@ class CrawlLog:
         self.run_id = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{os.getpid()}"
         self._fh: IO[str] | None = None
         self._tap: _LogTap | None = None
-        self._debug_tap: _LogTap | None = None
         self._counts: dict[str, int] = {}
         self._started = time.monotonic()
         self._lock = threading.Lock()  # log records also arrive from worker threads (WARC writer, catalog)
@@ -210,13 +160,9 @@ class CrawlLog:
     def spider_opened(self, spider: Any) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in spider_closed
-        # WARNING and up from everywhere; retries and redirects are DEBUG records of two loggers only, so the
-        # root handler stays at WARNING and is skipped cheaply for the flood of DEBUG records (pdfminer…).
-        self._tap = _LogTap(self, logging.WARNING)
-        self._debug_tap = _LogTap(self, logging.DEBUG)
+        # WARNING and up, so the flood of DEBUG records (pdfminer…) skips the handler cheaply
+        self._tap = _LogTap(self)
         logging.getLogger().addHandler(self._tap)
-        for name in _DEBUG_LOGGERS:
-            logging.getLogger(name).addHandler(self._debug_tap)
         self.write("run_start", reason=f"spider {spider.name}", spider=spider.name, pid=os.getpid(),
                    jobdir=self.crawler.settings.get("JOBDIR") or None, peak_rss_mb=_peak_rss_mb())
 
@@ -224,10 +170,6 @@ class CrawlLog:
         if self._tap is not None:
             logging.getLogger().removeHandler(self._tap)
             self._tap = None
-        if self._debug_tap is not None:
-            for name in _DEBUG_LOGGERS:
-                logging.getLogger(name).removeHandler(self._debug_tap)
-            self._debug_tap = None
         counts = dict(sorted(self._counts.items()))
         self.write("run_end", reason=reason, spider=spider.name, events=counts,
                    seconds=round(time.monotonic() - self._started, 1), peak_rss_mb=_peak_rss_mb())
@@ -257,72 +199,38 @@ class CrawlLog:
             self.write("charset_mismatch", request.url, problem)
 
     def spider_error(self, failure: Any, response: Response, **_: Any) -> None:
-        self.write("error", response.url, _describe(failure.value), where="spider callback")
+        self.write("error", response.url, describe(failure.value), where="spider callback")
 
     def item_error(self, item: Any, response: Response | None, failure: Any, **_: Any) -> None:
         url = getattr(item, "url", None) or (response.url if response is not None else None)
-        self.write("item_error", url, _describe(failure.value))
+        self.write("item_error", url, describe(failure.value))
 
     def item_dropped(self, item: Any, response: Response | None, exception: BaseException, **_: Any) -> None:
         url = getattr(item, "url", None) or (response.url if response is not None else None)
-        self.write("item_dropped", url, _describe(exception))
+        self.write("item_dropped", url, describe(exception))
 
 
 class _LogTap(logging.Handler):
-    """Turn log records of other components into events (retries are DEBUG records, gzip bombs WARNINGs)."""
+    """Copy WARNING and ERROR records that no event covers as ``warning``/``error`` lines (the level decides; the
+    text is the reason, never read for meaning)."""
 
-    def __init__(self, log: CrawlLog, level: int) -> None:
-        super().__init__(level=level)
+    def __init__(self, log: CrawlLog) -> None:
+        super().__init__(level=logging.WARNING)
         self.log = log
-        self.debug = level < logging.WARNING
 
     def emit(self, record: logging.LogRecord) -> None:
         name = record.name
-        if (name in _DEBUG_LOGGERS) != self.debug:
-            return  # the other tap's record
-        if name == "scrapy.downloadermiddlewares.retry":
-            args = record.args if isinstance(record.args, dict) else {}
-            request = args.get("request")
-            if not isinstance(request, Request):
-                return
-            kind = "retry" if str(record.msg).startswith("Retrying") else "gave_up"
-            self.log.write(kind, request.url, _describe(args.get("reason", "")), attempt=args.get("retry_times"))
+        if name.startswith(_EVENT_SOURCED_LOGGERS) or getattr(record, LOGGED_AS_EVENT, False):
             return
-        if name == "scrapy.downloadermiddlewares.redirect":
-            args = record.args if isinstance(record.args, dict) else {}
-            request = args.get("request")
-            if "max redirections" in str(record.msg) and isinstance(request, Request):
-                self.log.write("redirect_limit", request.url, "max redirections reached (REDIRECT_MAX_TIMES)",
-                               chain=request.meta.get("redirect_urls"))
-            return
-        if record.levelno < logging.WARNING or name.startswith(_OWN_LOGGERS):
-            return
-        if name == _PLAYWRIGHT_PAGE_FAILED[0] and str(record.msg).startswith(_PLAYWRIGHT_PAGE_FAILED[1]):
-            return
+        if name == _PLAYWRIGHT_LOGGER and isinstance(record.args, tuple) and any(
+                isinstance(a, Request) for a in record.args):
+            return  # a record about a request the browser failed: its exception reaches CrawlLogMiddleware
         message = record.getMessage()
-        url = self._url(record, message)
-        if name == "scrapy.downloadermiddlewares.httpcompression":
-            kind = "oversize" if "DOWNLOAD_MAXSIZE" in message else "oversize_warning"
-            if "unknown" in message.lower() and "encoding" in message.lower():
-                kind = "warning"
-        elif name.startswith("scrapy.core.downloader.handlers"):
-            if "warn size" in message:
-                kind = "oversize_warning"
-            else:
-                return  # max size and data loss also raise; CrawlLogMiddleware writes those
-        elif name == "scrapy.core.scraper" and "Error downloading" in message:
-            request = record.args.get("request") if isinstance(record.args, dict) else None
-            if isinstance(request, Request) and request.meta.get(_LOGGED):
-                return  # CrawlLogMiddleware wrote this failure (and RetryMiddleware's give-up) already
-            kind = "error"  # raised outside process_exception's reach, e.g. by a process_response
-        elif "NIANBAO_MAX_LIST_PAGES" in message:
-            kind = "pagination_capped"
-        else:
-            kind = "error" if record.levelno >= logging.ERROR else "warning"
+        kind = "error" if record.levelno >= logging.ERROR else "warning"
         reason = message.splitlines()[0][:500] if message else record.levelname
         if record.exc_info and record.exc_info[1] is not None and str(record.exc_info[1]) not in reason:
-            reason = f"{reason}: {_describe(record.exc_info[1])}"[:800]
-        self.log.write(kind, url, reason, logger=name)
+            reason = f"{reason}: {describe(record.exc_info[1])}"[:800]
+        self.log.write(kind, self._url(record, message), reason, logger=name)
 
     @staticmethod
     def _url(record: logging.LogRecord, message: str) -> str | None:
@@ -339,9 +247,9 @@ class _LogTap(logging.Handler):
 
 
 class CrawlLogMiddleware:
-    """Downloader middleware (just above ``RetryMiddleware``): one event per failed download attempt; for a
-    browser page, also one per failed request the browser made while rendering it (:mod:`crawler.crawllog_browser`).
-    """
+    """Downloader middleware (just above ``RetryMiddleware``): one event per failed download attempt, named by the
+    exception's type; for a browser page, also one per failed request the browser made while rendering it
+    (:mod:`crawler.crawllog_browser`)."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -366,14 +274,12 @@ class CrawlLogMiddleware:
         if getattr(exception, "nianbao_logged", False):
             return None  # written by the component that raised it (address guard), or not a fault (fresh skip)
         kind = classify_exception(exception)
-        request.meta[_LOGGED] = True
+        request.meta[META_LOGGED] = True
         if watch is not None and (kind, request.url) in watch.written:
             return None  # the browser's own line for the page says it (e.g. net::ERR_CONNECTION_RESET)
         waiting = watch.waiting_for() if watch is not None and kind == "timeout" else None
-        self.crawler.signals.send_catch_log(
-            crawl_event, event=kind, url=request.url, reason=_describe(exception),
-            attempt=request.meta.get("retry_times", 0), waiting_for=waiting or None,
-        )
+        send_event(self.crawler, kind, request.url, describe(exception), attempt=request.meta.get("retry_times", 0),
+                   waiting_for=waiting or None)
         return None
 
 
@@ -405,8 +311,7 @@ class RedirectLoopMiddleware:
         if target not in seen:
             return response
         reason = f"{status} to {target}, already visited in this chain"
-        self.crawler.signals.send_catch_log(crawl_event, event="redirect_loop", url=request.url, reason=reason,
-                                            status=status, chain=seen)
+        send_event(self.crawler, "redirect_loop", request.url, reason, status=status, chain=seen)
         if self.crawler.stats is not None:
             self.crawler.stats.inc_value("nianbao/redirect_loops")
         raise RedirectLoopError(f"redirect loop at {request.url}: {reason}")

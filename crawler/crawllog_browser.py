@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import itertools
 import logging
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from crawler.crawl_events import net_error_event, send_event
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -33,38 +34,6 @@ _EVENTS = ("request", "requestfinished", "requestfailed")
 _keys = itertools.count()
 _WATCHES: dict[str, PageWatch] = {}
 
-# Chromium's net error names (``net::ERR_…``) → crawl.log events. ERR_ABORTED is left out: it is what every request
-# still pending gets when the page is closed (after a timeout the page-level line already says so).
-_NET_ERRORS: dict[str, str] = {
-    "ERR_CONNECTION_RESET": "reset",
-    "ERR_CONNECTION_CLOSED": "reset",
-    "ERR_CONNECTION_ABORTED": "reset",
-    "ERR_EMPTY_RESPONSE": "reset",
-    "ERR_SOCKET_NOT_CONNECTED": "reset",
-    "ERR_CONTENT_LENGTH_MISMATCH": "short_body",
-    "ERR_INCOMPLETE_CHUNKED_ENCODING": "short_body",
-    "ERR_CONTENT_DECODING_FAILED": "short_body",
-    "ERR_TIMED_OUT": "timeout",
-    "ERR_CONNECTION_TIMED_OUT": "timeout",
-    "ERR_CONNECTION_REFUSED": "connection_refused",
-    "ERR_NAME_NOT_RESOLVED": "dns_error",
-    "ERR_NAME_RESOLUTION_FAILED": "dns_error",
-    "ERR_TOO_MANY_REDIRECTS": "redirect_limit",
-}
-_NET_ERROR_RE = re.compile(r"net::(ERR_[A-Z_]+)")
-_SKIPPED_NET_ERRORS = frozenset({"ERR_ABORTED", "ERR_BLOCKED_BY_CLIENT"})
-
-
-def net_error_event(text: str) -> str | None:
-    """The crawl.log event for a Chromium failure text, ``None`` for an abort (or no net error named)."""
-    m = _NET_ERROR_RE.search(text or "")
-    if m is None:
-        return None
-    name = m.group(1)
-    if name in _SKIPPED_NET_ERRORS:
-        return None
-    return _NET_ERRORS.get(name, "error")
-
 
 @dataclass
 class PageWatch:
@@ -76,11 +45,8 @@ class PageWatch:
     written: set[tuple[str, str]] = field(default_factory=set)  # (event, url) lines already written
 
     def write(self, event: str, url: str, reason: str, **fields: Any) -> None:
-        from crawler.crawllog import crawl_event
-
         self.written.add((event, url))
-        self.crawler.signals.send_catch_log(crawl_event, event=event, url=url, reason=reason,
-                                            page=self.page_url, **fields)
+        send_event(self.crawler, event, url, reason, page=self.page_url, **fields)
 
     def started(self, url: str) -> None:
         self.pending[url] = self.pending.get(url, 0) + 1
@@ -170,4 +136,4 @@ def detach(request: Request) -> PageWatch | None:
     return _WATCHES.pop(key, None)
 
 
-__all__ = ["PageWatch", "attach", "detach", "net_error_event"]
+__all__ = ["PageWatch", "attach", "detach"]

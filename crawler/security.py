@@ -37,7 +37,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.error import DNSLookupError
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
 
-from crawler.crawllog import crawl_event
+from crawler.crawl_events import LOGGED_AS_EVENT, send_event
 
 if TYPE_CHECKING:
     from typing import Self
@@ -272,10 +272,8 @@ class AddressGuardMiddleware:
         if stats is not None:
             stats.inc_value("nianbao/security/refused")
             stats.inc_value(f"nianbao/security/refused/{category}")
-        logger.warning(message)
-        self.crawler.signals.send_catch_log(
-            crawl_event, event="refused", url=url, reason=message, category=category, **fields
-        )
+        logger.warning(message, extra={LOGGED_AS_EVENT: True})
+        send_event(self.crawler, "refused", url, message, category=category, **fields)
 
     async def browser_verdict(self, url: str, page_url: str | None) -> bool:
         """True when a request made by a rendered page (XHR, image, iframe…) must be aborted."""

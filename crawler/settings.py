@@ -28,11 +28,24 @@ EXTENSIONS: dict[str, int | None] = {
     "crawler.crawllog.CrawlLog": 100,
 }
 # Refuse private/metadata addresses before robots.txt is asked (crawler/security.py); log each failed attempt
-# just above RetryMiddleware (crawler/crawllog.py).
+# just above RetryMiddleware (crawler/crawllog.py). Scrapy's robots.txt, retry, redirect and decompression
+# middlewares are replaced, at their own priorities, by subclasses that also send what they decide as crawl.log
+# events (crawler/crawllog_sources.py).
 DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {
     "crawler.security.AddressGuardMiddleware": 60,
     "crawler.crawllog.CrawlLogMiddleware": 560,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.crawllog_sources.RobotsEventsMiddleware": 100,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.crawllog_sources.RetryEventsMiddleware": 550,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.crawllog_sources.MetaRefreshEventsMiddleware": 580,
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.crawllog_sources.CompressionEventsMiddleware": 590,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.crawllog_sources.RedirectEventsMiddleware": 600,
 }
+LOG_FORMATTER = "crawler.crawllog_sources.EventLogFormatter"  # download errors no middleware saw, as events
 
 # --- engine ---------------------------------------------------------------------------------------
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

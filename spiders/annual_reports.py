@@ -27,6 +27,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import FormRequest, Response, TextResponse
 from scrapy.settings import BaseSettings
 
+from crawler.crawl_events import LOGGED_AS_EVENT, send_event
 from crawler.families import detect_family, hanweb, jsapi, trs
 from crawler.families.links import (
     ListedLink,
@@ -443,10 +444,9 @@ class AnnualReportsSpider(Spider):
             return
         self._capped.add(key)
         self._stat("list_page_cap_reached")
-        logger.warning(
-            "source %s: NIANBAO_MAX_LIST_PAGES=%d reached at %s (%s); not following further pages",
-            ctx["source"], self.config.max_list_pages, url, why,
-        )
+        reason = f"NIANBAO_MAX_LIST_PAGES={self.config.max_list_pages} reached ({why}); not following further pages"
+        send_event(self.crawler, "pagination_capped", url, reason, source=ctx["source"])
+        logger.warning("source %s: %s at %s", ctx["source"], reason, url, extra={LOGGED_AS_EVENT: True})
 
     def _stat(self, key: str, count: int = 1) -> None:
         if self.crawler.stats is not None:

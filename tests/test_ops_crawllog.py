@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,20 +13,24 @@ from tests.test_ops_probe import PAGE, FaultServer, run_probe
 ALLOW = {"nianbao_allow_private": True}
 
 
-@pytest.fixture(scope="module")
-def faulty(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    tmp = tmp_path_factory.mktemp("crawllog")
+def _faulty_crawl(tmp: Path, *, reword_logs: bool = False, **settings: Any) -> dict[str, Any]:
     with FaultServer() as srv:
         names = ["flaky", "slow", "reset", "short", "bomb", "big", "warn", "charset", "missing", "loop"]
         paths = {"slow": "/slow?s=3", "loop": "/loop/a"}
         cases: list[dict[str, Any]] = [
             {"name": n, "url": srv.base + paths.get(n, "/" + n), "meta": ALLOW} for n in names
         ]
-        cases.append({"name": "capped", "warn": f"pagination capped at NIANBAO_MAX_LIST_PAGES=3: {srv.base}/x/"})
-        data = run_probe(cases, tmp, DOWNLOAD_TIMEOUT=1, RETRY_TIMES=1, DOWNLOAD_MAXSIZE=1024 * 1024,
-                         DOWNLOAD_WARNSIZE=512 * 1024)
+        cases.append({"name": "capped", "event": "pagination_capped", "url": f"{srv.base}/x/",
+                      "reason": "NIANBAO_MAX_LIST_PAGES=3 reached"})
+        data = run_probe(cases, tmp, reword_logs=reword_logs, DOWNLOAD_TIMEOUT=1, RETRY_TIMES=1,
+                         DOWNLOAD_MAXSIZE=1024 * 1024, DOWNLOAD_WARNSIZE=512 * 1024, **settings)
         data["base"] = srv.base
     return data
+
+
+@pytest.fixture(scope="module")
+def faulty(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return _faulty_crawl(tmp_path_factory.mktemp("crawllog"))
 
 
 def _events(data: dict[str, Any], kind: str, path: str | None = None) -> list[dict[str, Any]]:
@@ -90,7 +95,25 @@ def test_wrong_charset_and_capped_pagination(faulty) -> None:
     assert len(mism) == 1 and "utf-8" in mism[0]["reason"]
     assert not _events(faulty, "charset_mismatch", "/flaky")
     capped = _events(faulty, "pagination_capped", "/x/")
-    assert len(capped) == 1 and capped[0]["logger"] == "probe"
+    assert len(capped) == 1 and capped[0]["reason"] == "NIANBAO_MAX_LIST_PAGES=3 reached"
+
+
+def _outline(data: dict[str, Any]) -> list[tuple[str, str]]:
+    base = data["base"]
+    return sorted((e["event"], (e.get("url") or "").replace(base, "")) for e in data["log"]
+                  if e["event"] not in ("run_start", "run_end"))
+
+
+def test_events_do_not_depend_on_log_wording(faulty, tmp_path: Path) -> None:
+    """The same crawl with every log message reworded (ROT13: "Retrying" reads "Ergelvat", "Error downloading"
+    "Reebe qbjaybnqvat", "max redirections" "znk erqverpgvbaf") writes the same crawl.log events: none is
+    recognised from what a log message says."""
+    reworded = _faulty_crawl(tmp_path, reword_logs=True)
+    assert "Fpencl" in reworded["stderr"], "the log was not reworded"  # "Scrapy 2.19.0 started"
+    assert _outline(reworded) == _outline(faulty)
+    kinds = {kind for kind, _ in _outline(faulty)}
+    assert {"retry", "gave_up", "timeout", "oversize", "oversize_warning", "redirect_loop", "http_error",
+            "charset_mismatch"} <= kinds
 
 
 def test_events_counted_in_stats(faulty) -> None:

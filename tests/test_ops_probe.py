@@ -148,22 +148,43 @@ class FaultServer(ThreadingHTTPServer):
 
 
 PROBE = r"""
-import json, sys
+import codecs, json, logging, os, re, sys
 import scrapy
 from scrapy.crawler import CrawlerProcess
 from scrapy.utils.project import get_project_settings
 
+from crawler.crawl_events import send_event
+
 cases, out, overrides = json.loads(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
 results = {}
+
+if os.environ.get("NIANBAO_PROBE_REWORD_LOGS"):
+    # every log message reworded (ROT13 outside its %-placeholders, arguments kept): what crawl.log says must not
+    # depend on how Scrapy words its messages
+    placeholder = re.compile(r"%(?:\([^)]*\))?[#0 +-]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]")
+    make_record = logging.getLogRecordFactory()
+
+    def reworded(*args, **kwargs):
+        record = make_record(*args, **kwargs)
+        if isinstance(record.msg, str):
+            parts = placeholder.split(record.msg)
+            marks = placeholder.findall(record.msg)
+            text = codecs.encode(parts[0], "rot13")
+            for mark, part in zip(marks, parts[1:]):
+                text += mark + codecs.encode(part, "rot13")
+            record.msg = text
+        return record
+
+    logging.setLogRecordFactory(reworded)
 
 class Probe(scrapy.Spider):
     name = "probe"
 
     async def start(self):
         for case in cases:
-            if case.get("warn"):
-                self.logger.warning(case["warn"])
-                results[case["name"]] = {"warned": True}
+            if case.get("event"):  # what a component (the spider's page cap…) sends
+                send_event(self.crawler, case["event"], case["url"], case["reason"])
+                results[case["name"]] = {"sent": True}
                 continue
             meta = dict(case.get("meta", {}), case=case["name"])
             if meta.get("playwright"):
@@ -194,13 +215,17 @@ with open(out, "w") as fh:
 """
 
 
-def run_probe(cases: list[dict[str, Any]], archive: Path, **overrides: Any) -> dict[str, Any]:
-    """Crawl ``cases`` (name, url, meta) with the project settings; return results, stats and crawl.log lines."""
+def run_probe(cases: list[dict[str, Any]], archive: Path, *, reword_logs: bool = False,
+              **overrides: Any) -> dict[str, Any]:
+    """Crawl ``cases`` (name, url, meta) with the project settings; return results, stats and crawl.log lines.
+    ``reword_logs``: every log message of the crawl process is reworded (ROT13) before any handler sees it."""
     out = archive / "probe.json"
     settings = {"ARCHIVE_DIR": str(archive), "LOG_LEVEL": "INFO", "RETRY_TIMES": 1, "DOWNLOAD_TIMEOUT": 5,
                 "ITEM_PIPELINES": {}}
     settings.update(overrides)
     env = dict(os.environ, SCRAPY_SETTINGS_MODULE="crawler.settings")
+    if reword_logs:
+        env["NIANBAO_PROBE_REWORD_LOGS"] = "1"
     proc = subprocess.run(
         [sys.executable, "-c", PROBE, json.dumps(cases), str(out), json.dumps(settings)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,

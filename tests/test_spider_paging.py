@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -55,6 +56,10 @@ def test_endless_next_page_stops_at_the_cap_with_a_warning(site: LocalSite, tmp_
     assert len(res.items) == 7
     assert not any(p.startswith("/endless/n") for _, p in site.log), "a notice was opened"
     assert "'nianbao/list_page_cap_reached': 1" in res.log
+    crawl_log = [json.loads(line) for line in (tmp_path / "data" / "crawl.log").read_text(encoding="utf-8").splitlines()]
+    capped = [e for e in crawl_log if e["event"] == "pagination_capped"]
+    assert len(capped) == 1 and capped[0]["url"].startswith(f"{site.url}/endless/list_"), capped
+    assert not [e for e in crawl_log if e["event"] == "warning" and "NIANBAO_MAX_LIST_PAGES" in e["reason"]]
 
 
 def test_hanweb_jpage_embedded_records_then_dataproxy_posts(site: LocalSite, tmp_path: Path) -> None:
