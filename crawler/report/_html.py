@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import lxml.html
 from lxml import etree
 
 from crawler.report._blocks import Block, Grid, cell_text, line_text
@@ -16,20 +15,29 @@ _BLOCK_TAGS = frozenset({
 })  # fmt: skip
 _LAYOUT_TAGS = frozenset({"table", "tbody", "thead", "tfoot", "tr", "td", "th"})
 _DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "svg", "button", "select", "textarea")
-# Containers of the article body in the CMSs seen on government portals (TRS WCM, Hanweb, ...).
+# Containers of the article body in the CMSs seen on government portals (TRS WCM, Hanweb, ...), each with a
+# word that must be in the page's text for it to match (an XPath over a 300 KB page costs ~1.5 ms: skip the
+# ones that cannot match).
+# The attribute axis (//@class[...]/..) visits attributes only: ~5x faster than //*[...@class...].
 _BODY_XPATHS = (
-    "//*[contains(concat(' ', normalize-space(@class), ' '), ' TRS_Editor ')]",
-    "//*[contains(concat(' ', normalize-space(@class), ' '), ' TRS_UEDITOR ')]",
-    "//*[@id='zoom' or @id='Zoom' or @id='UCAP-CONTENT' or @id='content' or @id='article']",
-    "//*[contains(concat(' ', normalize-space(@class), ' '), ' article_content ')]",
-    "//*[contains(concat(' ', normalize-space(@class), ' '), ' Custom_UnionStyle ')]",
-    "//article",
+    ("TRS_Editor", "//@class[contains(concat(' ', normalize-space(.), ' '), ' TRS_Editor ')]/.."),
+    ("TRS_UEDITOR", "//@class[contains(concat(' ', normalize-space(.), ' '), ' TRS_UEDITOR ')]/.."),
+    ("", "//@id[.='zoom' or .='Zoom' or .='UCAP-CONTENT' or .='content' or .='article']/.."),
+    ("article_content", "//@class[contains(concat(' ', normalize-space(.), ' '), ' article_content ')]/.."),
+    ("Custom_UnionStyle", "//@class[contains(concat(' ', normalize-space(.), ' '), ' Custom_UnionStyle ')]/.."),
+    ("article", "//article"),
 )
+_BODY_IDS = re.compile(r"""id\s*=\s*["']?(?:zoom|Zoom|UCAP-CONTENT|content|article)\b""")
+_YEAR = re.compile(r"(?:19|20)[0-9]{2}")
 _CHROME_CLASS = re.compile(r"header|footer|nav|share|qrcode|ewm|breadcrumb|position|crumb|toolbar|print", re.I)
 # The date line of a page's info bar (发布日期：2025-03-02 / 2025-01-02 10:30 来源：…), outside the article body.
 _PAGE_DATE = re.compile(
     r"(?:发布日期|发布时间|发文日期|成文日期|时间|日期)\s*[:：]\s*((?:19|20)[0-9]{2}\s*[-/.年]\s*[0-9]{1,2}\s*[-/.月]\s*[0-9]{1,2})"
     r"|((?:19|20)[0-9]{2}-[0-9]{1,2}-[0-9]{1,2})(?:\s+[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?)?\s*来源")
+# libxml2's HTML parser through plain lxml.etree: lxml.html's element classes cost twice the parse time on a
+# large page, and only text_content() was used of them (the same XPath string() as _text).
+_PARSER = etree.HTMLParser(encoding="utf-8")
+_text = etree.XPath("string()")
 _META_NAMES = ("ArticleTitle", "PubDate", "ContentSource", "firstpublishedtime", "publishdate", "Url", "Title")
 
 
@@ -49,15 +57,21 @@ def _drop(el: Any) -> None:
 
 # C0 controls other than tab/newline/CR, and the non-characters XML forbids: libxml2's HTML parser lets some into
 # the tree, but lxml refuses them when text is set again (ValueError), so they go before parsing.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# (done on the UTF-8 bytes: C0 bytes never occur inside a multi-byte sequence, and bytes.translate is ~10x
+# faster than a regex over the text of a large page)
+_C0_TO_SPACE = bytes.maketrans(bytes([*range(0x09), 0x0b, 0x0c, *range(0x0e, 0x20)]), b" " * 29)
 
 
 def parse_html(text: str) -> tuple[list[Block], dict[str, str]]:
     """Blocks of the article body and the page's ``<meta>``/``<title>`` values."""
-    text = _NOT_XML.sub(" ", text)
+    data = text.encode("utf-8", "surrogatepass").translate(_C0_TO_SPACE)
+    if b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data:
+        data = data.replace(b"\xef\xbf\xbe", b" ").replace(b"\xef\xbf\xbf", b" ")
     try:
-        doc = lxml.html.document_fromstring(text)
-    except (etree.ParserError, ValueError):
+        doc = etree.fromstring(data, _PARSER)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+        return [], {}
+    if doc is None:
         return [], {}
     meta: dict[str, str] = {}
     for m in doc.iter("meta"):
@@ -66,20 +80,22 @@ def parse_html(text: str) -> tuple[list[Block], dict[str, str]]:
         if name and content and name in _META_NAMES:
             meta[name] = content.strip()
     title_el = doc.find(".//title")
-    if title_el is not None and title_el.text_content().strip():
-        meta["html_title"] = title_el.text_content().strip()
-    heading = doc.xpath("(//h1 | //h2 | //*[contains(@class, 'title')])[1]")
+    if title_el is not None and _text(title_el).strip():
+        meta["html_title"] = _text(title_el).strip()
+    heading = doc.xpath("(//h1 | //h2 | //@class[contains(., 'title')]/..)[1]")
     if heading:
-        meta["heading_title"] = line_text(heading[0].text_content())
+        meta["heading_title"] = line_text(_text(heading[0]))
     for el in list(doc.iter(*_DROP_TAGS)):
         _drop(el)
     body_el = doc.find("body")
     if body_el is not None:
-        m = _PAGE_DATE.search(body_el.text_content())
-        if m:
-            meta["page_date"] = m.group(1) or m.group(2)
+        date = _page_date(_text(body_el))
+        if date:
+            meta["page_date"] = date
     root = None
-    for xp in _BODY_XPATHS:
+    for word, xp in _BODY_XPATHS:
+        if (word and word not in text) or (not word and not _BODY_IDS.search(text)):
+            continue
         found = doc.xpath(xp)
         if found:
             root = found[0]
@@ -98,6 +114,16 @@ def parse_html(text: str) -> tuple[list[Block], dict[str, str]]:
     _walk(root, blocks, buf)
     _flush(blocks, buf)
     return blocks, meta
+
+
+def _page_date(text: str) -> str | None:
+    """The first date of an info bar in the page's text. Every match holds a year, so the pattern is tried
+    only around years (it costs ~2 ms when run over the whole text of a large page)."""
+    for y in _YEAR.finditer(text):
+        m = _PAGE_DATE.search(text, max(0, y.start() - 40), y.end() + 60)
+        if m:
+            return m.group(1) or m.group(2)
+    return None
 
 
 def _flush(blocks: list[Block], buf: list[str]) -> None:
@@ -167,7 +193,7 @@ def table_grid(table: Any) -> Grid:
                 row.append(text)
                 rid.append(cid)
                 c += 1
-            text = cell_text(td.text_content())
+            text = cell_text(_text(td))
             rs = _span(td.get("rowspan"), len(trs) - r)
             cs = _span(td.get("colspan"), MAX_COLSPAN)
             serial += 1
