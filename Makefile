@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SYSSTAMP := $(VENV)/.system
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install system demo test test-fast lint browse bench clean
+.PHONY: install system demo test test-fast test-clone lint browse bench clean
 
 install: $(STAMP) $(SYSSTAMP)
 
@@ -33,6 +33,11 @@ test: install
 
 test-fast: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow and not browser and not redis"
+
+# the fast suite in a fresh clone of HEAD with no ../shared beside it, as a new user has it (.ci/run's last step);
+# `make test` runs the same test on the test files that read ../shared only
+test-clone: install
+	NIANBAO_CLEAN_CLONE=full $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/test_clean_clone.py
 
 lint: install
 	$(BIN)/ruff check .
