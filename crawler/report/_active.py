@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from crawler.report._blocks import Grid
 from crawler.report._digits import is_blank, read_number, splits
 from crawler.report._labels import ACTIVE_START_RE, active_field, match_active_row
+from crawler.report._lines import LineRow
 from crawler.report._model import Number
 from crawler.report._schema import ACTIVE_ROWS
 
@@ -278,4 +279,23 @@ def text_active(text: str, fmt: str,
         run = run_m.group(1).strip()
         split = split_run(run, fields_by_row[key], (stated or {}).get(key))
         out.append(ActiveObs(key, split.values, run, split, label=m.group(0)))
+    return out
+
+
+def line_active(lines: list[LineRow], fmt: str) -> list[ActiveObs]:
+    """Table 2 rows printed one per line ("规章 0 1 12"): cells as printed, in the row's column order. A line
+    with fewer cells than its row has columns cannot say which are missing: every cell is left open."""
+    fields_by_row = ACTIVE_ROWS[fmt]
+    out: list[ActiveObs] = []
+    for lr in lines:
+        key, score = match_active_row(lr.label)
+        if key is None or key not in fields_by_row:
+            continue
+        fields = fields_by_row[key]
+        values = lr.values()
+        cells = dict.fromkeys(fields)
+        if len(values) == len(fields) and not any(
+                v is None and not is_blank(c) for c, v in zip(lr.cells, values, strict=True)):
+            cells = dict(zip(fields, values, strict=True))
+        out.append(ActiveObs(key, cells, lr.raw, label=lr.label, score=score))
     return out

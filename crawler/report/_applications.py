@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from crawler.report._blocks import Grid
 from crawler.report._digits import cell_number, is_blank, read_number, splits
 from crawler.report._labels import APP_START_RE, app_column, match_app_row
+from crawler.report._lines import LineRow
 from crawler.report._model import Number
 
 NCOL = 7
@@ -240,3 +241,27 @@ def detect_rows_format(obs: list[RowObs]) -> str | None:
     if "other" in keys:
         return "2019"
     return None
+
+
+def line_obs(lines: list[LineRow]) -> list[RowObs]:
+    """Table 3 rows printed one per line with space-separated cells. A line with fewer numbers than
+    columns (blank cells printed as nothing) has every placement of its gaps as readings; the identities
+    choose among them, or leave the row open."""
+    out: list[RowObs] = []
+    for lr in lines:
+        key, score = match_app_row(lr.label)
+        if key is None:
+            continue
+        values = lr.values()
+        bad = tuple(i for i, (c, v) in enumerate(zip(lr.cells, values, strict=True)) if v is None and not is_blank(c))
+        choices: list[list[Number | None]]
+        if bad:
+            choices = []
+        elif len(values) == NCOL:
+            choices = [values]
+        elif len(values) < NCOL and None not in values:
+            choices = _with_gaps(values)
+        else:
+            choices = []
+        out.append(RowObs(key, choices, lr.raw, lr.label, score))
+    return out

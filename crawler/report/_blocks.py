@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Whitespace, and the invisible characters Word exports and CMS editors leave inside labels and numbers
-# (soft hyphen, zero-width space/joiners, word joiner, BOM).
-_WS = re.compile(r"[\s\u3000\u00a0\u200b\u200c\u200d\u2060\u00ad\ufeff]+")
+_WS = re.compile(r"[\s\u3000\u00a0]+")
+# The invisible characters Word exports and CMS editors leave inside labels and numbers (soft hyphen,
+# zero-width space/joiners, word joiner, BOM): deleted, never read as a separator ("1\u200b2" is 12).
+INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\u00ad\ufeff"))
 
 
 @dataclass
@@ -36,8 +37,8 @@ Block = str | Grid
 
 def cell_text(text: str) -> str:
     """Cell text with every kind of whitespace removed (labels get split by spaces and line breaks)."""
-    return _WS.sub("", text)
+    return _WS.sub("", text.translate(INVISIBLE))
 
 
 def line_text(text: str) -> str:
-    return _WS.sub(" ", text).strip()
+    return _WS.sub(" ", text.translate(INVISIBLE)).strip()

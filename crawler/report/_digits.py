@@ -58,11 +58,17 @@ def read_number(cell: str) -> Number | None:
     v = cell_number(cell)
     if v is not None:
         return v
-    text = _UNIT.sub("", cell)
+    text = _UNIT.sub("", cell).replace("．", ".")
+    if text != cell:
+        v = cell_number(text)
+        if v is not None:
+            return v
     if _LOOKS_NUMERIC.match(text) and any(ch.isdigit() for ch in text):
         return cell_number(text.translate(_OCR_DIGITS))
     if text in ("O", "o", "〇"):
         return 0
+    if text in ("l", "I"):
+        return 1
     return None
 
 

@@ -49,8 +49,10 @@ def review_identities() -> list[Identity]:
 
 def infer(rows: Rows, observed: set[str], identities: list[Identity]) -> tuple[list[Filled], int]:
     """Fill in place every None cell (of an observed row) that an identity determines; return the filled
-    cells and the number of identities that fail afterwards."""
+    cells and the number of identities that fail afterwards (one that would need a negative or fractional
+    count in its one open cell counts as failing)."""
     filled: list[Filled] = []
+    impossible: set[int] = set()
     changed = True
     while changed:
         changed = False
@@ -75,11 +77,12 @@ def infer(rows: Rows, observed: set[str], identities: list[Identity]) -> tuple[l
             cell, side = unknown[0]
             value = -known * side
             if value < 0 or value != int(value):
+                impossible.add(id(ident))
                 continue
             rows[cell[0]][cell[1]] = int(value)
             filled.append((cell[0], cell[1], ident.kind))
             changed = True
-    return filled, sum(1 for ident in identities if _fails(rows, ident))
+    return filled, sum(1 for ident in identities if id(ident) in impossible or _fails(rows, ident))
 
 
 def _fails(rows: Rows, ident: Identity) -> bool:

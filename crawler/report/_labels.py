@@ -31,9 +31,9 @@ _APP_KEYWORDS: tuple[tuple[str, str], ...] = (
     ("not_processed_confirm", r"重新出具|确认或"),
     ("other_overdue_correction", r"不补正"),
     ("other_unpaid_fee", r"缴纳费用|收费通知"),
-    ("total_processed", r"[（(]七[）)]\s*(?:总计|合计)|^(?:总计|合计)$"),
-    ("other_other", r"[0-9][.．、]?其他$|^其他$"),
-    ("other", r"其他处理$"),
+    ("total_processed", r"(?:[（(]七[）)]|^|办理结果|[7⑦][.．、)）]?)\s*(?:总计|合计)$"),
+    ("other_other", r"(?:^|[0-9][.．、)）]?|[①②③④⑤⑥⑦⑧⑨]|其[他它]处理)\s*其[他它](?:情形|情况)?$"),
+    ("other", r"其[他它]处理$"),
 )
 _APP_RES = tuple((key, re.compile(p)) for key, p in _APP_KEYWORDS)
 

@@ -20,6 +20,7 @@ from crawler.report._identities import (
     resolve,
     review_identities,
 )
+from crawler.report._lines import line_rows
 from crawler.report._metadata import (
     agency_from_text,
     clean_html_title,
@@ -253,7 +254,10 @@ def _applications_table(spans: list[SectionSpan], classified: dict[str, list[Gri
         got, inherited = _applications.grid_rows(g, inherited)
         obs.extend(got)
     if not any(o.key for o in obs):
-        obs = _applications.text_rows(text)
+        # rows one per line first (cells as printed), then run-on text for the rows no clean line gave
+        obs = _applications.line_obs(line_rows(text))
+        have = {o.key for o in obs}
+        obs += [o for o in _applications.text_rows(text) if o.key not in have]
     if sum(1 for o in obs if o.choices) < 3:
         issues.append(_missing(present, "applications"))
         return None
@@ -311,6 +315,12 @@ def _review_table(spans: list[SectionSpan], classified: dict[str, list[Grid]], i
         if groups is not None:
             break
     ambiguous = False
+    choices: dict[str, list[list[Number | None]]] = {}
+    if groups is None and bad_raw is None:
+        by_line = _review.line_review(line_rows(text))
+        if by_line is not None:
+            groups = {g: (ch[0] if len(ch) == 1 else [None] * 5) for g, ch in by_line.items()}
+            choices = {g: ch for g, ch in by_line.items() if len(ch) != 1}
     if groups is None and bad_raw is None:
         groups, bad_raw, ambiguous = _review.text_review(text)
     if groups is None:
@@ -321,7 +331,14 @@ def _review_table(spans: list[SectionSpan], classified: dict[str, list[Grid]], i
             issues.append(_missing(present, "review_litigation"))
         return None
     rows: dict[str, list[Number | None]] = {g: list(groups.get(g) or [None] * 5) for g in REVIEW_GROUPS}
-    filled, _ = resolve(rows, set(groups), {}, review_identities())
+    filled, undecided = resolve(rows, set(groups), choices, review_identities())
+    for g in undecided:
+        issues.append(Issue("unparsed_row", "review_litigation", g,
+                            detail=f"{len(choices[g])} places for its blank cell and the identities do not pick one"))
+    for g, ch in choices.items():
+        if not ch:
+            issues.append(Issue("unparsed_row", "review_litigation", g,
+                                detail="its cells do not fit the five columns"))
     for r, c, kind in filled:
         issues.append(Issue("inferred_cell", "review_litigation", r, REVIEW_COLUMNS[c],
                             detail=f"blank or missing in the source; {rows[r][c]} from {IDENTITY_WORDS[kind]}"))
@@ -337,6 +354,8 @@ def _active_table(spans: list[SectionSpan], classified: dict[str, list[Grid]], f
                   labels: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any] | None:
     present, grids, text = _zone(spans, "active_disclosure", classified)
     obs = [o for g in grids for o in _active.grid_active(g, fmt)]
+    seen = {o.key for o in obs}
+    obs += [o for o in _active.line_active(line_rows(text), fmt) if o.key not in seen]
     seen = {o.key for o in obs}
     stated = _active.stated_figures(_table2_prose(spans), fmt, year)
     obs += [o for o in _active.text_active(text, fmt, stated) if o.key not in seen]

@@ -7,6 +7,7 @@ import re
 from crawler.report._blocks import Grid
 from crawler.report._digits import is_blank, read_number, splits
 from crawler.report._labels import match_review_group, review_column
+from crawler.report._lines import LineRow
 from crawler.report._model import Number
 from crawler.report._schema import REVIEW_GROUPS
 
@@ -135,3 +136,27 @@ def text_review(text: str) -> tuple[dict[str, Values] | None, str | None, bool]:
     if not choices:
         return None, run, False
     return _split15(list(choices[0])), run, False
+
+
+def line_review(lines: list[LineRow]) -> dict[str, list[Values]] | None:
+    """Table 4 printed a group per line ("行政复议 0 1 0 0 1"): group -> its readings. A line with four
+    numbers (a blank printed as nothing) has one reading per place of the blank; the identities choose."""
+    out: dict[str, list[Values]] = {}
+    for lr in lines:
+        key, _ = match_review_group(lr.label)
+        if key is None or key in out:
+            continue
+        values = lr.values()
+        if any(v is None and not is_blank(c) for c, v in zip(lr.cells, values, strict=True)):
+            out[key] = []
+        elif len(values) == 5:
+            out[key] = [values]
+        elif len(values) == 4 and None not in values:
+            readings: list[Values] = []
+            for hole in range(5):
+                it = iter(values)
+                readings.append([None if i == hole else next(it) for i in range(5)])
+            out[key] = readings
+        else:
+            out[key] = []
+    return out if len(out) == 3 else None

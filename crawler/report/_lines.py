@@ -1,0 +1,48 @@
+"""Table rows printed one per line, cells separated by spaces ("1.属于国家秘密 0 0 0 0 0 0 0"): what PDF text
+layers, OCR and copy-paste from a web page give. A line is a row when it ends in numbers or blank marks
+(—, -, /, 无) after a label; the label is matched like a grid's. Cells are taken exactly as printed: a
+line never has its numbers split further (that is for text whose separators were lost, read elsewhere),
+so a line with fewer numbers than columns is left open where the identities cannot place them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from crawler.report._digits import is_blank, read_number
+from crawler.report._model import Number
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass(frozen=True)
+class LineRow:
+    label: str  # the label with its spaces removed
+    cells: tuple[str, ...]  # the trailing number and blank tokens, as printed
+    raw: str
+
+    def values(self) -> list[Number | None]:
+        return [None if is_blank(c) else read_number(c) for c in self.cells]
+
+
+def line_rows(text: str) -> list[LineRow]:
+    """Every line of ``text`` that is a label followed by space-separated numbers or blank marks."""
+    out: list[LineRow] = []
+    for line in text.split("\n"):
+        tokens = line.split()
+        if len(tokens) < 2:
+            continue
+        k = 0
+        for tok in reversed(tokens):
+            if is_blank(tok) or read_number(tok) is not None:
+                k += 1
+            else:
+                break
+        if k == 0 or k == len(tokens):
+            continue
+        label = "".join(tokens[: len(tokens) - k])
+        # a label ending in a digit has a number glued to it (separators lost): not a clean row
+        if not _CJK.search(label) or label[-1].isdigit():
+            continue
+        out.append(LineRow(label, tuple(tokens[len(tokens) - k:]), line.strip()))
+    return out
