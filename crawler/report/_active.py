@@ -211,8 +211,16 @@ def _distinct(cells: Sequence[str], ids: Sequence[int]) -> list[tuple[str, int, 
     return out
 
 
-def _cell_value(cell: str) -> Number | None:
-    return None if is_blank(cell) else read_number(cell)
+def _cell_value(cell: str, fld: str | None = None) -> Number | None:
+    """A cell's number; an amount in 元 in the 万元 column (本年收费金额（单位：万元） printed as 215000元) is
+    converted: the unit written in the cell is the one the number is in."""
+    if is_blank(cell):
+        return None
+    value = read_number(cell)
+    if value is not None and fld == "amount_10k_yuan" and cell.endswith("元") and not cell.endswith("万元"):
+        value = round(value / 10000, 6)
+        return int(value) if value == int(value) else value
+    return value
 
 
 def grid_active(grid: Grid, fmt: str) -> list[ActiveObs]:
@@ -241,19 +249,25 @@ def grid_active(grid: Grid, fmt: str) -> list[ActiveObs]:
         while len(cells) > len(fields) and not cells[-1][0]:
             cells.pop()  # empty cells after the row's values (a one-value row in a four-column table)
         hdr = [h for h in header or [] if h[0] in fields]
-        if hdr and [h[0] for h in hdr] == [f for f in fields if f in {h[0] for h in hdr}] and len(hdr) == len(cells):
+        if header is not None and len(header) == len(cells) == len(fields) and all(
+                h[0] in (None, f) for h, f in zip(header, fields, strict=True)):
+            # as many header cells as value cells and fields, every header word in its field's place (or
+            # unreadable): by order
+            for f, (c, _, _) in zip(fields, cells, strict=True):
+                values[f] = _cell_value(c, f)
+        elif hdr and [h[0] for h in hdr] == [f for f in fields if f in {h[0] for h in hdr}] and len(hdr) == len(cells):
             for (f, _, _), (c, _, _) in zip(hdr, cells, strict=True):
-                values[str(f)] = _cell_value(c)
+                values[str(f)] = _cell_value(c, f)
         elif hdr:
             for c, a, b in cells:
                 over = {h[0] for h in hdr if h[1] <= b and a <= h[2]}
                 if len(over) == 1:
                     f = str(next(iter(over)))
                     if values[f] is None:
-                        values[f] = _cell_value(c)
+                        values[f] = _cell_value(c, f)
         else:
             for f, (c, _, _) in zip(fields, cells, strict=False):
-                values[f] = _cell_value(c)
+                values[f] = _cell_value(c, f)
         out.append(ActiveObs(key, values, "|".join(row), label=label, score=score))
     return out
 
@@ -296,6 +310,6 @@ def line_active(lines: list[LineRow], fmt: str) -> list[ActiveObs]:
         cells = dict.fromkeys(fields)
         if len(values) == len(fields) and not any(
                 v is None and not is_blank(c) for c, v in zip(lr.cells, values, strict=True)):
-            cells = dict(zip(fields, values, strict=True))
+            cells = {f: _cell_value(c, f) for f, c in zip(fields, lr.cells, strict=True)}
         out.append(ActiveObs(key, cells, lr.raw, label=lr.label, score=score))
     return out

@@ -32,7 +32,7 @@ _APP_KEYWORDS: tuple[tuple[str, str], ...] = (
     ("other_overdue_correction", r"不补正"),
     ("other_unpaid_fee", r"缴纳费用|收费通知"),
     ("total_processed", r"(?:[（(]七[）)]|^|办理结果|[7⑦][.．、)）]?)\s*(?:总计|合计)$"),
-    ("other_other", r"(?:^|[0-9][.．、)）]?|[①②③④⑤⑥⑦⑧⑨]|其[他它]处理)\s*其[他它](?:情形|情况)?$"),
+    ("other_other", r"(?:^|[0-9][.．、)）]?|[①②③④⑤⑥⑦⑧⑨]|其[他它]处理[—\-–_:：、]*)\s*其[他它](?:情形|情况)?$"),
     ("other", r"其[他它]处理$"),
 )
 _APP_RES = tuple((key, re.compile(p)) for key, p in _APP_KEYWORDS)
@@ -160,12 +160,21 @@ def active_row_key(label: str) -> str | None:
     return None
 
 
+FIELD_LABELS: dict[str, tuple[str, ...]] = {
+    "issued": ("本年制发件数",), "abolished": ("本年废止件数",), "in_force": ("现行有效件数",),
+    "new_made": ("本年新制作数量",), "new_published": ("本年新公开数量",), "total_published": ("对外公开总数量",),
+    "prev_year_items": ("上一年项目数量",), "change": ("本年增减",), "decisions": ("本年处理决定数量", "处理决定数量"),
+    "amount_10k_yuan": ("本年收费金额单位万元",), "items": ("采购项目数量",), "amount": ("采购总金额",),
+}  # fmt: skip
+
+
 @lru_cache(maxsize=4096)
 def active_field(label: str) -> str | None:
     for key, rx in _FIELD_RES:
         if rx.search(label):
             return key
-    return None
+    key, _ = fuzzy_key(label, FIELD_LABELS)
+    return key
 
 
 @lru_cache(maxsize=4096)
