@@ -256,8 +256,8 @@ def grid_active(grid: Grid, fmt: str) -> list[ActiveObs]:
             for f, (c, _, _) in zip(fields, cells, strict=True):
                 values[f] = _cell_value(c, f)
         elif hdr and [h[0] for h in hdr] == [f for f in fields if f in {h[0] for h in hdr}] and len(hdr) == len(cells):
-            for (f, _, _), (c, _, _) in zip(hdr, cells, strict=True):
-                values[str(f)] = _cell_value(c, f)
+            for (hf, _, _), (c, _, _) in zip(hdr, cells, strict=True):
+                values[str(hf)] = _cell_value(c, hf)
         elif hdr:
             for c, a, b in cells:
                 over = {h[0] for h in hdr if h[1] <= b and a <= h[2]}

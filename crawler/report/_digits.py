@@ -89,6 +89,11 @@ def splits(run: str, n: int, accept: Callable[[list[Number]], bool] | None = Non
     if len(toks) == n and all(_NUMBER.match(t) for t in toks):
         # The source separated every cell: take it as printed (identity errors get reported, not hidden).
         return [[to_number(t) for t in toks]]
+    if group is not None and n % group == 0 and all(t.isdigit() for t in toks):
+        grouped = _grouped_splits(toks, n, group, limit)
+        if grouped is None:
+            return None
+        return [r for r in grouped if accept is None or accept(r)]
     out: list[list[Number]] = []
     budget = [limit * 6]
     for values in _enumerate(toks, n, budget, group):
@@ -142,3 +147,79 @@ def _enumerate(toks: list[str], n: int, budget: list[int], group: int | None = N
             acc.pop()
 
     yield from rec(0, 0, [])
+
+
+def _grouped_splits(toks: list[str], n: int, group: int, limit: int) -> list[list[Number]] | None:
+    """Every reading of whole-number tokens as n numbers in groups of ``group`` whose last is the sum of the
+    others, found total first: for each place a group's total could stand, the digits before it are split
+    into numbers that add up to it (a running sum over the total cuts the search short). Numbers never cross
+    a space between tokens. None when there are more than ``limit`` readings or the search runs too long."""
+    s = "".join(toks)
+    cuts = set()
+    pos = 0
+    for t in toks[:-1]:
+        pos += len(t)
+        cuts.add(pos)
+    size = len(s)
+    # no_cut[i][j]: s[i:j] crosses no token boundary (a boundary at i or j is fine)
+    next_cut = [size] * (size + 1)
+    nxt = size
+    for i in range(size, -1, -1):
+        next_cut[i] = nxt
+        if i in cuts:
+            nxt = i
+
+    def number_ok(i: int, j: int) -> bool:
+        return j - i >= 1 and next_cut[i] >= j and (s[i] != "0" or j - i == 1)
+
+    out: list[list[Number]] = []
+    steps = [limit * 40]
+
+    def parts(i: int, end: int, k: int, total: int, acc: list[Number]) -> Iterator[list[Number]]:
+        """Split s[i:end] into k numbers that sum to total."""
+        steps[0] -= 1
+        if steps[0] <= 0:
+            return
+        if k == 0:
+            if i == end and total == 0:
+                yield list(acc)
+            return
+        if end - i < k:
+            return
+        longest = end - i - (k - 1)
+        for j in range(i + 1, i + longest + 1):
+            if not number_ok(i, j):
+                break
+            v = int(s[i:j])
+            if v > total:
+                break
+            acc.append(v)
+            yield from parts(j, end, k - 1, total - v, acc)
+            acc.pop()
+
+    def groups(i: int, acc: list[Number]) -> Iterator[list[Number]]:
+        if len(acc) == n:
+            if i == size:
+                yield list(acc)
+            return
+        left = (n - len(acc)) // group
+        for e in range(i + group, size - (left - 1) * group + 1):
+            for t in range(e - 1, i + group - 2, -1):
+                if not number_ok(t, e):
+                    continue
+                total = int(s[t:e])
+                for head in parts(i, t, group - 1, total, []):
+                    acc.extend(head)
+                    acc.append(total)
+                    yield from groups(e, acc)
+                    del acc[-group:]
+                    if steps[0] <= 0:
+                        return
+
+    for reading in groups(0, []):
+        out.append(reading)
+        if len(out) > limit:
+            return None
+    if steps[0] <= 0:
+        return None
+    return out

@@ -173,8 +173,7 @@ def active_field(label: str) -> str | None:
     for key, rx in _FIELD_RES:
         if rx.search(label):
             return key
-    key, _ = fuzzy_key(label, FIELD_LABELS)
-    return key
+    return fuzzy_key(label, FIELD_LABELS)[0]
 
 
 @lru_cache(maxsize=4096)

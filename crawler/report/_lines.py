@@ -13,6 +13,11 @@ from crawler.report._digits import is_blank, read_number
 from crawler.report._model import Number
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+# A digit touching a Chinese character inside a label ("总计20", "121四、结转") is a number glued to a label:
+# the line is run-on text, not a row (numbering is followed by punctuation: "1.属于").
+_GLUED = re.compile(r"[0-9][\u4e00-\u9fff]|[\u4e00-\u9fff）)][0-9]")
+# Longer than any row label of the standard tables (the longest, 其他处理's 2., is ~45 characters).
+MAX_LABEL = 80
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,7 @@ def line_rows(text: str) -> list[LineRow]:
             continue
         label = "".join(tokens[: len(tokens) - k])
         # a label ending in a digit has a number glued to it (separators lost): not a clean row
-        if not _CJK.search(label) or label[-1].isdigit():
+        if not _CJK.search(label) or label[-1].isdigit() or len(label) > MAX_LABEL or _GLUED.search(label):
             continue
         out.append(LineRow(label, tuple(tokens[len(tokens) - k:]), line.strip()))
     return out
