@@ -3,7 +3,7 @@
 Serves a demo portal, crawls it once with the real ``annual_reports`` spider and archive (WARC files capped small
 so the archive is split into several files), then measures:
 
-1. in one process, warm, alternating (best of two each): parse-only, :func:`pipelines.processing.process_capture`
+1. in one process, warm, alternating (best of two each): parse-only, :func:`pipelines.catalog.processing.process_capture`
    over the payloads of exactly the report captures the rebuild stores, held in memory (no WARC reading, no
    SQLite), against the 1-worker rebuild over the crawl's WARC files → the ratio of reports/s (target >= 0.85);
 2. (fresh process each) rebuild with 1 worker and with 2;
@@ -41,7 +41,7 @@ if str(ROOT) not in sys.path:
 
 
 def run_rebuild(warc_dir: str, catalog: str, workers: int) -> dict[str, Any]:
-    from archive.rebuild import rebuild
+    from pipelines.catalog.rebuild import rebuild
 
     started, cpu_started, busy_started = time.perf_counter(), _cpu_seconds(), _machine_busy_seconds()
     result = rebuild(Path(warc_dir), Path(catalog), workers=workers)
@@ -111,7 +111,7 @@ def crawl(archive: Path, reports_per_site: int, seed: str, max_size: int) -> tup
 def run_ratio(warc_dir: str, catalog: str, rounds: int = 2) -> dict[str, Any]:
     """In one process, alternately: parse-only over the report captures a rebuild stores, and the rebuild itself;
     best of ``rounds`` each (both warm: imports and models loaded, page cache full)."""
-    from archive.rebuild import rebuild
+    from pipelines.catalog.rebuild import rebuild
 
     rebuild(Path(warc_dir), Path(catalog))  # warm-up, and the list of report captures
     parse_best: tuple[float, float] = (float("inf"), float("inf"))
@@ -131,8 +131,8 @@ def run_ratio(warc_dir: str, catalog: str, rounds: int = 2) -> dict[str, Any]:
 def parse_only(catalog: Path, warc_dir: Path) -> tuple[int, float, float]:
     """process_capture over the stored report captures' payloads, preloaded: reports, seconds, CPU seconds."""
     from archive.reader import read_capture_at
-    from pipelines.capture_info import CaptureInfo
-    from pipelines.processing import process_capture
+    from pipelines.catalog.capture_info import CaptureInfo
+    from pipelines.catalog.processing import process_capture
 
     conn = sqlite3.connect(catalog)
     rows = conn.execute("SELECT url, record_id, warc_file, warc_offset FROM captures ORDER BY record_id").fetchall()

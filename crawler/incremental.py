@@ -44,7 +44,9 @@ from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 
-from pipelines.capture_info import sha1_of
+from archive.records import sha1_of
+from pipelines.catalog.schema import ids_in
+from pipelines.config import CatalogConfig
 
 if TYPE_CHECKING:
     from typing import Self
@@ -92,8 +94,6 @@ class IncrementalConfig:
             raise ValueError(f"NIANBAO_REFRESH_DAYS must be >= 0 (0 re-checks every report), got {days}")
         state = settings.get("NIANBAO_INCREMENTAL_STATE") or "state/incremental.sqlite"
         path = Path(state) if Path(state).is_absolute() else Path(settings.get("ARCHIVE_DIR", "data")) / state
-        from pipelines.config import CatalogConfig
-
         catalog = CatalogConfig.from_settings(settings)
         return cls(enabled=settings.getbool("NIANBAO_INCREMENTAL", True), refresh_days=days, state_path=path,
                    catalog_path=catalog.path if catalog.enabled else None)
@@ -294,8 +294,6 @@ class IncrementalMiddleware:
         ids = {rid: url for url, rid in self.record_ids.items() if url in self.items}
         if path is None or not ids or not path.exists():
             return set()
-        from pipelines.catalog import ids_in
-
         try:
             con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             try:

@@ -13,10 +13,10 @@ Here, with ``JOBDIR`` set (and no Redis frontier), the add-on :class:`DurableJob
 * on start, if the previous run did not finish, requests ``queued`` or ``taken`` are queued again, and so are
   ``processed`` ones whose response never reached a WARC (it was still in the writer's queue at the kill; the
   archive mends ``.open`` files first), and the catalog catches up with the killed run's WARCs before the item
-  pipelines open it (:func:`archive.catchup.catch_up`: only records the catalog lacks are parsed and stored, rows
+  pipelines open it (:func:`pipelines.catalog.catchup.catch_up`: only records the catalog lacks are parsed and stored, rows
   whose record the kill lost are removed), so reports whose items were in an unflushed batch are not lost, at a cost
   in proportion to what was lost; when only the whole archive can say (a revisit of a record neither the catalog
-  nor the dedup store knows), the catalog is rebuilt instead (``archive.rebuild``);
+  nor the dedup store knows), the catalog is rebuilt instead (``pipelines.catalog.rebuild``);
 * a run that finishes clears the frontier, so the next scheduled run with the same JOBDIR starts afresh.
 
 At most the requests in flight at the kill are fetched twice. Requests that cannot be serialised (a callable in
@@ -36,6 +36,13 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response
 from scrapy.utils.request import request_from_dict
+
+from archive.config import ArchiveConfig
+from archive.mend import mend_open_files
+from archive.reader import iter_captures, warc_files
+from pipelines.catalog.catchup import catch_up
+from pipelines.catalog.rebuild import rebuild
+from pipelines.config import CatalogConfig
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
@@ -146,10 +153,6 @@ class DurableScheduler:
     def _recover(self, run_started: float) -> None:
         """The previous run was killed: requeue processed requests whose responses never reached a WARC, and bring
         the catalog up to date with the WARCs before the item pipelines open it."""
-        from archive.config import ArchiveConfig
-        from archive.mend import mend_open_files
-        from archive.reader import iter_captures, warc_files
-
         archive = ArchiveConfig.from_settings(self.crawler.settings)
         warc_dir = archive.warc_dir
         if archive.mend_on_start and warc_dir.is_dir():
@@ -173,13 +176,9 @@ class DurableScheduler:
     def _catch_up_catalog(self, recent: list[Path], warc_dir: Path, dedup: Path) -> set[str] | None:
         """Catch the catalog up with the killed run's WARCs ``recent``; returns the URLs captured in them (None
         when the catalog is off or was rebuilt instead: the caller reads them itself)."""
-        from pipelines.config import CatalogConfig
-
         config = CatalogConfig.from_settings(self.crawler.settings)
         if not config.enabled:
             return None
-        from archive.catchup import catch_up
-
         result = catch_up(recent, config.path, warc_dir, dedup)
         if result.needs_rebuild is None:
             logger.info("resume: catalog caught up: %s", result.summary_line())
@@ -194,13 +193,9 @@ class DurableScheduler:
         return None
 
     def _rebuild_catalog(self, warc_dir: Path) -> None:
-        from pipelines.config import CatalogConfig
-
         config = CatalogConfig.from_settings(self.crawler.settings)
         if not config.enabled or not warc_dir.is_dir():
             return
-        from archive.rebuild import rebuild
-
         result = rebuild(warc_dir, config.path)
         logger.info("resume: catalog rebuilt from the WARCs: %s", result.summary_lines()[0])
         self._inc("nianbao/resume/catalog_rebuilt")

@@ -1,8 +1,7 @@
-"""The dataset side of nianbao: item pipelines (parse → validate → store), the catalog, crawl summary, exports.
+"""The dataset side of nianbao: the catalog layer and, above it, the Scrapy item pipelines and the tools that read it.
 
-Modules: ``catalog`` (schema and the one write path, ``store_entries``/``store_report``), ``processing``
-(``process_capture``: repair → parse → validate one capture, shared by crawl and rebuild), ``capture_info``
-(what the catalog records about a capture), ``parse_pipeline``/``store_pipeline`` (the item pipelines),
-``runs`` (WARC offsets filled at close, ``crawl_runs``), ``summary`` (end-of-crawl table), ``export``/``plots``
-(``scrapy export``), ``browse`` (``make browse``), ``labels`` (Chinese labels of the canonical keys).
+``catalog/`` is the catalog layer (schema, writes, rebuild and catch-up over the archive's readers; see its
+``__init__``). On top of it: ``parse_pipeline``/``store_pipeline`` (the item pipelines), ``summary`` (the
+end-of-crawl table), ``config`` (``CATALOG_*`` settings), ``signals``, ``offthread`` (awaiting a worker from the
+reactor), ``export``/``plots`` (``scrapy export``), ``browse`` (``make browse``).
 """

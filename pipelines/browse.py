@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipelines.labels import LABELS
+from pipelines.catalog.labels import LABELS
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 

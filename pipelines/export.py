@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.labels import APPLICANT_COLUMNS
+from pipelines.catalog.labels import APPLICANT_COLUMNS
 
 FORMATS = ("csv", "jsonl", "parquet")
 TABLES = ("reports", "table_cells", "applications_wide", "issues")

@@ -25,16 +25,17 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.statscollectors import StatsCollector
 
-from pipelines.capture_info import (
+from pipelines.catalog import StoreEntry
+from pipelines.catalog.capture_info import (
     CaptureInfo,
     content_type_of,
     header_value,
     payload_digest,
 )
-from pipelines.catalog import StoreEntry
+from pipelines.catalog.processing import parser_version, process_capture
+from pipelines.catalog.workers import worker_pool
 from pipelines.config import CatalogConfig
-from pipelines.offthread import run_in_executor, worker_pool
-from pipelines.processing import parser_version, process_capture
+from pipelines.offthread import run_in_executor
 
 ENTRY_KEY = "catalog_entry"
 MAX_AUTO_WORKERS = 4

@@ -25,11 +25,12 @@ from scrapy.exceptions import NotConfigured
 
 from pipelines import signals as catalog_signals
 from pipelines.catalog import StoreEntry, open_catalog, store_entries
+from pipelines.catalog.processing import process_capture
+from pipelines.catalog.runs import fill_offsets, refresh_runs
+from pipelines.catalog.workers import worker_pool
 from pipelines.config import CatalogConfig
-from pipelines.offthread import run_in_executor, worker_pool
+from pipelines.offthread import run_in_executor
 from pipelines.parse_pipeline import ENTRY_KEY, capture_from_item
-from pipelines.processing import process_capture
-from pipelines.runs import fill_offsets, refresh_runs
 
 
 class CatalogStorePipeline:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
+import time
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
+from archive.naming import parse_warc_name
 from pipelines import signals as catalog_signals
 from pipelines.config import CatalogConfig
 
@@ -34,8 +36,6 @@ def crawl_warc_files(warc_dir: Path, started_at: float | None, pid: int) -> list
     excludes an earlier process that had the same pid."""
     if not warc_dir.is_dir():
         return []
-    from archive.naming import parse_warc_name
-
     out = []
     for path in sorted(warc_dir.iterdir()):
         parsed = parse_warc_name(path.name)
@@ -129,8 +129,6 @@ class CrawlSummary:
         return ext
 
     def spider_opened(self) -> None:
-        import time
-
         self.started = time.time()
 
     def print_summary(self, record_ids: list[str] | None = None) -> None:

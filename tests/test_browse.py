@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import pytest
 
 from pipelines.browse import bind
-from pipelines.capture_info import CaptureInfo
 from pipelines.catalog import open_catalog, store_entries
-from pipelines.processing import process_capture
+from pipelines.catalog.capture_info import CaptureInfo
+from pipelines.catalog.processing import process_capture
 from tests.conftest import ROOT
 from tests.shared import SHARED, needs_shared
 
@@ -90,7 +90,7 @@ def test_only_local_hosts() -> None:
 def test_every_issue_code_the_parser_emits_has_a_label() -> None:
     import re
 
-    from pipelines.labels import LABELS
+    from pipelines.catalog.labels import LABELS
 
     emitted = set()
     from pathlib import Path

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from crawler.report import PARSER_VERSION
-from pipelines.capture_info import CaptureInfo, normalise_timestamp, payload_digest, run_ids_for_files
 from pipelines.catalog import StoreEntry, open_catalog, report_id, sorted_dump, store_entries, table_cells
-from pipelines.processing import process_capture, validate_report
-from pipelines.runs import refresh_runs
+from pipelines.catalog.capture_info import CaptureInfo, normalise_timestamp, payload_digest, run_ids_for_files
+from pipelines.catalog.processing import process_capture, validate_report
+from pipelines.catalog.runs import refresh_runs
 from tests.shared import SHARED, needs_shared, require_shared
 
 SAMPLES = sorted((SHARED / "seeds").glob("*.txt")) + [
@@ -200,7 +200,7 @@ def test_sha1_of_is_hashlib_sha1_for_every_body_memoised_or_not() -> None:
     import hashlib
 
     from archive.records import _MEMO_SIZE
-    from pipelines.capture_info import payload_digest, sha1_of
+    from pipelines.catalog.capture_info import payload_digest, sha1_of
 
     bodies = [bytes([i]) * (1000 + i) for i in range(3 * _MEMO_SIZE)]
     for _ in range(2):  # the second pass meets some bodies in the memo and some pushed out of it

@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 from matplotlib.image import imread
 
-from pipelines.capture_info import CaptureInfo, payload_digest
 from pipelines.catalog import StoreEntry, open_catalog, store_entries
+from pipelines.catalog.capture_info import CaptureInfo, payload_digest
+from pipelines.catalog.processing import process_capture
+from pipelines.catalog.runs import refresh_runs
 from pipelines.export import APPLICATION_ROWS, export
 from pipelines.plots import applications_data, coverage_data
-from pipelines.processing import process_capture
-from pipelines.runs import refresh_runs
 from tests.conftest import ROOT
 from tests.shared import needs_shared, shared_files
 

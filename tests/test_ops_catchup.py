@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from archive.catchup import catch_up
-from archive.rebuild import rebuild
 from pipelines.catalog import open_catalog, store_entries
+from pipelines.catalog.catchup import catch_up
+from pipelines.catalog.processing import process_capture
+from pipelines.catalog.rebuild import rebuild
+from pipelines.catalog.runs import fill_offsets, refresh_runs
 from pipelines.parse_pipeline import capture_from_item
-from pipelines.processing import process_capture
-from pipelines.runs import fill_offsets, refresh_runs
 from tests.conftest import catalog_dump
 from tests.test_rebuild import (
     FILE_1,

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from archive.rebuild import rebuild
 from crawler.incremental import STATS, count_stats
 from crawler.portal import start_portal
+from pipelines.catalog.rebuild import rebuild
 from tests.conftest import ROOT
 from tests.test_ops_probe import FaultServer, run_probe
 

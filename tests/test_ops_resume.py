@@ -21,10 +21,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from archive.reader import iter_captures
-from archive.rebuild import rebuild
 from archive.verify import verify_warc
 from crawler.portal import start_portal
 from pipelines.catalog import sorted_dump
+from pipelines.catalog.rebuild import rebuild
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow

@@ -21,13 +21,13 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from archive.metadata import outlinks
-from archive.rebuild import rebuild
 from archive.records import metadata_fields
 from crawler.items import ReportItem
 from pipelines.catalog import open_catalog, store_entries
+from pipelines.catalog.processing import process_capture
+from pipelines.catalog.rebuild import rebuild
+from pipelines.catalog.runs import fill_offsets, refresh_runs
 from pipelines.parse_pipeline import capture_from_item
-from pipelines.processing import process_capture
-from pipelines.runs import fill_offsets, refresh_runs
 from tests.conftest import ROOT, catalog_dump
 from tests.shared import SHARED, require_shared, shared_files
 
@@ -191,7 +191,7 @@ def _write_warc(path: Path, exchanges: list[Exchange], start: int, fields: bool 
 
 
 def _digest(body: bytes) -> str:
-    from pipelines.capture_info import payload_digest
+    from pipelines.catalog.capture_info import payload_digest
 
     return payload_digest(body)
 

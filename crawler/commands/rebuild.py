@@ -38,7 +38,7 @@ class Command(ScrapyCommand):
         parser.add_argument("--no-index", action="store_true", help="do not refresh <ARCHIVE_DIR>/index")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        from archive.rebuild import rebuild
+        from pipelines.catalog.rebuild import rebuild
 
         if args:
             raise UsageError(f"scrapy rebuild takes no positional arguments, got {' '.join(args)!r}")

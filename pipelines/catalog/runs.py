@@ -9,8 +9,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.capture_info import run_ids_for_files
-from pipelines.catalog import transaction
+from archive.naming import parse_warc_name
+from archive.reader import iter_captures, warc_files
+from pipelines.catalog.capture_info import run_ids_for_files
+from pipelines.catalog.schema import SCHEMA, transaction
 
 OffsetReader = Callable[[Path], Iterable[tuple[str, str, int]]]
 
@@ -23,8 +25,6 @@ def warc_path(warc_dir: Path, warc_file: str) -> Path:
 
 def reader_offsets(path: Path) -> Iterable[tuple[str, str, int]]:
     """(record id, file basename, offset) of every capture in ``path``, through ``archive.reader``."""
-    from archive.reader import iter_captures
-
     for cap in iter_captures([path]):
         yield cap.record_id, path.name, cap.offset
 
@@ -81,8 +81,6 @@ def _digits(text: str) -> str:
 
 def _file_time(name: str) -> str | None:
     """ISO time of one of our WARC file names (when the writer opened it), or None for another tool's file."""
-    from archive.naming import parse_warc_name
-
     parsed = parse_warc_name(name)
     if parsed is None:
         return None
@@ -92,8 +90,6 @@ def _file_time(name: str) -> str | None:
 
 def _ensure_runs_table(conn: sqlite3.Connection) -> None:
     """``crawl_runs`` is derived whole on every refresh: one from an older schema is dropped and made again."""
-    from pipelines.catalog import SCHEMA
-
     columns = [row[1] for row in conn.execute(f"PRAGMA table_info({_RUNS_TABLE})")]
     if columns and "not_rechecked" in columns:
         return
@@ -118,8 +114,6 @@ def refresh_runs(conn: sqlite3.Connection, warc_dir: Path | None = None) -> None
     _ensure_runs_table(conn)
     files = {f for (f,) in conn.execute("SELECT DISTINCT warc_file FROM captures WHERE warc_file IS NOT NULL")}
     if warc_dir is not None and warc_dir.is_dir():
-        from archive.reader import warc_files
-
         files |= {p.name for p in warc_files(warc_dir)}
     run_of = run_ids_for_files(files)
     stats: dict[str, _RunStats] = {}

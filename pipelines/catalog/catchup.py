@@ -1,7 +1,7 @@
 """Catching the catalog up with WARC records it does not hold yet: the resume after a crash.
 
 A crawl killed with SIGKILL leaves the catalog behind its WARCs: items in the store pipeline's unflushed batch were
-never written, while their records reached the WARC. :func:`archive.rebuild.rebuild` fixes that by reading and
+never written, while their records reached the WARC. :func:`pipelines.catalog.rebuild.rebuild` fixes that by reading and
 parsing the whole archive, which costs as much as everything ever crawled. :func:`catch_up` reads only the files the
 killed run wrote and parses only the records the catalog does not have (compared by WARC record id), so a resume
 costs in proportion to what was lost. It makes the same rows a rebuild would: records are recognised and parsed by
@@ -20,17 +20,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archive.rebuild import (
-    BATCH_SIZE,
-    Damaged,
-    _recognise,
-    _remember,
-    _Seen,
-    _Unresolved,
-    parse_candidate,
-)
-from pipelines.catalog import StoreEntry, ids_in, open_catalog, store_entries, transaction
-from pipelines.runs import refresh_runs
+from archive.naming import parse_warc_name
+from archive.reader import DamagedRecord, iter_captures, read_capture_at
+from pipelines.catalog.rebuild import BATCH_SIZE
+from pipelines.catalog.recognise import Damaged, Seen, Unresolved, parse_candidate, recognise, remember
+from pipelines.catalog.runs import refresh_runs
+from pipelines.catalog.schema import ids_in, open_catalog, transaction
+from pipelines.catalog.store import StoreEntry, store_entries
 
 
 @dataclass
@@ -58,9 +54,6 @@ class CatchUpResult:
 def catch_up(files: Iterable[Path], catalog_path: Path, warc_dir: Path, dedup_path: Path | None = None) -> CatchUpResult:
     """Add to the catalog at ``catalog_path`` what ``files`` (the killed run's WARCs, already mended) hold and it
     does not; ``warc_dir`` is where the catalog's WARC file names live (older originals of revisits)."""
-    from archive.naming import parse_warc_name
-    from archive.reader import DamagedRecord, iter_captures, read_capture_at
-
     started = time.monotonic()
     paths = sorted(files)
     result = CatchUpResult(catalog=catalog_path, files=len(paths))
@@ -69,7 +62,7 @@ def catch_up(files: Iterable[Path], catalog_path: Path, warc_dir: Path, dedup_pa
     try:
         stored = _stored_ids(conn, names)
         originals = _OriginalFinder(conn, warc_dir, dedup_path)
-        seen: dict[str, _Seen] = {}
+        seen: dict[str, Seen] = {}
         linked: dict[str, str] = {}
         present: dict[str, tuple[str, int]] = {}  # record id -> (file, offset), for every capture read
         batch: list[StoreEntry] = []
@@ -86,7 +79,7 @@ def catch_up(files: Iterable[Path], catalog_path: Path, warc_dir: Path, dedup_pa
                 if cap.record_id in stored:
                     result.known += 1
                     if cap.record_type != "revisit":  # a later revisit in these files may refer to it
-                        _remember(cap, dict(cap.metadata) if cap.metadata else None, seen)
+                        remember(cap, dict(cap.metadata) if cap.metadata else None, seen)
                     continue
                 if cap.record_type == "revisit" and not _in(seen, cap.refers_to, cap.refers_to_uri,
                                                             cap.refers_to_date):
@@ -100,10 +93,10 @@ def catch_up(files: Iterable[Path], catalog_path: Path, warc_dir: Path, dedup_pa
                     except (LookupError, OSError) as e:
                         result.needs_rebuild = f"{path.name}@{cap.offset} {cap.url}: its original: {e}"
                         return result
-                    _remember(original, dict(original.metadata) if original.metadata else None, seen)
+                    remember(original, dict(original.metadata) if original.metadata else None, seen)
                 try:
-                    candidate = _recognise(cap, linked, seen, by_title)
-                except _Unresolved as e:
+                    candidate = recognise(cap, linked, seen, by_title)
+                except Unresolved as e:
                     result.unresolved.append(str(e))  # as a rebuild lists it (a payload past the limit…)
                     continue
                 if candidate is None:
@@ -130,7 +123,7 @@ def catch_up(files: Iterable[Path], catalog_path: Path, warc_dir: Path, dedup_pa
     return result
 
 
-def _in(seen: dict[str, _Seen], refers_to: str | None, uri: str | None, date: str | None) -> bool:
+def _in(seen: dict[str, Seen], refers_to: str | None, uri: str | None, date: str | None) -> bool:
     return (refers_to or "") in seen or f"{uri} {date}" in seen
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.capture_info import CaptureInfo
-from pipelines.catalog import StoreEntry
+from crawler.report import PARSER_VERSION, parse_report
+from pipelines.catalog.capture_info import CaptureInfo
+from pipelines.catalog.store import StoreEntry
 
 FORMATS = frozenset({"2021", "2019", "legacy", "unknown"})
 REQUIRED_KEYS = ("schema_version", "source", "title", "agency", "year", "published", "format", "text", "sections",
@@ -18,8 +19,6 @@ REQUIRED_KEYS = ("schema_version", "source", "title", "agency", "year", "publish
 
 
 def parser_version() -> str:
-    from crawler.report import PARSER_VERSION
-
     return str(PARSER_VERSION)
 
 
@@ -46,8 +45,6 @@ def validate_report(report: dict[str, Any]) -> list[str]:
 def process_capture(body: bytes, capture: CaptureInfo, content_type_header: str | None) -> StoreEntry:
     """Repair → parse → validate one report capture. A parser failure becomes an entry with ``error`` set
     (stored as a failed capture and counted), never an exception that would stop a crawl or a rebuild."""
-    from crawler.report import parse_report
-
     version = parser_version()
     headers = {"Content-Type": content_type_header} if content_type_header else {}
     try:

@@ -1,0 +1,208 @@
+"""``scrapy rebuild``: the catalog again, from the WARC files alone, offline.
+
+Every capture is read through :func:`archive.reader.iter_captures`; report captures are recognised and parsed as
+:mod:`pipelines.catalog.recognise` says, and stored with :func:`pipelines.catalog.store.store_entries`, the write
+path of the live item pipelines, so the rebuilt catalog equals the live one. Parsing runs in ``workers``
+processes; the parent reads and writes.
+
+The catalog is written to a temporary file next to the target and moved into place at the end, so an interrupted
+rebuild never leaves a half catalog behind.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from archive.naming import parse_warc_name
+from archive.reader import DamagedRecord, iter_captures, warc_files
+from pipelines.catalog.recognise import Candidate, Damaged, Seen, Unresolved, parse_candidate, recognise
+from pipelines.catalog.runs import refresh_runs
+from pipelines.catalog.schema import open_catalog
+from pipelines.catalog.store import StoreEntry, store_entries
+from pipelines.catalog.workers import die_with_parent
+
+BATCH_SIZE = 200
+
+
+@dataclass
+class RebuildResult:
+    catalog: Path
+    files: int = 0
+    records: int = 0
+    candidates: int = 0
+    reports: int = 0  # report rows in the rebuilt catalog (one per URL)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (url, error)
+    unresolved: list[str] = field(default_factory=list)  # revisits whose original record is missing or unreadable
+    damaged: list[Damaged] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary_lines(self) -> list[str]:
+        rate = self.records / self.seconds if self.seconds else 0.0
+        lines = [
+            f"rebuild: {self.files} WARC files, {self.records} captures read, {self.reports} reports stored, "
+            f"{len(self.failed)} failed to parse, {len(self.damaged)} damaged records skipped, "
+            f"{len(self.unresolved)} revisits without their original "
+            f"({self.seconds:.1f}s, {rate:.0f} captures/s) -> {self.catalog}",
+        ]
+        lines += [f"  damaged: {d}" for d in self.damaged]
+        lines += [f"  failed: {url}: {err}" for url, err in self.failed]
+        lines += [f"  revisit without its original: {where}" for where in self.unresolved]
+        return lines
+
+
+def list_warcs(warc_dir: Path) -> list[Path]:
+    """The WARC files under ``warc_dir``, sorted (files still being written, ``*.open``, are left out)."""
+    if not warc_dir.is_dir():
+        raise FileNotFoundError(f"--warc-dir {warc_dir}: no such directory")
+    return warc_files(warc_dir)
+
+
+def rebuild(
+    warc_dir: Path,
+    catalog_path: Path,
+    *,
+    workers: int = 1,
+    progress: TextIO | None = None,
+) -> RebuildResult:
+    """Rebuild ``catalog_path`` from every WARC under ``warc_dir`` with ``workers`` parser processes."""
+    if workers < 1:
+        raise ValueError(f"--workers {workers}: must be at least 1")
+    started = time.monotonic()
+    files = list_warcs(warc_dir)
+    result = RebuildResult(catalog=catalog_path, files=len(files))
+    tmp = catalog_path.with_name(catalog_path.name + ".rebuild-tmp")
+    for leftover in _sqlite_files(tmp):
+        leftover.unlink(missing_ok=True)
+    conn = open_catalog(tmp)
+    meter = _Progress(progress, sum(p.stat().st_size for p in files))
+    try:
+        candidates = _candidates(files, result, meter)
+        batch: list[StoreEntry] = []
+        for entry in _parse_all(candidates, workers):
+            if entry is None:
+                continue
+            if entry.error:
+                result.failed.append((entry.capture.url, entry.error))
+            batch.append(entry)
+            if len(batch) >= BATCH_SIZE:
+                store_entries(conn, batch)
+                batch = []
+            meter.reports += entry.report is not None
+        store_entries(conn, batch)
+        refresh_runs(conn, warc_dir)
+        result.reports = conn.execute("SELECT count(*) FROM reports").fetchone()[0]
+        conn.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        conn.close()
+        meter.done()
+    for stale in _sqlite_files(catalog_path)[1:]:
+        stale.unlink(missing_ok=True)  # a WAL left by a crashed writer must not be replayed onto the new file
+    os.replace(tmp, catalog_path)
+    result.failed.sort()
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _sqlite_files(path: Path) -> list[Path]:
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
+# --- reading -----------------------------------------------------------------------------------------------
+
+
+def _candidates(files: list[Path], result: RebuildResult, meter: _Progress) -> Iterator[Candidate]:
+    linked: dict[str, str] = {}  # report URL -> listing title, from listings without metadata
+    seen: dict[str, Seen] = {}  # record id (and "uri date") -> where it is, to resolve revisit records
+
+    def damaged(d: DamagedRecord) -> None:
+        result.damaged.append(Damaged.of(d))
+
+    for path in files:
+        # Our own files carry a metadata record for every request the spider made: there, a capture without one
+        # (robots.txt, a rendered DOM) is not a report. Other tools' files get the title rules.
+        by_title = parse_warc_name(path.name) is None
+        for cap in iter_captures([path], errors=damaged):
+            result.records += 1
+            meter.tick(cap.offset)
+            try:
+                candidate = recognise(cap, linked, seen, by_title)
+            except Unresolved as e:
+                result.unresolved.append(str(e))
+                continue
+            if candidate is not None:
+                result.candidates += 1
+                yield candidate
+        meter.file_done(path)
+
+
+def _parse_all(candidates: Iterable[Candidate], workers: int) -> Iterator[StoreEntry | None]:
+    if workers == 1:
+        for c in candidates:
+            yield parse_candidate(c)
+        return
+    window = workers * 4  # bounded: memory stays flat however many captures the WARCs hold
+    # forked (the parser, imported with this module, is loaded once here, not in each worker), and killed with
+    # the rebuild if it is killed (no worker left parsing for nobody)
+    with ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
+        pending: set[Future[StoreEntry | None]] = set()
+        for c in candidates:
+            pending.add(pool.submit(parse_candidate, c))
+            if len(pending) >= window:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield fut.result()
+        for fut in pending:
+            yield fut.result()
+
+
+# --- progress -------------------------------------------------------------------------------------------------
+
+
+class _Progress:
+    """A one-line progress report on a terminal stream: captures/s, bytes read, ETA."""
+
+    def __init__(self, stream: TextIO | None, total_bytes: int) -> None:
+        self.stream = stream
+        self.total = max(total_bytes, 1)
+        self.done_bytes = 0
+        self.position = 0
+        self.records = 0
+        self.reports = 0
+        self.started = time.monotonic()
+        self.last = 0.0
+
+    def tick(self, offset: int) -> None:
+        self.records += 1
+        self.position = offset
+        now = time.monotonic()
+        if self.stream is not None and now - self.last >= 0.5:
+            self.last = now
+            self._write(now)
+
+    def file_done(self, path: Path) -> None:
+        self.done_bytes += path.stat().st_size
+        self.position = 0
+
+    def _write(self, now: float) -> None:
+        assert self.stream is not None
+        elapsed = max(now - self.started, 1e-6)
+        read = min(self.done_bytes + self.position, self.total)
+        fraction = read / self.total
+        eta = elapsed * (1 - fraction) / fraction if fraction > 0 else float("nan")
+        self.stream.write(
+            f"\rrebuild: {self.records} captures, {self.reports} reports, {self.records / elapsed:.0f} captures/s,"
+            f" {fraction:.0%} of {self.total / 1e6:.1f} MB, ETA {eta:.0f}s   "
+        )
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.stream is not None:
+            self._write(time.monotonic())
+            self.stream.write("\n")
+            self.stream.flush()

@@ -1,0 +1,173 @@
+"""The catalog's schema (``<ARCHIVE_DIR>/catalog.sqlite``), opening it, and the transaction every write runs in.
+
+Tables: ``captures`` (one per report capture seen, parsed or not), ``reports`` (one per report URL), ``sections``,
+``table_cells`` (long form), ``issues``, ``crawl_runs`` (derived from ``captures``), ``labels`` (canonical keys).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pipelines.catalog.labels import LABELS
+
+CATALOG_SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS captures (
+    record_id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    captured_at TEXT,
+    run_id TEXT,
+    status INTEGER,
+    content_type TEXT,
+    payload_digest TEXT,
+    payload_length INTEGER,
+    warc_file TEXT,
+    warc_offset INTEGER,
+    role TEXT,
+    source TEXT,
+    source_agency TEXT,
+    family TEXT,
+    list_title TEXT,
+    list_date TEXT,
+    discovery TEXT,
+    attachment_of TEXT,
+    outcome TEXT NOT NULL,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS captures_url ON captures (url, captured_at);
+CREATE TABLE IF NOT EXISTS reports (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,
+    title TEXT,
+    agency TEXT,
+    year INTEGER,
+    published TEXT,
+    format TEXT,
+    schema_version INTEGER,
+    parser_version TEXT,
+    charset TEXT,
+    traditional INTEGER,
+    pinyin_removed INTEGER,
+    mojibake_spans INTEGER,
+    section_count INTEGER,
+    issue_count INTEGER,
+    source TEXT,
+    source_agency TEXT,
+    list_title TEXT,
+    list_date TEXT,
+    content_type TEXT,
+    attachment_of TEXT,
+    payload_digest TEXT,
+    captured_at TEXT,
+    warc_file TEXT,
+    warc_offset INTEGER,
+    warc_record_id TEXT NOT NULL REFERENCES captures (record_id)
+);
+CREATE INDEX IF NOT EXISTS reports_agency_year ON reports (agency, year);
+CREATE TABLE IF NOT EXISTS sections (
+    report_id TEXT NOT NULL REFERENCES reports (id),
+    path TEXT NOT NULL,
+    key TEXT,
+    number TEXT,
+    title TEXT,
+    text TEXT,
+    PRIMARY KEY (report_id, path)
+);
+CREATE TABLE IF NOT EXISTS table_cells (
+    report_id TEXT NOT NULL REFERENCES reports (id),
+    table_key TEXT NOT NULL,
+    row_key TEXT NOT NULL,
+    column_key TEXT NOT NULL,
+    row_order INTEGER NOT NULL,
+    column_order INTEGER NOT NULL,
+    value NUMERIC,
+    inferred INTEGER NOT NULL,
+    PRIMARY KEY (report_id, table_key, row_key, column_key)
+);
+CREATE INDEX IF NOT EXISTS table_cells_key ON table_cells (table_key, row_key, column_key);
+CREATE TABLE IF NOT EXISTS issues (
+    report_id TEXT NOT NULL REFERENCES reports (id),
+    position INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    table_key TEXT,
+    row_key TEXT,
+    column_key TEXT,
+    detail TEXT,
+    PRIMARY KEY (report_id, position)
+);
+CREATE INDEX IF NOT EXISTS issues_code ON issues (code);
+CREATE TABLE IF NOT EXISTS crawl_runs (
+    run_id TEXT PRIMARY KEY,
+    started_at TEXT,
+    finished_at TEXT,
+    warc_files INTEGER NOT NULL,
+    captures INTEGER NOT NULL,
+    new INTEGER NOT NULL,
+    changed INTEGER NOT NULL,
+    unchanged INTEGER NOT NULL,
+    failed INTEGER NOT NULL,
+    not_rechecked INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS labels (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    zh TEXT NOT NULL,
+    en TEXT NOT NULL,
+    PRIMARY KEY (kind, key)
+);
+"""
+
+
+def open_catalog(path: str | Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
+    """Open (creating if needed) the catalog at ``path``; the schema and labels are ensured."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, check_same_thread=check_same_thread, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=OFF")  # children are replaced together with their report, in one transaction
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version not in (0, CATALOG_SCHEMA_VERSION):
+        conn.close()
+        raise ValueError(f"{path}: catalog schema version {version}, this nianbao writes version "
+                         f"{CATALOG_SCHEMA_VERSION}; run `scrapy rebuild` to recreate it from the WARCs")
+    with transaction(conn):
+        for statement in _statements(SCHEMA):
+            conn.execute(statement)
+        conn.executemany("INSERT OR IGNORE INTO labels (kind, key, zh, en) VALUES (?, ?, ?, ?)", LABELS)
+        conn.execute(f"PRAGMA user_version={CATALOG_SCHEMA_VERSION}")
+    return conn
+
+
+def _statements(script: str) -> Iterator[str]:
+    for chunk in script.split(";"):
+        if chunk.strip():
+            yield chunk.strip()
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``with transaction(conn):`` — one explicit transaction (the connection runs in autocommit mode), rolled
+    back when the block raises."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def ids_in(conn: sqlite3.Connection, query: str, values: Iterable[str], chunk: int = 500) -> set[str]:
+    """The first column of ``query`` run over ``values`` in chunks: ``query`` holds one ``{marks}`` where the
+    ``IN (…)`` list goes (SQLite caps the number of bound parameters per statement)."""
+    out: set[str] = set()
+    batch = sorted(values)
+    for i in range(0, len(batch), chunk):
+        part = batch[i:i + chunk]
+        out.update(row[0] for row in conn.execute(query.format(marks=",".join("?" * len(part))), part))
+    return out
