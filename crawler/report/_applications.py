@@ -201,6 +201,37 @@ def text_rows(text: str) -> list[RowObs]:
     return out
 
 
+# Run-on text read without knowing its labels in advance: each stretch of words, then the digits after it.
+_SEGMENT = re.compile(r"([^0-9]+)([0-9][0-9 \t]*)")
+_NUMBERING_START = re.compile(r"^[.．、]")
+
+
+def segment_rows(text: str) -> list[RowObs]:
+    """Rows of run-on text whatever their labels say: every stretch of words followed by a run of at least
+    seven digits is a label matched like a grid's (edit distance included), the digits its cells. A row's
+    numbering glued to the previous row's digits ("00000002.其他法律…") goes back to its label."""
+    pieces = _SEGMENT.findall(text)
+    out: list[RowObs] = []
+    carry = ""
+    for i, (words, run) in enumerate(pieces):
+        label = carry + words
+        carry = ""
+        run = run.strip()
+        if i + 1 < len(pieces) and _NUMBERING_START.match(pieces[i + 1][0]) and run:
+            carry, run = run[-1], run[:-1].strip()
+        digits = sum(ch.isdigit() for ch in run)
+        label = label.strip()
+        if digits < NCOL or len(label) > 80:
+            continue
+        key, score = match_app_row(label)
+        if key is None:
+            continue
+        readings = splits(run, NCOL, _row_total_ok, group=NCOL)
+        choices = None if readings is None else [list[Number | None](r) for r in readings]
+        out.append(RowObs(key, choices, run, label, score))
+    return out
+
+
 def assemble(obs: list[RowObs], order: tuple[str, ...]) -> tuple[
         dict[str, list[list[Number | None]] | None], list[str], dict[str, RowObs]]:
     """Map observations to canonical rows; a row printed without any label takes the next row of the

@@ -65,10 +65,9 @@ def read_number(cell: str) -> Number | None:
             return v
     if _LOOKS_NUMERIC.match(text) and any(ch.isdigit() for ch in text):
         return cell_number(text.translate(_OCR_DIGITS))
-    if text in ("O", "o", "〇"):
-        return 0
-    if text in ("l", "I"):
-        return 1
+    bare = text.lstrip("-−－+")
+    if bare in ("O", "o", "〇", "l", "I"):
+        return (-1 if bare != text and text[0] != "+" else 1) * (0 if bare in ("O", "o", "〇") else 1)
     return None
 
 

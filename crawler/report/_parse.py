@@ -258,7 +258,10 @@ def _applications_table(spans: list[SectionSpan], classified: dict[str, list[Gri
         obs = _applications.line_obs(line_rows(text))
         have = {o.key for o in obs}
         obs += [o for o in _applications.text_rows(text) if o.key not in have]
-    if sum(1 for o in obs if o.choices) < 3:
+        have = {o.key for o in obs if o.choices}
+        obs += [o for o in _applications.segment_rows(text) if o.key not in have]
+    # a table: three rows its labels name (their cells may all be unreadable), or three rows of numbers
+    if sum(1 for o in obs if o.key) < 3 and sum(1 for o in obs if o.choices) < 3:
         issues.append(_missing(present, "applications"))
         return None
     row_fmt = _applications.detect_rows_format(obs) or fmt

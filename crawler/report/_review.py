@@ -159,4 +159,5 @@ def line_review(lines: list[LineRow]) -> dict[str, list[Values]] | None:
             out[key] = readings
         else:
             out[key] = []
-    return out if len(out) == 3 else None
+    # two of the three groups printed is the table (a group with every cell blank may print no numbers)
+    return out if len(out) >= 2 else None
