@@ -7,14 +7,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from crawler.report._blocks import Grid
-from crawler.report._digits import is_blank, read_number, splits
+from crawler.report._digits import RUN_CHARS, clean_run, is_blank, read_number, splits
 from crawler.report._labels import ACTIVE_START_RE, active_field, match_active_row
 from crawler.report._lines import LineRow
 from crawler.report._model import Number
 from crawler.report._schema import ACTIVE_ROWS
 
 _ZONE = re.compile(r"第二十条|信息内容")
-_RUN = re.compile(r"[ \t|｜]*([-−－]?[0-9][0-9.\s\-−－|｜]*)")
+_RUN = re.compile(r"[ \t|｜]*([-−－]?[0-9]" + RUN_CHARS + "*)")
 
 
 @dataclass
@@ -290,7 +290,7 @@ def text_active(text: str, fmt: str,
         run_m = _RUN.match(body, m.end(), end)
         if not run_m:
             continue
-        run = run_m.group(1).strip()
+        run = clean_run(run_m.group(1))
         split = split_run(run, fields_by_row[key], (stated or {}).get(key))
         out.append(ActiveObs(key, split.values, run, split, label=m.group(0)))
     return out

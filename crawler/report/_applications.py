@@ -8,13 +8,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from crawler.report._blocks import Grid
-from crawler.report._digits import cell_number, is_blank, read_number, splits
+from crawler.report._digits import RUN_CHARS, cell_number, clean_run, is_blank, read_number, splits
 from crawler.report._labels import APP_START_RE, app_column, match_app_row
 from crawler.report._lines import LineRow
 from crawler.report._model import Number
 
 NCOL = 7
-_RUN = re.compile(r"[-−－]?[0-9][0-9.\s\-−－|｜]*")
+_RUN = re.compile(r"[-−－]?[0-9]" + RUN_CHARS + "*")
 _SKIP_TO_DIGIT = re.compile(r"[^0-9\-−－]*")
 # A row may lack at most this many cells before it is called unparsed.
 _MAX_GAPS = 2
@@ -188,7 +188,7 @@ def text_rows(text: str) -> list[RowObs]:
         run_m = _RUN.match(rest)
         if not run_m:
             continue
-        run = run_m.group(0).strip()
+        run = clean_run(run_m.group(0))
         key = m.lastgroup
         readings = splits(run, NCOL, _row_total_ok, group=NCOL)
         choices: list[list[Number | None]] | None = (
@@ -202,7 +202,7 @@ def text_rows(text: str) -> list[RowObs]:
 
 
 # Run-on text read without knowing its labels in advance: each stretch of words, then the digits after it.
-_SEGMENT = re.compile(r"([^0-9]+)([0-9][0-9 \t]*)")
+_SEGMENT = re.compile(r"([^0-9]+)([0-9](?:[0-9 \t,，]|[件个项条次元](?=[ \t]*[0-9]))*)")
 _NUMBERING_START = re.compile(r"^[.．、]")
 
 
@@ -214,9 +214,9 @@ def segment_rows(text: str) -> list[RowObs]:
     out: list[RowObs] = []
     carry = ""
     for i, (words, run) in enumerate(pieces):
-        label = carry + words
+        label = carry + words.rsplit("\n", 1)[-1]
         carry = ""
-        run = run.strip()
+        run = clean_run(run)
         if i + 1 < len(pieces) and _NUMBERING_START.match(pieces[i + 1][0]) and run:
             carry, run = run[-1], run[:-1].strip()
         digits = sum(ch.isdigit() for ch in run)
@@ -288,6 +288,8 @@ def line_obs(lines: list[LineRow]) -> list[RowObs]:
         choices: list[list[Number | None]]
         if bad:
             choices = []
+        elif not values:
+            choices = [[None] * NCOL]  # a row printed with every cell blank
         elif len(values) == NCOL:
             choices = [values]
         elif len(values) < NCOL and None not in values:

@@ -30,11 +30,22 @@ class LineRow:
         return [None if is_blank(c) else read_number(c) for c in self.cells]
 
 
+_SENTENCE = re.compile(r"[。，；;,:：]")
+
+
 def line_rows(text: str) -> list[LineRow]:
-    """Every line of ``text`` that is a label followed by space-separated numbers or blank marks."""
+    """Every line of ``text`` that is a label followed by space-separated numbers or blank marks; and, between
+    two such lines, a short line that is only a label (a row whose cells are all blank: no cells)."""
     out: list[LineRow] = []
+    bare: list[tuple[int, LineRow]] = []  # label-only lines and how many numbered rows came before them
     for line in text.split("\n"):
         tokens = line.split()
+        if len(tokens) == 1 or (tokens and not any(t[:1].isdigit() for t in tokens)):
+            label = "".join(tokens)
+            if out and len(label) <= 40 and _CJK.search(label) and not _SENTENCE.search(label) \
+                    and not _GLUED.search(label):
+                bare.append((len(out), LineRow(label, (), line.strip())))
+            continue
         if len(tokens) < 2:
             continue
         k = 0
@@ -50,4 +61,13 @@ def line_rows(text: str) -> list[LineRow]:
         if not _CJK.search(label) or label[-1].isdigit() or len(label) > MAX_LABEL or _GLUED.search(label):
             continue
         out.append(LineRow(label, tuple(tokens[len(tokens) - k:]), line.strip()))
-    return out
+    # label-only lines count only inside the run of numbered rows, in their place
+    merged: list[LineRow] = []
+    j = 0
+    for i, row in enumerate(out):
+        while j < len(bare) and bare[j][0] <= i:
+            if bare[j][0] > 0:
+                merged.append(bare[j][1])
+            j += 1
+        merged.append(row)
+    return merged

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 
 from crawler.report._blocks import Grid
-from crawler.report._digits import is_blank, read_number, splits
+from crawler.report._digits import RUN_CHARS, clean_run, is_blank, read_number, splits
 from crawler.report._labels import match_review_group, review_column
 from crawler.report._lines import LineRow
 from crawler.report._model import Number
 from crawler.report._schema import REVIEW_GROUPS
 
 _HEADER_WORDS = ("总计", "合计", "审结", "尚未")
-_RUN = re.compile(r"[\s|｜]*([-−－]?[0-9][0-9.\s\-−－|｜]*)")
+_RUN = re.compile(r"[\s|｜]*([-−－]?[0-9]" + RUN_CHARS + "*)")
 
 Values = list[Number | None]
 
@@ -100,7 +100,7 @@ def _rect_mapping(header: list[list[str]], row: list[str]) -> dict[str, Values] 
 
 _GROUP_ROW = re.compile(r"(?P<review>行政复议)|(?P<litigation_direct>未经复议直接起诉)|(?P<litigation_after_review>复议后起诉)"
                         r"[ \t:：]*")
-_GROUP_RUN = re.compile(r"[ \t:：|｜]*([-−－]?[0-9][0-9. \t\-−－|｜]*)")
+_GROUP_RUN = re.compile(r"[ \t:：|｜]*([-−－]?[0-9](?:[0-9. \t\-−－|｜,，件个项条次元万])*)")
 
 
 def _group_rows(text: str) -> dict[str, Values] | None:
@@ -111,7 +111,7 @@ def _group_rows(text: str) -> dict[str, Values] | None:
         run_m = _GROUP_RUN.match(text, m.end())
         if key is None or key in out or not run_m:
             continue
-        choices = splits(run_m.group(1).strip(), 5, lambda v: abs(sum(v[:4]) - v[4]) < 1e-9, group=5)
+        choices = splits(clean_run(run_m.group(1)), 5, lambda v: abs(sum(v[:4]) - v[4]) < 1e-9, group=5)
         if choices and len(choices) == 1:
             out[key] = list(choices[0])
     return out if len(out) == 3 else None
@@ -129,7 +129,7 @@ def text_review(text: str) -> tuple[dict[str, Values] | None, str | None, bool]:
     run_m = _RUN.match(text, end)
     if not run_m:
         return None, None, False
-    run = run_m.group(1).strip()
+    run = clean_run(run_m.group(1))
     choices = splits(run, 15, _groups_ok, group=5)
     if choices is None or len(choices) > 1:
         return None, run, True
@@ -149,6 +149,8 @@ def line_review(lines: list[LineRow]) -> dict[str, list[Values]] | None:
         values = lr.values()
         if any(v is None and not is_blank(c) for c, v in zip(lr.cells, values, strict=True)):
             out[key] = []
+        elif not values:
+            out[key] = [[None] * 5]  # a group printed with every cell blank
         elif len(values) == 5:
             out[key] = [values]
         elif len(values) == 4 and None not in values:
