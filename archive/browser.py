@@ -1,4 +1,5 @@
-"""Browser capture for scrapy-playwright requests.
+"""Browser capture for scrapy-playwright requests (the Scrapy side of it; what it writes goes through the same
+:class:`archive.recorder.Recorder` as every HTTP capture).
 
 A rendered page is not an HTTP response. What the browser received on the network (the document, XHR/JSON
 list data, scripts…) is written as response records; the rendered DOM the spider gets is written as a
@@ -13,30 +14,33 @@ import itertools
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from scrapy import Request
 from scrapy.http import Response
 
-from .records import Exchange, new_record_id, request_record, resource_record, response_record, warc_date
-from .urls import target_uri
-
-if TYPE_CHECKING:
-    from .capture import WarcCaptureMiddleware
-    from .writer import BuiltRecord
+from .cdxj import IndexInfo
+from .metadata import metadata_content
+from .recorder import Recorder, index_info, metadata_of
+from .records import (
+    Exchange,
+    metadata_record,
+    new_record_id,
+    request_record,
+    resource_record,
+    response_record,
+    warc_date,
+)
+from .urls import dom_urn, target_uri
+from .writer import BuiltRecord
 
 logger = logging.getLogger("archive.browser")
 
-DOM_URN_PREFIX = "urn:dom:"
 META_LISTENER = "archive_browser_key"
 _RENAMED = {"content-encoding", "content-length", "transfer-encoding"}
 _COLLECT_TIMEOUT = 10.0
 _keys = itertools.count()
 _TRAFFIC: dict[str, list[asyncio.Future[Exchange | None]]] = {}
-
-
-def dom_urn(url: str) -> str:
-    return DOM_URN_PREFIX + target_uri(url)
 
 
 class NetworkListener:
@@ -87,16 +91,8 @@ async def _exchange(response: Any) -> Exchange | None:
 
 def _network_records(ex: Exchange) -> list[BuiltRecord]:
     """Response (or revisit) and request records of one browser exchange; a same-URL revisit alone."""
-    from .cdxj import IndexInfo
-
     rec = response_record(ex)
-    rtype = "revisit" if ex.revisit is not None else "response"
-    ctype = next((v for k, v in ex.response_headers if k.lower() == "content-type"), None)
-    req_ctype = next((v for k, v in ex.request_headers if k.lower() == "content-type"), None)
-    info = IndexInfo(url=rec.rec_headers.get_header("WARC-Target-URI"), date=ex.date, record_type=rtype,
-                     status=ex.status, mime=ctype.split(";", 1)[0].strip().lower() if ctype else None,
-                     digest=rec.rec_headers.get_header("WARC-Payload-Digest"), method=ex.method,
-                     request_content_type=req_ctype, request_body=ex.request_body)
+    info = index_info(ex, rec)
     if ex.revisit is not None and ex.revisit.uri == target_uri(ex.url):
         return [(rec, info)]
     return [(rec, info), (request_record(ex), None)]
@@ -104,7 +100,7 @@ def _network_records(ex: Exchange) -> list[BuiltRecord]:
 
 @dataclass
 class BrowserCapture:
-    mw: WarcCaptureMiddleware
+    recorder: Recorder
 
     def process_request(self, request: Request) -> None:
         key = f"{id(self)}-{next(_keys)}"
@@ -130,56 +126,50 @@ class BrowserCapture:
     async def process_exception(self, request: Request) -> None:
         """The page failed (timeout, crash): what the browser did receive is archived all the same."""
         exchanges = await self._collect(request)
-        writer = self.mw.writer
-        if not exchanges or writer is None:
+        if not exchanges or self.recorder.writer is None:
             return
 
         def build() -> list[BuiltRecord]:
             return [rec for ex in exchanges for rec in _network_records(ex)]
 
-        writer.submit(build, sum(len(ex.body) + 2048 for ex in exchanges))
-        self.mw._inc("archive/browser_failed_pages")
-        self.mw._inc("archive/browser_responses", len(exchanges))
+        self.recorder.submit(build, sum(len(ex.body) + 2048 for ex in exchanges))
+        self.recorder.count("archive/browser_failed_pages", 1)
+        self.recorder.count("archive/browser_responses", len(exchanges))
 
     async def process_response(self, request: Request, response: Response) -> Response:
         exchanges = await self._collect(request)
+        recorder = self.recorder
         for ex in exchanges:
-            self.mw.dedup_exchange(ex)
+            recorder.dedup_exchange(ex)
         date = warc_date(datetime.now(UTC))
         dom_id = new_record_id()
         document = next((ex for ex in exchanges if ex.url == response.url), None)
-        meta = request.meta.get("archive_metadata")
-        meta_dict = dict(meta) if isinstance(meta, dict) else None
+        meta_fields = metadata_of(request.meta.get("archive_metadata"))
         body = response.body
-        writer = self.mw.writer
-        assert writer is not None
 
         def build() -> list[BuiltRecord]:
-            from .cdxj import IndexInfo
-            from .metadata import metadata_content
-            from .records import metadata_record
-
             out: list[BuiltRecord] = [rec for ex in exchanges for rec in _network_records(ex)]
             dom = resource_record(dom_urn(response.url), date, "text/html; charset=utf-8", body, record_id=dom_id,
                                   concurrent_to=document.record_id if document else None,
                                   source_uri=response.url)
             out.append((dom, IndexInfo(url=dom_urn(response.url), date=date, record_type="resource", status=200,
                                        mime="text/html", digest=dom.rec_headers.get_header("WARC-Payload-Digest"))))
-            if meta_dict is not None:
-                content = metadata_content(meta_dict, body, [("Content-Type", "text/html; charset=utf-8")],
+            if meta_fields is not None:
+                content = metadata_content(meta_fields, body, [("Content-Type", "text/html; charset=utf-8")],
                                            response.url)
                 out.append((metadata_record(dom_urn(response.url), date, dom_id, content), None))
             return out
 
         size = len(body) + sum(len(ex.body) + 2048 for ex in exchanges) + 2048
-        name = writer.submit(build, size, on_written=self.mw._written_callback(*exchanges))
+        name, stamp = recorder.submit(build, size, tuple(exchanges), stamp_of=(dom_id, date))
         for ex in exchanges:
-            self.mw.remember_payload(ex, name)
+            recorder.remember_payload(ex, name)
         request.meta["archive_record_id"] = dom_id
         request.meta["archive_captured_at"] = date
         request.meta["archive_warc_file"] = name
+        request.meta["archive_capture"] = stamp
         if document is not None:
             request.meta["archive_document_record_id"] = document.record_id
-        self.mw._inc("archive/browser_pages")
-        self.mw._inc("archive/browser_responses", len(exchanges))
+        recorder.count("archive/browser_pages", 1)
+        recorder.count("archive/browser_responses", len(exchanges))
         return response

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import threading
 from collections.abc import Coroutine
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -29,29 +28,17 @@ from twisted.internet import threads
 
 from .browser import BrowserCapture
 from .config import ArchiveConfig
-from .dedup import DedupStore, PayloadRef, UrlRef
-from .mend import mend_open_files
-from .metadata import metadata_content, warm_up
+from .dedup import UrlRef
 from .reader import Capture, read_capture_at
-from .records import (
-    PROFILE_IDENTICAL,
-    PROFILE_NOT_MODIFIED,
-    Exchange,
-    RevisitOf,
-    cached_target_uri,
-    metadata_record,
-    request_record,
-    response_record,
-    sha1_digest,
-    warc_date,
-)
-from .writer import BuiltRecord, RotatingWarcWriter, WrittenRecord
+from .recorder import Recorder, build_group, metadata_of
+from .records import PROFILE_NOT_MODIFIED, Exchange, RevisitOf, cached_target_uri, sha1_digest, warc_date
 
 logger = logging.getLogger("archive.capture")
 
 META_RECORD_ID = "archive_record_id"
 META_CAPTURED_AT = "archive_captured_at"
 META_WARC_FILE = "archive_warc_file"
+META_STAMP = "archive_capture"  # a recorder.CaptureStamp: the three above, and the offset once written
 META_METADATA = "archive_metadata"
 META_SKIP = "archive_skip"
 META_CONDITIONAL = "archive_conditional"
@@ -110,9 +97,8 @@ class WarcCaptureMiddleware:
         self.crawler = crawler
         self.cfg = cfg
         self.stats = crawler.stats
-        self.writer: RotatingWarcWriter | None = None
-        self.dedup: DedupStore | None = None
-        self.browser = BrowserCapture(self) if cfg.browser_capture else None
+        self.recorder = Recorder(cfg, self._inc, warcinfo_fields(crawler, cfg))
+        self.browser = BrowserCapture(self.recorder) if cfg.browser_capture else None
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -125,42 +111,18 @@ class WarcCaptureMiddleware:
 
     # --- lifecycle ------------------------------------------------------------------------------
 
-    def open(self) -> None:
-        if self.writer is not None:
-            return
-        cfg = self.cfg
-        if cfg.mend_on_start and cfg.warc_dir.exists():
-            for res in mend_open_files(cfg.warc_dir, cfg.index_dir):
-                self._inc("archive/mended_files")
-                self._inc("archive/mended_cut_bytes", res.cut_bytes)
-        if cfg.dedup or cfg.conditional:
-            self.dedup = DedupStore(cfg.state_dir / "dedup.sqlite")
-        threading.Thread(target=warm_up, name="archive-warm-up", daemon=True).start()
-        self.writer = RotatingWarcWriter(cfg.warc_dir, cfg.index_dir, cfg.max_size,
-                                         warcinfo_fields(self.crawler, cfg), cfg.gzip_level,
-                                         on_file_closed=self._file_closed)
-
     def spider_opened(self, spider: Spider) -> None:
-        self.open()
+        self.recorder.open()
 
     async def spider_closed(self, spider: Spider) -> None:
         await maybe_deferred_to_future(threads.deferToThread(self.close))
 
     def close(self) -> list[Path]:
-        if self.writer is None:
-            return []
-        files = self.writer.close()
-        self._inc("archive/warc_files", len(files))
-        self._inc("archive/warc_bytes", self.writer.bytes_written)
-        self._inc("archive/write_errors", len(self.writer.errors))
-        self._inc("archive/raw_bytes", self.writer.raw_bytes)
-        if self.stats is not None:
-            self.stats.set_value("archive/writer_busy_seconds", round(self.writer.busy_seconds, 3))
+        files = self.recorder.close()
+        writer = self.recorder.writer
+        if writer is not None and self.stats is not None:
+            self.stats.set_value("archive/writer_busy_seconds", round(writer.busy_seconds, 3))
         return files
-
-    def _file_closed(self, path: Path) -> None:
-        if self.dedup is not None:
-            self.dedup.save_file(path.name)
 
     def _inc(self, key: str, n: int = 1) -> None:
         if self.stats is not None:
@@ -176,11 +138,12 @@ class WarcCaptureMiddleware:
             # a redirect hop or a retry copies our validators; they belong to the URL they were made for
             for name in (b"If-None-Match", b"If-Modified-Since"):
                 request.headers.pop(name, None)
-        if not self.cfg.conditional or self.dedup is None or request.method != "GET":
+        dedup = self.recorder.dedup
+        if not self.cfg.conditional or dedup is None or request.method != "GET":
             return None
         if request.meta.get(META_SKIP) or request.meta.get("playwright"):
             return None
-        ref = self.dedup.urls.get(request.url)
+        ref = dedup.urls.get(request.url)
         if ref is None or ref.payload.offset is None:
             return None
         if b"If-None-Match" in request.headers or b"If-Modified-Since" in request.headers:
@@ -207,14 +170,12 @@ class WarcCaptureMiddleware:
                          spider: Spider | None = None) -> Response | Coroutine[Any, Any, Response]:
         if request.meta.get(META_SKIP) or "cached" in response.flags or "archive:replayed" in response.flags:
             return response
-        if self.writer is None:
-            self.open()
+        self.recorder.open()
         if request.meta.get("playwright") and self.browser is not None:
             return self.browser.process_response(request, response)
         return self.archive_http(request, response)
 
     def archive_http(self, request: Request, response: Response) -> Response | Coroutine[Any, Any, Response]:
-        assert self.writer is not None
         now = datetime.now(UTC)
         date = warc_date(now)
         body = response.body
@@ -229,31 +190,34 @@ class WarcCaptureMiddleware:
         if "dataloss" in response.flags:  # DOWNLOAD_FAIL_ON_DATALOSS off: the body is what arrived before the cut
             ex.truncated = "disconnect"
             self._inc("archive/truncated")
-        if response.status == 304 and request.meta.get(META_CONDITIONAL) and self.dedup is not None:
-            ref = self.dedup.urls.get(request.url)
+        dedup = self.recorder.dedup
+        if response.status == 304 and request.meta.get(META_CONDITIONAL) and dedup is not None:
+            ref = dedup.urls.get(request.url)
             if ref is not None and ref.payload.offset is not None:
                 return self._not_modified(request, response, ex, ref)
-        self.dedup_exchange(ex)
+        self.recorder.dedup_exchange(ex)
         return self._submit(request, response, ex, None)
 
     def _submit(self, request: Request, response: Response, ex: Exchange, replay: Response | None) -> Response:
         """Queue the group and put the record id, date and file on the request's meta (synchronously)."""
-        assert self.writer is not None
         body, date = ex.body, ex.date
-        meta = request.meta.get(META_METADATA)
-        meta_dict = dict(meta) if isinstance(meta, dict) else None
+        meta_fields = metadata_of(request.meta.get(META_METADATA))
         # A revisit of the same URL repeats what its earlier capture's request and metadata said; one of another
         # URL (the same report posted twice) keeps them, so a rebuild still knows what that URL was.
         full = ex.revisit is None or self.cfg.revisit_full or ex.revisit.uri != cached_target_uri(ex.url)
         # metadata describes the payload: for a 304 that is the earlier capture's, handed on in `replay`
         meta_source = (replay.body, _pairs(replay.headers)) if replay is not None else (body, ex.response_headers)
-        name = self.writer.submit(lambda: _build_group(ex, meta_dict if full else None, full, meta_source),
-                                  len(body) + len(ex.request_body) + 2048,
-                                  on_written=self._written_callback(ex))
-        self._remember(ex, response, name)
+        name, stamp = self.recorder.submit(
+            lambda: build_group(ex, meta_fields if full else None, full, meta_source),
+            len(body) + len(ex.request_body) + 2048, (ex,), stamp_of=(ex.record_id, date))
+        etag = response.headers.get(b"ETag")
+        lm = response.headers.get(b"Last-Modified")
+        self.recorder.remember_url(ex, etag.decode("latin-1") if etag else None,
+                                   lm.decode("latin-1") if lm else None, name)
         request.meta[META_RECORD_ID] = ex.record_id
         request.meta[META_CAPTURED_AT] = date
         request.meta[META_WARC_FILE] = name
+        request.meta[META_STAMP] = stamp
         self._inc("archive/records_submitted")
         self._inc(f"archive/status/{response.status}")
         return replay if replay is not None else response
@@ -286,78 +250,6 @@ class WarcCaptureMiddleware:
                                request=request, flags=[*response.flags, "archive:replayed"],
                                ip_address=response.ip_address, protocol=response.protocol)
         return replay
-
-    def remember_payload(self, ex: Exchange, warc_file: str) -> None:
-        """A full 2xx capture becomes the original later identical payloads refer to."""
-        if (self.dedup is not None and ex.revisit is None and ex.body and ex.payload_digest
-                and 200 <= ex.status < 300 and not ex.truncated):
-            self.dedup.remember_payload(PayloadRef(ex.payload_digest, cached_target_uri(ex.url), ex.date, ex.record_id,
-                                                   warc_file))
-
-    def _remember(self, ex: Exchange, response: Response, warc_file: str) -> None:
-        if self.dedup is None or not (200 <= ex.status < 300) or ex.payload_digest is None or ex.truncated:
-            return
-        if ex.revisit is None:
-            if not ex.body:
-                return
-            self.remember_payload(ex, warc_file)
-            payload = self.dedup.payloads[ex.payload_digest]
-        else:
-            payload = self.dedup.payloads.get(ex.payload_digest) or PayloadRef(
-                ex.payload_digest, ex.revisit.uri, ex.revisit.date, ex.revisit.record_id or "", warc_file)
-        if ex.method != "GET":
-            return
-        etag = response.headers.get(b"ETag")
-        lm = response.headers.get(b"Last-Modified")
-        self.dedup.remember_url(UrlRef(ex.url, payload, etag.decode("latin-1") if etag else None,
-                                       lm.decode("latin-1") if lm else None), warc_file)
-
-    def _written_callback(self, *exchanges: Exchange):  # type: ignore[no-untyped-def]
-        """Runs on the writer thread once the group is on disk: the offsets the dedup store saves."""
-        dedup = self.dedup
-
-        def done(written: list[WrittenRecord]) -> None:
-            if dedup is None:
-                return
-            offsets = {w.record_id: w.offset for w in written}
-            for ex in exchanges:
-                ref = dedup.payloads.get(ex.payload_digest) if ex.payload_digest and ex.revisit is None else None
-                if ref is not None and ref.record_id in offsets:
-                    ref.offset = offsets[ref.record_id]
-        return done
-
-    def dedup_exchange(self, ex: Exchange) -> None:
-        """Make `ex` an `identical-payload-digest` revisit when its payload is already archived."""
-        ex.payload_digest = ex.payload_digest or sha1_digest(ex.body)
-        if not self.cfg.dedup or self.dedup is None or not 200 <= ex.status < 300 or not ex.body or ex.truncated:
-            return
-        prior = self.dedup.payloads.get(ex.payload_digest)
-        if prior is not None:
-            ex.revisit = RevisitOf(PROFILE_IDENTICAL, prior.uri, prior.date, prior.record_id, prior.digest)
-            self._inc("archive/revisit_identical")
-
-
-def _build_group(ex: Exchange, meta: dict[str, Any] | None, with_request: bool = True,
-                 meta_source: tuple[bytes, list[tuple[str, str]]] | None = None) -> list[BuiltRecord]:
-    """Runs on the writer thread: response (or revisit), request, and the metadata record when asked for."""
-    from .cdxj import IndexInfo
-
-    resp = response_record(ex)
-    ctype = next((v for k, v in ex.response_headers if k.lower() == "content-type"), None)
-    rtype = "revisit" if ex.revisit is not None else "response"
-    req_ctype = next((v for k, v in ex.request_headers if k.lower() == "content-type"), None)
-    info = IndexInfo(url=resp.rec_headers.get_header("WARC-Target-URI"), date=ex.date, record_type=rtype,
-                     status=ex.status, mime=ctype.split(";", 1)[0].strip().lower() if ctype else None,
-                     digest=resp.rec_headers.get_header("WARC-Payload-Digest"), method=ex.method,
-                     request_content_type=req_ctype, request_body=ex.request_body)
-    out: list[BuiltRecord] = [(resp, info)]
-    if with_request:
-        out.append((request_record(ex), None))
-    if meta is not None:
-        body, headers = meta_source if meta_source is not None else (ex.body, ex.response_headers)
-        content = metadata_content(meta, body, headers, ex.url)
-        out.append((metadata_record(ex.url, ex.date, ex.record_id, content), None))
-    return out
 
 
 __all__ = ["WarcCaptureMiddleware"]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .cdxj import INDEX_SUFFIX, parse_line
 from .reader import Capture, iter_captures, read_capture_at, warc_files
-from .urls import search_prefix, surt_key, target_uri
+from .urls import dom_urn, search_prefix, surt_key, target_uri
 
 
 class CaptureNotFound(LookupError):
@@ -40,12 +40,9 @@ class CaptureEntry:
 
 
 def default_archive_dir() -> Path:
-    try:
-        from scrapy.utils.project import get_project_settings
-
-        return Path(get_project_settings().get("ARCHIVE_DIR") or "data")
-    except Exception:  # outside a Scrapy project: the documented default
-        return Path(os.environ.get("ARCHIVE_DIR", "data"))
+    """``$ARCHIVE_DIR``, else ``data``: the project setting's own default (crawler/settings.py); commands pass
+    the setting's value explicitly."""
+    return Path(os.environ.get("ARCHIVE_DIR") or "data")
 
 
 def parse_at(at: str | datetime | None) -> str | None:
@@ -148,8 +145,6 @@ def list_captures(url: str, archive_dir: str | os.PathLike[str] | None = None,
     """
     urls = [url]
     if include_dom and not url.startswith("urn:"):
-        from .browser import dom_urn
-
         urls.append(dom_urn(url))
     entries: list[CaptureEntry] = []
     if warc_dir is not None:

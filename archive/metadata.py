@@ -1,61 +1,23 @@
-"""The content of a capture's `metadata` record: the spider's `archive_metadata`, outlinks, detected charset."""
+"""The content of a capture's `metadata` record: the spider's `archive_metadata`, outlinks, detected charset.
+
+The charset is the text layer's (:func:`crawler.textfix.decode`, the decoder the parser uses), so a rebuild can
+reuse what the crawl detected.
+"""
 
 from __future__ import annotations
 
-import codecs
 import logging
-import re
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urljoin
 
-import charset_normalizer
 import lxml.etree
 import lxml.html
+
+from crawler.textfix import decode
 
 from .payload import PayloadTooLarge, decode_payload
 
 logger = logging.getLogger("archive.metadata")
-
-_decoder: list[Callable[..., Any] | None] = []
-
-
-def _textfix_decode() -> Callable[..., Any] | None:
-    """crawler.textfix.decode, imported on first use; the archive keeps working (charset None) without it."""
-    if not _decoder:
-        try:
-            from crawler.textfix import decode
-        except Exception as exc:  # absent or broken: capture must not depend on the text layer
-            logger.warning("archive: crawler.textfix not importable (%r); metadata records get no charset", exc)
-            _decoder.append(None)
-        else:
-            _decoder.append(decode)
-    return _decoder[0]
-
-
-_CHARSET = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
-_GB = {"gbk": "gb18030", "gb2312": "gb18030", "gb_2312-80": "gb18030", "x-gbk": "gb18030", "cp936": "gb18030"}
-
-
-def fallback_charset(body: bytes, content_type: str | None) -> str:
-    """Header → `<meta>` → strict UTF-8 → charset-normalizer; used only while crawler.textfix is unavailable."""
-    for source in ((content_type or "").encode("latin-1", "replace"), body[:4096]):
-        m = _CHARSET.search(source)
-        if m:
-            name = m.group(1).decode("ascii", "replace").lower()
-            try:
-                codecs.lookup(name)
-            except LookupError:
-                continue
-            return _GB.get(name, name)
-    try:
-        body.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    best = charset_normalizer.from_bytes(body[:65536]).best()
-    name = (best.encoding if best is not None else "utf-8").lower().replace("_", "-")
-    return _GB.get(name.replace("-", ""), _GB.get(name, name))
 
 
 # What makes crawler.textfix.decode take a body for binary: a file signature at its start, a NUL or more than 5 %
@@ -87,9 +49,6 @@ def plainly_utf8(body: bytes) -> bool:
 
 
 def detect_charset(body: bytes, content_type: str | None, url: str) -> str | None:
-    decode = _textfix_decode()
-    if decode is None:
-        return fallback_charset(body, content_type)
     if plainly_utf8(body):
         return "utf-8"
     headers = {"Content-Type": content_type} if content_type else None
@@ -135,7 +94,7 @@ def metadata_content(meta: dict[str, Any], raw_body: bytes, headers: list[tuple[
     content["charset"] = charset
     is_html = (ctype or "").lower().startswith(("text/html", "application/xhtml")) or body[:512].lstrip().lower(
     ).startswith((b"<!doctype html", b"<html"))
-    content["outlinks"] = outlinks(body, url, _lxml_codec(charset)) if is_html else []
+    content["outlinks"] = outlinks(body, url, charset) if is_html else []
     return content
 
 
@@ -152,9 +111,3 @@ def _is_text(content_type: str | None, body: bytes) -> bool:
 def warm_up() -> None:
     """Load the decoder (and its models) ahead of the first metadata record."""
     detect_charset("政府信息公开".encode("gb18030"), "text/html", "urn:warm-up")
-
-
-def _lxml_codec(charset: str | None) -> str | None:
-    if charset in (None, ""):
-        return None
-    return "gb18030" if charset in ("gbk", "gb2312") else charset

@@ -6,8 +6,8 @@ import os
 from datetime import datetime
 from typing import BinaryIO
 
-from .lookup import load_capture
-from .reader import Capture
+from .lookup import list_captures, load_capture
+from .reader import Capture, read_capture_at
 
 FORMS = ("payload", "http", "warc")
 
@@ -43,9 +43,6 @@ def warc_records(url: str, *, at: str | datetime | None = None, archive_dir: str
 
 def _originals(cap: Capture, archive_dir: str | os.PathLike[str] | None,
                warc_dir: str | os.PathLike[str] | None) -> list[Capture]:
-    from .lookup import list_captures
-    from .reader import read_capture_at
-
     target = cap.refers_to_uri or cap.url
     out = []
     for e in list_captures(target, archive_dir=archive_dir, warc_dir=warc_dir, include_dom=False):

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
+from urllib.parse import urlsplit
 
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
@@ -235,16 +236,12 @@ def response_record(ex: Exchange) -> FinalRecord:
 
 def request_target(url: str) -> str:
     """The request-target of the request line: path and query, percent-encoded."""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(_uri(url))
     return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def request_parts(ex: Exchange) -> tuple[dict[str, str], StatusAndHeaders]:
     """The WARC headers and HTTP head of an exchange's request record (Host and Content-Length added if missing)."""
-    from urllib.parse import urlsplit
-
     names = {n.lower() for n, _ in ex.request_headers}
     req_headers = list(ex.request_headers)
     if "host" not in names:

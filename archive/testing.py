@@ -1,4 +1,4 @@
-"""A small local site and a crawl runner, for the archive tests and `bench/capture.py`.
+"""A small local site and a crawl runner, for the archive tests and `bench/capture.py` (test support, not a test).
 
 `start_site()` serves, on 127.0.0.1 port 0, the cases a wire-faithful archive must get right: a gzip-encoded
 page, a redirect chain, a GBK page without a charset, a POST listing, a chunked page, repeated headers, and
@@ -20,6 +20,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urljoin
+
+import scrapy
+from scrapy.crawler import CrawlerProcess
+from scrapy.utils.project import get_project_settings
+from scrapy_playwright.page import PageMethod
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -160,9 +165,7 @@ def _handler(site: Site, pages: dict[str, tuple[str, list[tuple[str, str]], byte
 class _QuietServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         # a crawler killed mid-request (the crash test) resets its connections; that is expected here
-        import sys as _sys
-
-        if not isinstance(_sys.exc_info()[1], ConnectionError):
+        if not isinstance(sys.exc_info()[1], ConnectionError):
             super().handle_error(request, client_address)
 
 
@@ -209,10 +212,6 @@ def run_crawl(archive_dir: Path, urls: list[str], *, posts: list[tuple[str, str]
 
 
 def _crawl_main(args: argparse.Namespace) -> int:
-    import scrapy
-    from scrapy.crawler import CrawlerProcess
-    from scrapy.utils.project import get_project_settings
-
     settings = get_project_settings()
     settings.set("ARCHIVE_DIR", args.archive_dir, priority="cmdline")
     base = {"NIANBAO_ADDRESS_GUARD": False, "AUTOTHROTTLE_ENABLED": False,
@@ -236,8 +235,6 @@ def _crawl_main(args: argparse.Namespace) -> int:
             for u in args.url or []:
                 yield scrapy.Request(u, meta={"archive_metadata": {"role": "listing", "discovery": [u]}})
             for u in args.browser or []:
-                from scrapy_playwright.page import PageMethod
-
                 yield scrapy.Request(u, meta={"playwright": True, "archive_metadata": {"role": "listing"},
                                               "playwright_page_methods": [PageMethod("wait_for_selector", "#done")]})
             for u, body in args.post or []:
@@ -250,7 +247,7 @@ def _crawl_main(args: argparse.Namespace) -> int:
                 with open(meta_out, "a", encoding="utf-8") as fh:
                     fh.write(json.dumps({"url": response.url, "status": response.status,
                                          **{k: v for k, v in response.meta.items() if k.startswith("archive_")
-                                            and k != "archive_metadata"}}) + "\n")
+                                            and isinstance(v, str | int | float | bool)}}) + "\n")
             if not follow or not isinstance(response, scrapy.http.HtmlResponse):
                 return
             for href in response.css("a::attr(href)").getall():

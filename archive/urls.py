@@ -8,6 +8,13 @@ import surt
 from cdxj_indexer.postquery import append_method_query
 from w3lib.url import safe_url_string
 
+DOM_URN_PREFIX = "urn:dom:"
+
+
+def dom_urn(url: str) -> str:
+    """The URI under which browser capture stores the rendered DOM of ``url`` (a ``resource`` record)."""
+    return DOM_URN_PREFIX + target_uri(url)
+
 
 def target_uri(url: str) -> str:
     """The WARC-Target-URI form of `url`: ASCII only (IDNA host, percent-encoded UTF-8 path and query)."""

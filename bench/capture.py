@@ -49,9 +49,9 @@ def writer_throughput(warc_dir: Path, out_dir: Path, repeat: int = 20,
     (MB/s of records in, MB/s gzip out, groups)."""
     import time
 
-    from archive.capture import _build_group
     from archive.metadata import warm_up
     from archive.reader import iter_captures
+    from archive.recorder import build_group
     from archive.records import Exchange
     from archive.writer import RotatingWarcWriter
 
@@ -65,7 +65,7 @@ def writer_throughput(warc_dir: Path, out_dir: Path, repeat: int = 20,
     for _ in range(repeat):
         for ex in exchanges:
             meta = {"role": "report"} if with_metadata else None
-            writer.submit(lambda ex=ex, meta=meta: _build_group(ex, meta), len(ex.body))  # type: ignore[misc]
+            writer.submit(lambda ex=ex, meta=meta: build_group(ex, meta), len(ex.body))  # type: ignore[misc]
     writer.close()
     elapsed = time.perf_counter() - t0
     return writer.raw_bytes / 1e6 / elapsed, writer.bytes_written / 1e6 / elapsed, repeat * len(exchanges)

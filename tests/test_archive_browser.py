@@ -10,8 +10,8 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from archive import iter_captures, list_captures, load_capture
-from archive.browser import dom_urn
 from archive.testing import run_crawl, start_site
+from archive.urls import dom_urn
 from archive.verify import verify_warc
 
 pytestmark = [pytest.mark.browser,
