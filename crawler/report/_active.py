@@ -242,12 +242,13 @@ def grid_active(grid: Grid, fmt: str) -> list[ActiveObs]:
         values: dict[str, Number | None] = dict.fromkeys(fields)
         start = row.index(label)
         cells = [(c, a, b) for c, a, b in _distinct(row, rid) if a > start and rid[a] != rid[start]]
-        if grid.ids is None:
-            cells = [x for x in cells if x[0]]  # text forms: an empty piece is padding, not a cell
-            if len(cells) > 1 and len({c for c, _, _ in cells}) == 1 and len(fields) == 1:
-                cells = cells[:1]
         while len(cells) > len(fields) and not cells[-1][0]:
             cells.pop()  # empty cells after the row's values (a one-value row in a four-column table)
+        if grid.ids is None and len(cells) > len(fields):
+            # text forms: empty pieces beyond the row's columns are padding left by spans, not cells
+            cells = [x for x in cells if x[0]]
+            if len(cells) > 1 and len({c for c, _, _ in cells}) == 1 and len(fields) == 1:
+                cells = cells[:1]
         hdr = [h for h in header or [] if h[0] in fields]
         if header is not None and len(header) == len(cells) == len(fields) and all(
                 h[0] in (None, f) for h, f in zip(header, fields, strict=True)):

@@ -29,6 +29,7 @@ class RowObs:
     label: str = ""  # the label as printed (group cells included)
     score: float = 1.0  # how well the label matched the row key (1.0: its keywords)
     unreadable: tuple[int, ...] = ()  # columns whose cell held something that is neither a number nor blank
+    bare: bool = False  # a label printed with no cells at all (a blank row, or a group heading)
 
 
 def _row_total_ok(values: list[Number]) -> bool:
@@ -255,7 +256,8 @@ def assemble(obs: list[RowObs], order: tuple[str, ...]) -> tuple[
                 continue
             key = order[nxt]
         if key not in order:
-            unplaced.append(o.raw)
+            if not o.bare:  # a bare label of the other format's row is a group heading here (（六）其他处理)
+                unplaced.append(o.raw)
             continue
         if key in found and found[key]:
             continue
@@ -269,7 +271,7 @@ def detect_rows_format(obs: list[RowObs]) -> str | None:
     keys = {o.key for o in obs}
     if keys & _ONLY_2021:
         return "2021"
-    if "other" in keys:
+    if any(o.key == "other" and not o.bare for o in obs):
         return "2019"
     return None
 
@@ -296,5 +298,5 @@ def line_obs(lines: list[LineRow]) -> list[RowObs]:
             choices = _with_gaps(values)
         else:
             choices = []
-        out.append(RowObs(key, choices, lr.raw, lr.label, score))
+        out.append(RowObs(key, choices, lr.raw, lr.label, score, bare=not values))
     return out

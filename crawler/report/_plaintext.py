@@ -57,7 +57,7 @@ def _pipe_table(lines: list[str], i: int, blocks: list[Block]) -> int:
                 break
             i += 1
             if not line.strip().strip("|"):
-                if line.startswith((" ", "\t", "\u3000")) and line.strip() == "|":
+                if line[:1].isspace() and line.strip() == "|":
                     row.append("")  # a blank cell: " |"
                 continue  # padding left by spanned columns: "|||"
             row.append(cell_text(line.split("|", 1)[0]))
