@@ -327,12 +327,14 @@ def _review_table(spans: list[SectionSpan], classified: dict[str, list[Grid]], i
     if groups is None and bad_raw is None:
         groups, bad_raw, ambiguous = _review.text_review(text)
     if groups is None:
-        if bad_raw is not None:
-            why = "too many ways to split its digits" if ambiguous else "its numbers do not fit 3×5 columns"
-            issues.append(Issue("unparsed_row", "review_litigation", detail=f"{why}: {bad_raw[:80]}"))
-        else:
+        if bad_raw is None:
             issues.append(_missing(present, "review_litigation"))
-        return None
+            return None
+        # the table is there but its numbers cannot be read: every cell open, each group named
+        why = "too many ways to split its digits" if ambiguous else "its numbers do not fit 3×5 columns"
+        for g in REVIEW_GROUPS:
+            issues.append(Issue("unparsed_row", "review_litigation", g, detail=f"{why}: {bad_raw[:80]}"))
+        return {g: [None] * 5 for g in REVIEW_GROUPS}
     rows: dict[str, list[Number | None]] = {g: list(groups.get(g) or [None] * 5) for g in REVIEW_GROUPS}
     filled, undecided = resolve(rows, set(groups), choices, review_identities())
     for g in undecided:

@@ -126,6 +126,12 @@ def text_review(text: str) -> tuple[dict[str, Values] | None, str | None, bool]:
     end = max((text.rfind(w) + len(w) if w in text else -1) for w in _HEADER_WORDS)
     if end < 0:
         return None, None, False
+    tokens = _number_lines(text[end:])
+    if len(tokens) == 15:
+        # the body as printed, cells separated (one line of 15, or three lines of five): blanks stay None
+        return _split15([None if is_blank(t) else read_number(t) for t in tokens]), None, False
+    if tokens and any(is_blank(t) for t in tokens):
+        return None, " ".join(tokens), False  # separated cells, but not fifteen of them
     run_m = _RUN.match(text, end)
     if not run_m:
         return None, None, False
@@ -136,6 +142,22 @@ def text_review(text: str) -> tuple[dict[str, Values] | None, str | None, bool]:
     if not choices:
         return None, run, False
     return _split15(list(choices[0])), run, False
+
+
+def _number_lines(text: str) -> list[str]:
+    """The tokens of the lines right after Table 4's header that hold only numbers and blank marks."""
+    tokens: list[str] = []
+    for line in text.split("\n"):
+        parts = line.split()
+        if not parts:
+            if tokens:
+                break
+            continue
+        if all(is_blank(p) or read_number(p) is not None for p in parts):
+            tokens.extend(parts)
+        elif tokens or len(tokens) == 0 and line.strip() and not parts[0][0].isdigit():
+            break
+    return tokens
 
 
 def line_review(lines: list[LineRow]) -> dict[str, list[Values]] | None:
