@@ -293,6 +293,10 @@ def text_active(text: str, fmt: str,
             continue
         run = clean_run(run_m.group(1))
         split = split_run(run, fields_by_row[key], (stated or {}).get(key))
+        raw_run = run_m.group(1).rstrip()
+        if split.values is not None and "amount_10k_yuan" in split.values and raw_run.endswith("元") \
+                and not raw_run.endswith("万元") and split.values["amount_10k_yuan"] is not None:
+            split.values["amount_10k_yuan"] = _cell_value(raw_run, "amount_10k_yuan")  # 元 in the 万元 column
         out.append(ActiveObs(key, split.values, run, split, label=m.group(0)))
     return out
 
@@ -302,8 +306,13 @@ def line_active(lines: list[LineRow], fmt: str) -> list[ActiveObs]:
     with fewer cells than its row has columns cannot say which are missing: every cell is left open."""
     fields_by_row = ACTIVE_ROWS[fmt]
     out: list[ActiveObs] = []
-    for lr in lines:
+    # rows with cells first; a label-only line (a blank row) only for a row no line gives cells
+    for lr in sorted(lines, key=lambda x: not x.cells):
+        if "信息内容" in lr.label or (not lr.cells and lr.label in {o.label for o in out}):
+            continue  # a header line (信息内容 本年收费金额（单位：万元）)
         key, score = match_active_row(lr.label)
+        if not lr.cells and any(o.key == key for o in out):
+            continue
         if key is None or key not in fields_by_row:
             continue
         fields = fields_by_row[key]
