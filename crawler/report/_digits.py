@@ -51,6 +51,9 @@ _OCR_DIGITS = str.maketrans({"O": "0", "o": "0", "〇": "0", "D": "0", "l": "1",
 _LOOKS_NUMERIC = re.compile(r"^[-−－+]?[0-9OoDlIi|SsBZz〇][0-9OoDlIi|SsBZz〇,，]*(?:\.[0-9OolI]+)?$")
 
 
+_LETTERS_ONLY = re.compile(r"^[-−－+]?[OoIl〇]{1,4}$")
+
+
 @lru_cache(maxsize=8192)
 def read_number(cell: str) -> Number | None:
     """A cell's number: as ``cell_number``, and also with OCR letter-for-digit confusions (``1O`` → 10) when
@@ -65,9 +68,8 @@ def read_number(cell: str) -> Number | None:
             return v
     if _LOOKS_NUMERIC.match(text) and any(ch.isdigit() for ch in text):
         return cell_number(text.translate(_OCR_DIGITS))
-    bare = text.lstrip("-−－+")
-    if bare in ("O", "o", "〇", "l", "I"):
-        return (-1 if bare != text and text[0] != "+" else 1) * (0 if bare in ("O", "o", "〇") else 1)
+    if _LETTERS_ONLY.match(text):  # "O", "Il", "lO": letters only, but only those that look like 0 and 1
+        return cell_number(text.translate(_OCR_DIGITS))
     return None
 
 

@@ -43,7 +43,7 @@ def line_rows(text: str) -> list[LineRow]:
         if len(tokens) == 1 or (tokens and not any(t[:1].isdigit() for t in tokens)):
             label = "".join(tokens)
             if out and len(label) <= 40 and _CJK.search(label) and not _SENTENCE.search(label) \
-                    and not _GLUED.search(label):
+                    and not _GLUED.search(" ".join(tokens)):
                 bare.append((len(out), LineRow(label, (), line.strip())))
             continue
         if len(tokens) < 2:
@@ -56,9 +56,10 @@ def line_rows(text: str) -> list[LineRow]:
                 break
         if k == 0 or k == len(tokens):
             continue
-        label = "".join(tokens[: len(tokens) - k])
+        printed = " ".join(tokens[: len(tokens) - k])
+        label = printed.replace(" ", "")
         # a label ending in a digit has a number glued to it (separators lost): not a clean row
-        if not _CJK.search(label) or label[-1].isdigit() or len(label) > MAX_LABEL or _GLUED.search(label):
+        if not _CJK.search(label) or label[-1].isdigit() or len(label) > MAX_LABEL or _GLUED.search(printed):
             continue
         out.append(LineRow(label, tuple(tokens[len(tokens) - k:]), line.strip()))
     # label-only lines count only inside the run of numbered rows, in their place
