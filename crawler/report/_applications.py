@@ -205,13 +205,16 @@ def text_rows(text: str) -> list[RowObs]:
 # Run-on text read without knowing its labels in advance: each stretch of words, then the digits after it.
 _SEGMENT = re.compile(r"([^0-9]+)([0-9](?:[0-9 \t,，]|[件个项条次元](?=[ \t]*[0-9]))*)")
 _NUMBERING_START = re.compile(r"^[.．、]")
+_BRACKET_NUMBER = re.compile(r"[(（]([1-9])[)）]")
 
 
 def segment_rows(text: str) -> list[RowObs]:
     """Rows of run-on text whatever their labels say: every stretch of words followed by a run of at least
     seven digits is a label matched like a grid's (edit distance included), the digits its cells. A row's
     numbering glued to the previous row's digits ("00000002.其他法律…") goes back to its label."""
-    pieces = _SEGMENT.findall(text)
+    # bracketed numbering "(3)" holds a digit that is not a cell: spelled out before the text is segmented
+    pieces = _SEGMENT.findall(_BRACKET_NUMBER.sub(lambda m: "（" + "一二三四五六七八九"[int(m.group(1)) - 1] + "）",
+                                                  text))
     out: list[RowObs] = []
     carry = ""
     for i, (words, run) in enumerate(pieces):
@@ -222,7 +225,9 @@ def segment_rows(text: str) -> list[RowObs]:
             carry, run = run[-1], run[:-1].strip()
         digits = sum(ch.isdigit() for ch in run)
         label = label.strip()
-        if digits < NCOL or len(label) > 80:
+        if len(label) > 80:
+            label = label[-40:]  # the table's header ran into its first row's label: the label is at the end
+        if digits < NCOL:
             continue
         key, score = match_app_row(label)
         if key is None:

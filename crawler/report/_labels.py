@@ -39,7 +39,7 @@ _APP_RES = tuple((key, re.compile(p)) for key, p in _APP_KEYWORDS)
 
 # Where a Table 3 row label starts in run-on text (numbering included, so digits glued to the previous
 # row's numbers are not taken for the label).
-_N = r"[0-9][.．、]\s*"
+_N = r"(?:[0-9][.．、]|[(（][0-9][)）]|[①②③④⑤⑥⑦⑧⑨])\s*"
 _APP_STARTS: tuple[tuple[str, str], ...] = (
     ("new_received", r"一\s*[、.．]\s*本年新收"),
     ("carried_over", r"二\s*[、.．]\s*上年结转"),
