@@ -75,14 +75,14 @@ def read_number(cell: str) -> Number | None:
 
 # The inside of a run of numbers in flattened text: digits, separators, and the units and thousands commas
 # some tables print with every number ("540件-11件", "1,234"); see clean_run.
-RUN_CHARS = r"[0-9.\s\-−－|｜,，件个项条次元万]"
+RUN_CHARS = r"[0-9.．\s\-−－|｜,，件个项条次元万]"
 _UNIT_IN_RUN = re.compile(r"万元|[件个项条次元]")
 _THOUSANDS = re.compile(r"(?<=[0-9])[,，](?=[0-9]{3}(?![0-9]))")
 
 
 def clean_run(run: str) -> str:
     """A run of numbers with its units read as separators and its thousands commas dropped."""
-    run = _THOUSANDS.sub("", run)
+    run = _THOUSANDS.sub("", run.replace("．", "."))
     return _UNIT_IN_RUN.sub(" ", run).replace(",", " ").replace("，", " ").strip()
 
 
