@@ -59,7 +59,7 @@ def grid_review(grid: Grid) -> tuple[dict[str, Values] | None, str | None]:
             if len(cells) == 15:
                 return _split15(cells), None
             return None, "|".join(row)
-        if k >= 5:
+        if k >= 5 and any(row[len(row) - 5:]):  # five empty cells after a label are a header's span padding
             label = "".join(dict.fromkeys(c for c in row[: len(row) - k] if c))
             vals = [_value(c) for c in row[len(row) - 5:]]
             if label:
