@@ -40,13 +40,7 @@ def line_rows(text: str) -> list[LineRow]:
     bare: list[tuple[int, LineRow]] = []  # label-only lines and how many numbered rows came before them
     for line in text.split("\n"):
         tokens = line.split()
-        if len(tokens) == 1 or (tokens and not any(t[:1].isdigit() for t in tokens)):
-            label = "".join(tokens)
-            if out and len(label) <= 40 and _CJK.search(label) and not _SENTENCE.search(label) \
-                    and not _GLUED.search(" ".join(tokens)):
-                bare.append((len(out), LineRow(label, (), line.strip())))
-            continue
-        if len(tokens) < 2:
+        if not tokens:
             continue
         k = 0
         for tok in reversed(tokens):
@@ -54,7 +48,13 @@ def line_rows(text: str) -> list[LineRow]:
                 k += 1
             else:
                 break
-        if k == 0 or k == len(tokens):
+        if k == 0:
+            label = "".join(tokens)
+            if out and len(label) <= 40 and _CJK.search(label) and not _SENTENCE.search(label) \
+                    and not any(ch.isdigit() for ch in label[-1:]) and not _GLUED.search(" ".join(tokens)):
+                bare.append((len(out), LineRow(label, (), line.strip())))
+            continue
+        if k == len(tokens):
             continue
         printed = " ".join(tokens[: len(tokens) - k])
         label = printed.replace(" ", "")

@@ -59,10 +59,10 @@ def grid_review(grid: Grid) -> tuple[dict[str, Values] | None, str | None]:
             if len(cells) == 15:
                 return _split15(cells), None
             return None, "|".join(row)
-        if k >= 5 and any(row[len(row) - 5:]):  # five empty cells after a label are a header's span padding
+        if k >= 5:
             label = "".join(dict.fromkeys(c for c in row[: len(row) - k] if c))
             vals = [_value(c) for c in row[len(row) - 5:]]
-            if label:
+            if label and any(row[len(row) - 5:]):  # five empty cells after a label: a header's span padding
                 key, _ = match_review_group(label)
                 if key is not None:
                     by_group.setdefault(key, vals)
