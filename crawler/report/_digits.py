@@ -8,10 +8,11 @@ from functools import lru_cache
 
 from crawler.report._model import Number
 
-_NUMBER = re.compile(r"^[-−－]?(?:0|[1-9][0-9]*)(?:\.[0-9]{1,4})?$")
+# A number as a table prints it: no leading zeros; thousands commas only in groups of three.
+_NUMBER = re.compile(r"^[-−－]?(?:0|[1-9][0-9]*|[1-9][0-9]{0,2}(?:,[0-9]{3})+)(?:\.[0-9]{1,4})?$")
 _CELL_NUMBER = re.compile(r"^[-−－+]?[0-9][0-9,，]*(?:\.[0-9]+)?$")
 _UNIT = re.compile(r"(?:件|条|个|项|次|元|万元|人次|%|宗|份|家)$")
-_PIECE = re.compile(r"[-−－]?[0-9.]+")
+_PIECE = re.compile(r"[-−－]?[0-9.][0-9.,]*")
 # Full-width digits (some editors type them): read as ASCII everywhere, prose included.
 FULLWIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
 # Past this many accepted readings (or 5x as many steps) a run counts as ambiguous and the walk stops.
@@ -77,13 +78,17 @@ def read_number(cell: str) -> Number | None:
 # some tables print with every number ("540件-11件", "1,234"); see clean_run.
 RUN_CHARS = r"[0-9.．\s\-−－|｜,，件个项条次元万]"
 _UNIT_IN_RUN = re.compile(r"万元|[件个项条次元]")
-_THOUSANDS = re.compile(r"(?<=[0-9])[,，](?=[0-9]{3}(?![0-9]))")
+_THOUSANDS = re.compile(r"(?<=[0-9])[,，](?=[0-9]{3})")
+_LONE_COMMA = re.compile(r",(?![0-9]{3})|(?<![0-9]),")
 
 
 def clean_run(run: str) -> str:
-    """A run of numbers with its units read as separators and its thousands commas dropped."""
-    run = _THOUSANDS.sub("", run.replace("．", "."))
-    return _UNIT_IN_RUN.sub(" ", run).replace(",", " ").replace("，", " ").strip()
+    """A run of numbers with its units read as separators. A comma between digits stays: it is a thousands
+    comma that glues the three digits after it to the number before it ("3,300202,158" is 3,300|202,158 or
+    3,300|20|2,158, never 3|300…); any other comma separates."""
+    run = _THOUSANDS.sub(",", run.replace("．", "."))
+    run = _UNIT_IN_RUN.sub(" ", run).replace("，", " ")
+    return _LONE_COMMA.sub(" ", run).strip()
 
 
 def pieces(run: str) -> list[str]:
@@ -151,7 +156,7 @@ def _enumerate(toks: list[str], n: int, budget: list[int], group: int | None = N
                 continue
             if not _NUMBER.match(part):
                 continue
-            if end < len(tok) and tok[end] == ".":
+            if end < len(tok) and tok[end] in ".,":
                 continue
             acc.append(to_number(part))
             if end == len(tok):
