@@ -6,13 +6,17 @@ from __future__ import annotations
 import re
 
 from crawler.report._blocks import Block, Grid
+from crawler.report._digits import is_blank, read_number
 from crawler.report._labels import app_row_key
 
 _APP_COLUMNS = re.compile(r"自然人|商业企业|科研机构|社会公益|法律服务|申请人情况|勾稽关系|法人或其他组织")
 _ACTIVE = re.compile(r"第二十条|信息内容|规章|规范性文件|行政许可|行政处罚|行政强制|行政事业性收费|政府集中采购|"
                      r"对外管理服务")
 _REVIEW = re.compile(r"行政复议|行政诉讼|复议后起诉|直接起诉|结果维持|结果纠正|尚未审结")
-_NUMBER_CELL = re.compile(r"^[-−－]?[0-9][0-9.,]*$|^$|^[-—/／无]$")
+
+
+def _number_cell(cell: str) -> bool:
+    return is_blank(cell) or read_number(cell) is not None
 
 
 def classify(grid: Grid) -> str | None:
@@ -21,7 +25,7 @@ def classify(grid: Grid) -> str | None:
     app = review = active = 0
     seen: set[str] = set()
     for row in grid.rows:
-        label = "".join(dict.fromkeys(c for c in row if c and not _NUMBER_CELL.match(c)))
+        label = "".join(dict.fromkeys(c for c in row if c and not _number_cell(c)))
         if not label:
             continue
         key = app_row_key(label)
@@ -33,7 +37,7 @@ def classify(grid: Grid) -> str | None:
         review += len(set(_REVIEW.findall(label)))
     best = max(app, active, review)
     if best == 0:
-        if all(_NUMBER_CELL.match(c) for row in grid.rows for c in row):
+        if all(_number_cell(c) for row in grid.rows for c in row):
             return "numbers"
         return None
     if best < 2:
