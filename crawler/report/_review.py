@@ -39,6 +39,7 @@ def grid_review(grid: Grid) -> tuple[dict[str, Values] | None, str | None]:
     body printed apart from its header (15 numbers, or three rows of five, in the official order)."""
     rows = grid.rows
     by_group: dict[str, Values] = {}
+    blank_rows: dict[str, Values] = {}
     fives: list[Values] = []
     for i, row in enumerate(rows):
         k = 0
@@ -62,12 +63,19 @@ def grid_review(grid: Grid) -> tuple[dict[str, Values] | None, str | None]:
         if k >= 5:
             label = "".join(dict.fromkeys(c for c in row[: len(row) - k] if c))
             vals = [_value(c) for c in row[len(row) - 5:]]
-            if label and any(row[len(row) - 5:]):  # five empty cells after a label: a header's span padding
+            if label:
                 key, _ = match_review_group(label)
-                if key is not None:
+                if key is not None and any(row[len(row) - 5:]):
                     by_group.setdefault(key, vals)
+                elif key is not None:
+                    # five empty cells after a label: a blank group row, or a header's span padding — a blank
+                    # row only where other group rows of the grid hold numbers (the flat layout)
+                    blank_rows.setdefault(key, vals)
             elif k == len(row) and len(row) == 5:
                 fives.append(vals)
+    if by_group:
+        for key, vals in blank_rows.items():
+            by_group.setdefault(key, vals)
     if len(by_group) == 3:
         return by_group, None
     if not by_group and len(fives) == 3:
