@@ -273,7 +273,12 @@ def assemble(obs: list[RowObs], order: tuple[str, ...]) -> tuple[
 
 
 def detect_rows_format(obs: list[RowObs]) -> str | None:
-    keys = {o.key for o in obs}
+    keys = {o.key for o in obs if o.choices and not o.bare}
+    # the 2021 form's three 其他处理 rows against the 2019 form's one: two of three outweigh a stray match
+    if len(keys & _ONLY_2021) >= 2:
+        return "2021"
+    if "other" in keys:
+        return "2019"
     if keys & _ONLY_2021:
         return "2021"
     if any(o.key == "other" and not o.bare for o in obs):

@@ -63,7 +63,7 @@ _APP_STARTS: tuple[tuple[str, str], ...] = (
     ("not_processed_confirm", _N + r"要求行政机关确认"),
     ("other_overdue_correction", _N + r"申请人无正当理由逾期不补正"),
     ("other_unpaid_fee", _N + r"申请人逾期未按收费"),
-    ("other_other", _N + r"其他(?!法律|处理)"),
+    ("other_other", _N + r"其[他它](?=\s*[0-9])"),
     ("other", r"[（(]六[）)]\s*其他处理"),
     ("total_processed", r"[（(]七[）)]\s*总计"),
     ("carried_forward", r"四\s*[、.．]\s*结转下年"),
@@ -196,7 +196,7 @@ _CONFUSABLES = str.maketrans({"己": "已", "巳": "已", "末": "未", "曰": "
                               "叁": "三", "肆": "四", "伍": "五", "陆": "六", "柒": "七"})
 _NUMBERING = re.compile(
     r"^(?:[一二三四五六七八九十]{1,3}\s*[、.．]|[（(][一二三四五六七八九十0-9]{1,3}[）)]\s*[、.．]?|"
-    r"[0-9]{1,2}\s*[.．、）)](?![0-9])|第[一二三四五六七八九十]+[项类])\s*")
+    r"[0-9]{1,2}\s*[.．、）)](?![0-9])|[①②③④⑤⑥⑦⑧⑨⑩]|第[一二三四五六七八九十]+[项类])\s*")
 _NOTE = re.compile(r"[（(][^（）()]{4,}[）)]")
 _PUNCT = re.compile(r"[\s\u3000\u00a0“”\"'‘’、，,。.．:：;；·\-—_|｜/／]+")
 
@@ -263,7 +263,8 @@ def normalize_label(text: str) -> str:
 
 def leaf_label(text: str) -> str:
     """The last numbered part of a label that includes its group cells ("（三）不予公开1.属于国家秘密")."""
-    parts = re.split(r"(?<=[^0-9])(?=[0-9]{1,2}\s*[.．、](?![0-9]))|(?=[（(][一二三四五六七八九十]{1,3}[）)])", text)
+    parts = re.split(r"(?<=[^0-9])(?=[0-9]{1,2}\s*[.．、](?![0-9]))|(?=[（(][一二三四五六七八九十]{1,3}[）)])|"
+                     r"(?=[①②③④⑤⑥⑦⑧⑨⑩])", text)
     parts = [p for p in parts if normalize_label(p)]
     return parts[-1] if parts else text
 
