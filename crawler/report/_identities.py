@@ -110,10 +110,9 @@ def resolve(rows: Rows, observed: set[str], choices: dict[str, list[list[Number 
         total *= len(choices[k])
     if total > limit:
         for k in keys:
-            if len(choices[k]) == 1:
-                rows[k] = list(choices[k][0])
-            else:
-                rows[k] = [None] * len(rows[k])
+            ch = choices[k]
+            # a cell all of a row's readings agree on is read; the others stay open
+            rows[k] = [ch[0][i] if all(c[i] == ch[0][i] for c in ch) else None for i in range(len(ch[0]))]
         filled, _ = infer(rows, observed, identities)
         return filled, [k for k in keys if len(choices[k]) > 1]
     best: list[tuple[Sequence[list[Number | None]], Rows]] = []
@@ -133,7 +132,12 @@ def resolve(rows: Rows, observed: set[str], choices: dict[str, list[list[Number 
     first = best[0][1]
     undecided = [k for k in keys if any(b[1][k] != first[k] for b in best[1:])]
     for k, values in zip(keys, best[0][0], strict=True):
-        rows[k] = [None] * len(rows[k]) if k in undecided else list(values)
+        if k in undecided:
+            # the cells every remaining reading agrees on are read; only the others stay open
+            rows[k] = [values[i] if all(combo[keys.index(k)][i] == values[i] for combo, _ in best) else None
+                       for i in range(len(values))]
+        else:
+            rows[k] = list(values)
     filled, _ = infer(rows, observed, identities)
     return filled, undecided
 
