@@ -21,7 +21,7 @@ from scrapy.http import Response
 
 from .cdxj import IndexInfo
 from .metadata import metadata_content
-from .recorder import Recorder, index_info, metadata_of
+from .recorder import META_STAMP, Recorder, index_info, metadata_of
 from .records import (
     Exchange,
     metadata_record,
@@ -167,7 +167,7 @@ class BrowserCapture:
         request.meta["archive_record_id"] = dom_id
         request.meta["archive_captured_at"] = date
         request.meta["archive_warc_file"] = name
-        request.meta["archive_capture"] = stamp
+        request.meta[META_STAMP] = stamp
         if document is not None:
             request.meta["archive_document_record_id"] = document.record_id
         recorder.count("archive/browser_pages", 1)

@@ -30,7 +30,7 @@ from .browser import BrowserCapture
 from .config import ArchiveConfig
 from .dedup import UrlRef
 from .reader import Capture, read_capture_at
-from .recorder import Recorder, build_group, metadata_of
+from .recorder import META_STAMP, Recorder, build_group, metadata_of
 from .records import PROFILE_NOT_MODIFIED, Exchange, RevisitOf, cached_target_uri, sha1_digest, warc_date
 
 logger = logging.getLogger("archive.capture")
@@ -38,7 +38,6 @@ logger = logging.getLogger("archive.capture")
 META_RECORD_ID = "archive_record_id"
 META_CAPTURED_AT = "archive_captured_at"
 META_WARC_FILE = "archive_warc_file"
-META_STAMP = "archive_capture"  # a recorder.CaptureStamp: the three above, and the offset once written
 META_METADATA = "archive_metadata"
 META_SKIP = "archive_skip"
 META_CONDITIONAL = "archive_conditional"

@@ -32,6 +32,9 @@ from .writer import BuiltRecord, RecordBuilder, RotatingWarcWriter, WrittenRecor
 
 Counter = Callable[[str, int], None]
 
+#: Request meta key the capture layer sets: the response's :class:`CaptureStamp`.
+META_STAMP = "archive_capture"
+
 
 class MetadataSource(Protocol):
     """A request's ``archive_metadata`` may be an object that says what its metadata record holds (the spider's
@@ -193,4 +196,4 @@ def build_group(ex: Exchange, meta: dict[str, Any] | None, with_request: bool = 
     return out
 
 
-__all__ = ["CaptureStamp", "MetadataSource", "Recorder", "build_group", "index_info", "metadata_of"]
+__all__ = ["META_STAMP", "CaptureStamp", "MetadataSource", "Recorder", "build_group", "index_info", "metadata_of"]

@@ -1,7 +1,7 @@
 """Incremental runs: listings are fetched every run, known report pages only when they are due.
 
 A weekly crawl should not download every annual report again. This downloader middleware keeps, per report page
-(requests whose ``archive_metadata`` role is ``report``, ``attachment`` or ``detail``), when it was last checked,
+(requests whose routing record, :mod:`crawler.routing`, has role ``report``, ``attachment`` or ``detail``), when it was last checked,
 the SHA-1 of what came back and, for an attachment, the page that links it — and, for a link that redirects, where
 it leads — in ``<ARCHIVE_DIR>/state/incremental.sqlite``. On the next run:
 
@@ -45,6 +45,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 
 from archive.records import sha1_of
+from crawler.routing import PAGE_ROLES, Routing, routing_of
 from pipelines.catalog.schema import ids_in
 from pipelines.config import CatalogConfig
 
@@ -56,7 +57,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-REPORT_ROLES = frozenset({"report", "attachment", "detail"})
 STATS = ("new", "changed", "unchanged", "failed", "not_rechecked")
 _ANSWERED = ("new", "changed", "unchanged")
 _DAY = 86400.0
@@ -229,20 +229,17 @@ class IncrementalMiddleware:
         self.state = None
 
     @staticmethod
-    def _meta(request: Request) -> dict[str, Any]:
-        meta = request.meta.get("archive_metadata")
-        return meta if isinstance(meta, dict) else {}
-
-    def _role(self, request: Request) -> str | None:
-        role = self._meta(request).get("role")
-        return role if role in REPORT_ROLES else None
+    def _routing(request: Request) -> Routing | None:
+        """The request's routing record when it asks for a report page (report, attachment or detail)."""
+        routing = routing_of(request.meta)
+        return routing if routing is not None and routing.role in PAGE_ROLES else None
 
     def _note(self, url: str, kind: str) -> None:
         if self.outcome.get(url) not in _ANSWERED:  # a later failure does not undo an answer of this run
             self.outcome[url] = kind
 
     def process_request(self, request: Request) -> None:
-        if not self.config.enabled or self.state is None or self._role(request) is None:
+        if not self.config.enabled or self.state is None or self._routing(request) is None:
             return None
         if request.meta.get("retry_times") or request.meta.get("redirect_urls"):
             return None  # decided when the first attempt was scheduled
@@ -259,7 +256,8 @@ class IncrementalMiddleware:
         return None
 
     def process_response(self, request: Request, response: Response) -> Response:
-        if self.state is None or self._role(request) is None:
+        routing = self._routing(request)
+        if self.state is None or routing is None:
             return response
         if response.status >= 400:
             self._note(request.url, "unreachable")
@@ -267,8 +265,7 @@ class IncrementalMiddleware:
         if response.status != 200:
             return response  # a 304 the archive could not replay reaches no callback: not a check
         digest = sha1_of(response.body).hex()
-        parent = self._meta(request).get("attachment_of")
-        kind = self.state.record(request.url, digest, time.time(), parent if isinstance(parent, str) else None)
+        kind = self.state.record(request.url, digest, time.time(), routing.attachment_of)
         if "archive:replayed" in response.flags:
             kind = "unchanged"  # a 304 to a conditional request: the previous capture handed on
         self.outcome[request.url] = kind
@@ -281,7 +278,7 @@ class IncrementalMiddleware:
 
     def process_exception(self, request: Request, exception: Exception) -> None:
         # Reached only once RetryMiddleware (higher in the chain) gave up, or for errors it does not retry.
-        if self._role(request) is not None and not isinstance(exception, IgnoreRequest):
+        if self._routing(request) is not None and not isinstance(exception, IgnoreRequest):
             self._note(request.url, "unreachable")
         return None
 

@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+
+from archive.recorder import CaptureStamp
+from crawler.routing import Routing
+from pipelines.catalog.store import StoreEntry
 
 
 @dataclass
 class ReportItem:
-    """One report capture: raw bytes plus routing context. Spiders fill it; they never parse content."""
+    """One report capture: raw bytes plus the routing record of its request. Spiders fill it; they never parse
+    content."""
 
-    url: str
+    url: str  # the URL the response came from (after redirects)
     body: bytes
+    routing: Routing  # the record the spider made for the request, its discovery path ending at ``url``
     headers: dict[str, list[str]] = field(default_factory=dict)
     status: int = 200
     content_type: str | None = None
-    source: str | None = None
-    agency: str | None = None
-    family: str | None = None
-    list_title: str | None = None
-    list_date: str | None = None
-    discovery: list[str] = field(default_factory=list)
-    attachment_of: str | None = None
-    archive_record_id: str | None = None
-    archive_captured_at: str | None = None
-    archive_warc_file: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    archived: CaptureStamp | None = None  # where the archive put the response (None: not archived)
+    catalog_entry: StoreEntry | None = None  # set by ParseReportPipeline for CatalogStorePipeline

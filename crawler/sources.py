@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler.routing import host_allowed
+
 FAMILIES = ("trs", "hanweb", "jsapi", "ucap", "govcn", "mirror", "generic")
 LEVELS = ("state_council", "province", "city", "county", "other")
 
@@ -73,15 +75,7 @@ class Source:
 
     def allows(self, url: str) -> bool:
         """True when ``url``'s host is one of ``allowed_domains`` or a subdomain of one."""
-        host = (urlsplit(url).hostname or "").lower()
-        port = urlsplit(url).port
-        for dom in self.allowed_domains:
-            dhost, _, dport = dom.lower().partition(":")
-            if dport and (port is None or str(port) != dport):
-                continue
-            if host == dhost or host.endswith("." + dhost):
-                return True
-        return False
+        return host_allowed(self.allowed_domains, url)
 
 
 def load_sources(path: str | Path) -> list[Source]:

@@ -8,8 +8,8 @@ thread inside the crawl process instead (one core, no process start-up).
 A worker process that dies on a document (a segfault in a C extension, the OOM killer) costs that one document,
 stored as a failed capture with the reason; the pool is started again for the next item.
 
-The result, a :class:`pipelines.catalog.StoreEntry`, rides on the item as ``item.extra["catalog_entry"]`` for
-:class:`pipelines.store_pipeline.CatalogStorePipeline`.
+The result, a :class:`pipelines.catalog.StoreEntry`, is the item's ``catalog_entry`` for
+:class:`pipelines.store_pipeline.CatalogStorePipeline`. Items other than :class:`crawler.items.ReportItem` pass.
 """
 
 from __future__ import annotations
@@ -20,41 +20,35 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.statscollectors import StatsCollector
 
-from pipelines.catalog import StoreEntry
-from pipelines.catalog.capture_info import (
-    CaptureInfo,
-    content_type_of,
-    header_value,
-    payload_digest,
-)
+from crawler.items import ReportItem
+from pipelines.catalog.capture_info import CaptureInfo, content_type_of, header_value, payload_digest
 from pipelines.catalog.processing import parser_version, process_capture
+from pipelines.catalog.store import StoreEntry
 from pipelines.catalog.workers import worker_pool
 from pipelines.config import CatalogConfig
 from pipelines.offthread import run_in_executor
 
-ENTRY_KEY = "catalog_entry"
 MAX_AUTO_WORKERS = 4
 
 logger = logging.getLogger(__name__)
 
 
-def capture_from_item(item: Any) -> tuple[CaptureInfo, bytes, str | None]:
+def capture_from_item(item: ReportItem) -> tuple[CaptureInfo, bytes, str | None]:
     """The capture facts of a report item, its body, and its raw Content-Type header."""
-    a = ItemAdapter(item)
-    body = bytes(a.get("body") or b"")
-    headers = a.get("headers") or {}
-    raw_ctype = header_value(headers, "content-type") or a.get("content_type")
-    record_id = a.get("archive_record_id") or f"urn:nianbao:unarchived:{payload_digest(body)}:{a['url']}"
+    body = item.body
+    raw_ctype = header_value(item.headers, "content-type") or item.content_type
+    stamp = item.archived
+    record_id = stamp.record_id if stamp is not None else f"urn:nianbao:unarchived:{payload_digest(body)}:{item.url}"
     info = CaptureInfo.of_capture(
-        a["url"], record_id, body, a,
-        captured_at=a.get("archive_captured_at"), warc_file=a.get("archive_warc_file"), warc_offset=None,
-        status=a.get("status"), content_type=content_type_of(headers, a.get("content_type")),
-        discovery=a.get("discovery") or (),
+        item.url, record_id, body, item.routing,
+        captured_at=stamp.captured_at if stamp is not None else None,
+        warc_file=stamp.warc_file if stamp is not None else None,
+        warc_offset=stamp.offset if stamp is not None else None,
+        status=item.status, content_type=content_type_of(item.headers, item.content_type),
     )
     return info, body, raw_ctype
 
@@ -98,6 +92,8 @@ class ParseReportPipeline:
         return cls(crawler.stats, parse_workers(crawler.settings.get("CATALOG_PARSE_WORKERS")))
 
     async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, ReportItem):
+            return item
         info, body, raw_ctype = capture_from_item(item)
         entry: StoreEntry | None = None
         for attempt in (1, 2):
@@ -117,12 +113,7 @@ class ParseReportPipeline:
                     entry = StoreEntry(info, None, parser_version(),
                                        f"parse worker died on this document: {exc or 'BrokenProcessPool'}")
         assert entry is not None
-        a = ItemAdapter(item)
-        extra = a.get("extra")
-        if extra is None:
-            extra = {}
-            a["extra"] = extra
-        extra[ENTRY_KEY] = entry
+        item.catalog_entry = entry
         if self.stats is not None:
             self.stats.inc_value("catalog/parsed" if entry.report is not None else "catalog/parse_failed")
             for issue in (entry.report or {}).get("issues") or []:

@@ -5,9 +5,11 @@ inserts cost the crawl process about 2.3 ms a page on a thread there, where they
 archiving; in its own process they cost it only the pickling of the batch. ``CATALOG_STORE_PROCESS = False`` keeps
 the writer a thread of the crawl process. Either way one connection does every write, in order.
 
-At the end of the crawl (``engine_stopped``, once the archive has closed its WARC files) it fills the WARC offsets
-that were not known when the items passed, recomputes ``crawl_runs``, and sends :data:`pipelines.signals.catalog_closed`
-for the crawl summary.
+A row's WARC file and offset come from the archive writer's own callback, through the item's
+:class:`archive.recorder.CaptureStamp`: known when its batch is flushed (the writer usually is ahead), else given
+at the end of the crawl (``engine_stopped``: the archive has closed its files, so every callback has run), with no
+WARC read again. Then it recomputes ``crawl_runs`` and sends :data:`pipelines.signals.catalog_closed` for the crawl
+summary.
 """
 
 from __future__ import annotations
@@ -15,22 +17,25 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from itemadapter import ItemAdapter
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
+from archive.recorder import CaptureStamp
+from crawler.items import ReportItem
 from pipelines import signals as catalog_signals
-from pipelines.catalog import StoreEntry, open_catalog, store_entries
 from pipelines.catalog.processing import process_capture
-from pipelines.catalog.runs import fill_offsets, refresh_runs
+from pipelines.catalog.runs import refresh_runs
+from pipelines.catalog.schema import open_catalog
+from pipelines.catalog.store import StoreEntry, place_captures, store_entries
 from pipelines.catalog.workers import worker_pool
 from pipelines.config import CatalogConfig
 from pipelines.offthread import run_in_executor
-from pipelines.parse_pipeline import ENTRY_KEY, capture_from_item
+from pipelines.parse_pipeline import capture_from_item
 
 
 class CatalogStorePipeline:
@@ -45,7 +50,8 @@ class CatalogStorePipeline:
             self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-store")
         self.opened = False
         self.token = uuid.uuid4().hex  # names this pipeline's connection where the writer runs
-        self.batch: list[StoreEntry] = []
+        self.batch: list[tuple[StoreEntry, CaptureStamp | None]] = []
+        self.unplaced: list[CaptureStamp] = []  # stored before the writer reported their offset
         self.stored_ids: list[str] = []  # this crawl's captures, for the summary
 
     @classmethod
@@ -62,20 +68,28 @@ class CatalogStorePipeline:
         self.opened = True
 
     async def process_item(self, item: Any) -> Any:
-        extra = ItemAdapter(item).get("extra") or {}
-        entry = extra.pop(ENTRY_KEY, None)
-        if entry is None:  # ParseReportPipeline is not in ITEM_PIPELINES: parse here, on the writer thread
+        if not isinstance(item, ReportItem):
+            return item
+        entry, item.catalog_entry = item.catalog_entry, None  # the entry is the catalog's now, not the item's
+        if entry is None:  # ParseReportPipeline is not in ITEM_PIPELINES: parse here, on the writer
             info, body, raw_ctype = capture_from_item(item)
             entry = await run_in_executor(self.executor, process_capture, body, info, raw_ctype)
-        self.batch.append(entry)
+        self.batch.append((entry, item.archived))
         if len(self.batch) >= self.config.batch_size:
             await self._flush()
         return item
 
     async def _flush(self) -> None:
-        batch, self.batch = self.batch, []
-        if not batch or not self.opened:
+        pending, self.batch = self.batch, []
+        if not pending or not self.opened:
             return
+        batch = []
+        for entry, stamp in pending:
+            if stamp is not None and stamp.offset is not None:
+                entry = replace(entry, capture=entry.capture.with_offset(stamp.warc_file, stamp.offset))
+            elif stamp is not None:
+                self.unplaced.append(stamp)
+            batch.append(entry)
         self.stored_ids += [e.capture.record_id for e in batch]
         written = await run_in_executor(self.executor, _store, self.token, batch)
         if self.stats is not None:
@@ -89,7 +103,9 @@ class CatalogStorePipeline:
     async def engine_stopped(self) -> None:
         if self.opened:
             try:
-                filled = await run_in_executor(self.executor, _finish, self.token, self.config.warc_dir)
+                # the archive closed its writer at spider_closed: every stamp that will be placed is by now
+                placed = [(s.record_id, s.warc_file, s.offset) for s in self.unplaced if s.offset is not None]
+                filled = await run_in_executor(self.executor, _finish, self.token, self.config.warc_dir, placed)
                 if self.stats is not None:
                     self.stats.set_value("catalog/offsets_filled", filled)
             finally:
@@ -120,9 +136,9 @@ def _store(token: str, batch: list[StoreEntry]) -> int:
     return store_entries(_conn(token), batch)
 
 
-def _finish(token: str, warc_dir: Path) -> int:
+def _finish(token: str, warc_dir: Path, placed: list[tuple[str, str, int]]) -> int:
     conn = _conn(token)
-    filled = fill_offsets(conn, warc_dir)
+    filled = place_captures(conn, placed)
     refresh_runs(conn, warc_dir)  # this run's files count even with no report in them
     return filled
 

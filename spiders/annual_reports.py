@@ -7,8 +7,11 @@ each detail page and, when the report is published as attachments (PDF/DOCX/DOC 
 One :class:`crawler.items.ReportItem` per report capture: the detail page itself, each attachment, or both when
 the page prints the report and links a copy (the attachment's item has ``attachment_of`` = the page).
 
-Every request carries ``archive_metadata`` (role, source, agency, family, discovery path, listing title/date,
-attachment_of) for the capture layer, and ``nianbao_allow_private`` from the source.
+Every request carries one :class:`crawler.routing.Routing` record under ``archive_metadata`` (role, source, agency,
+family, discovery path, listing title/date/year, attachment_of, the source's domains): the capture layer writes it
+into the WARC metadata record, and the item carries it on to the catalog. A listing request also carries the
+spider's own paging state (:class:`Listing`, ``nianbao_listing``), and every request ``nianbao_allow_private`` from
+the source.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -26,18 +29,21 @@ from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.http import FormRequest, Response, TextResponse
 from scrapy.settings import BaseSettings
+from scrapy_playwright.page import PageMethod
 
+from archive.recorder import META_STAMP
 from crawler.crawl_events import LOGGED_AS_EVENT, send_event
 from crawler.families import detect_family, hanweb, jsapi, trs
 from crawler.families.links import (
     ListedLink,
-    attachment_links,
-    carries_report_text,
+    followed_attachments,
     is_document_url,
+    is_report_page,
     next_page_link,
     report_links,
 )
 from crawler.items import ReportItem
+from crawler.routing import META_KEY, Routing
 from crawler.sources import Source, load_sources, select_sources
 from crawler.textfix import decode
 from crawler.titles import match_report_title
@@ -47,7 +53,20 @@ logger = logging.getLogger(__name__)
 # A detail page can only link an attachment if its bytes mention one of the document extensions.
 _MAY_LINK_DOCUMENT = re.compile(rb"\.(?:pdf|docx?)\b", re.I)
 
-Ctx = dict[str, Any]
+META_LISTING = "nianbao_listing"
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Where a listing request stands in its column (the spider's paging state, not a routing fact)."""
+
+    column: str  # the column being paged
+    trail: tuple[str, ...]  # the discovery path to the column (the column itself last)
+    page: int = 0
+    paged: bool = False  # every page of the column was asked for at once (TRS, JSON API)
+    jpage: dict[str, Any] | None = None  # Hanweb jpage settings of the column
+    start: int | None = None  # the first Hanweb record this request asks for
+    api: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,67 +120,61 @@ class AnnualReportsSpider(Spider):
             if not src.obey_robots:
                 logger.warning("source %s: robots.txt is NOT obeyed (obey_robots = false in sources.toml)", src.name)
             for url in src.urls:
-                ctx: Ctx = {
-                    "source": src.name,
-                    "agency": src.agency,
-                    "family": src.family,
-                    "column": url,
-                    "discovery": [url],
-                    "page": 0,
-                }
-                browser = src.family == "jsapi"
-                req = self._request(url, self.parse_column, ctx, "listing", playwright=browser)
+                routing = Routing("listing", src.name, src.agency, src.family, (url,), domains=src.allowed_domains)
+                req = self._request(url, self.parse_column, routing, Listing(column=url, trail=(url,)),
+                                    playwright=src.family == "jsapi")
                 if req is not None:
                     yield req
 
     # --- columns and listing pages --------------------------------------------------------------------------
 
     def parse_column(self, response: Response) -> Iterator[Request | ReportItem]:
-        ctx = self._ctx(response)
+        routing, listing = self._state(response)
         if not isinstance(response, TextResponse):
-            logger.warning("source %s: column %s is not a text page (%s)", ctx["source"], response.url,
+            logger.warning("source %s: column %s is not a text page (%s)", routing.source, response.url,
                            (response.headers.get("Content-Type") or b"").decode("latin-1"))
             return
         page = _decoded(response)
-        family = ctx["family"] or detect_family(page.text, page.sel, response.url)
-        ctx = {**ctx, "family": family}
+        family = routing.family or detect_family(page.text, page.sel, response.url)
+        routing = replace(routing, family=family)
         if family == "jsapi" and not response.meta.get("playwright"):
-            req = self._request(response.url, self.parse_column, ctx, "listing", playwright=True, dont_filter=True)
+            req = self._request(response.url, self.parse_column, routing, listing, playwright=True, dont_filter=True)
             if req is not None:
                 yield req
             return
         self._stat(f"family/{family}")
         if family == "jsapi":
-            yield from self._parse_js_column(response, ctx, page)
+            yield from self._parse_js_column(response, routing, listing, page)
         elif family == "hanweb":
-            yield from self._parse_hanweb_column(response, ctx, page)
+            yield from self._parse_hanweb_column(response, routing, listing, page)
         else:
-            yield from self._listing(response, ctx, page)
+            yield from self._listing(response, routing, listing, page)
 
     def parse_listing(self, response: Response) -> Iterator[Request | ReportItem]:
         """A static listing page after the first: its report links, and the next page when not yet planned."""
         if isinstance(response, TextResponse):
-            yield from self._listing(response, self._ctx(response), _decoded(response))
+            routing, listing = self._state(response)
+            yield from self._listing(response, routing, listing, _decoded(response))
 
-    def _listing(self, response: TextResponse, ctx: Ctx, page_text: _Page) -> Iterator[Request | ReportItem]:
+    def _listing(self, response: TextResponse, routing: Routing, listing: Listing,
+                 page_text: _Page) -> Iterator[Request | ReportItem]:
         """A static listing page: its report links, then the rest of the column (TRS paging or "next")."""
         sel = page_text.sel
-        page_ctx = self._listing_ctx(ctx, response.url)
-        yield from self._follow_reports(report_links(sel, response.url), page_ctx)
-        if ctx["family"] == "govcn":
-            yield from self._follow_columns(sel, response.url, ctx)
-        if ctx.get("paged"):
+        yield from self._follow_reports(report_links(sel, response.url), routing, _path(listing.trail, response.url))
+        if routing.family == "govcn":
+            yield from self._follow_columns(sel, response.url, routing, listing)
+        if listing.paged:
             return
-        page = int(ctx["page"])
+        page = listing.page
         paging = trs.find_paging(page_text.text) if page == 0 else None
         if paging is not None and paging.pages > 1:
             last = paging.pages
             if last > self.config.max_list_pages:
-                self._cap_hit(ctx, response.url, f"createPageHTML announces {paging.pages} pages")
+                self._cap_hit(routing, listing, response.url, f"createPageHTML announces {paging.pages} pages")
                 last = self.config.max_list_pages
             for i in range(1, last):
                 url = paging.page_url(response.url, i)
-                req = self._request(url, self.parse_listing, {**ctx, "page": i, "paged": True}, "listing")
+                req = self._request(url, self.parse_listing, routing, replace(listing, page=i, paged=True))
                 if req is not None:
                     yield req
             return
@@ -169,13 +182,13 @@ class AnnualReportsSpider(Spider):
         if nxt is None or nxt == response.url:
             return
         if page + 1 >= self.config.max_list_pages:
-            self._cap_hit(ctx, response.url, "the column still has a next page")
+            self._cap_hit(routing, listing, response.url, "the column still has a next page")
             return
-        req = self._request(nxt, self.parse_listing, {**ctx, "page": page + 1}, "listing")
+        req = self._request(nxt, self.parse_listing, routing, replace(listing, page=page + 1))
         if req is not None:
             yield req
 
-    def _follow_columns(self, sel: Selector, base_url: str, ctx: Ctx) -> Iterator[Request]:
+    def _follow_columns(self, sel: Selector, base_url: str, routing: Routing, listing: Listing) -> Iterator[Request]:
         """gov.cn-style pages link to other agencies' annual-report columns: open those in allowed domains."""
         for a in sel.xpath("//a[@href]"):
             text = " ".join(t.strip() for t in a.xpath(".//text()").getall() if t.strip())
@@ -185,29 +198,29 @@ class AnnualReportsSpider(Spider):
             if not any(k in title for k in ("年报", "年度报告")) or any(k in title for k in ("通知", "要点", "指南")):
                 continue
             url = _join(base_url, a.attrib["href"])
-            if url is None or url == ctx["column"] or is_document_url(url):
+            if url is None or url == listing.column or is_document_url(url):
                 continue
-            agency = _agency_from_column_title(title) or ctx["agency"]
-            sub: Ctx = {**ctx, "agency": agency, "family": None, "column": url, "discovery": [*ctx["discovery"], url],
-                        "page": 0, "paged": False}
-            req = self._request(url, self.parse_column, sub, "listing")
+            agency = _agency_from_column_title(title) or routing.agency
+            sub = replace(routing, agency=agency, family=None)
+            req = self._request(url, self.parse_column, sub, Listing(column=url, trail=(*listing.trail, url)))
             if req is not None:
                 yield req
 
     # --- Hanweb jpage -----------------------------------------------------------------------------------------
 
-    def _parse_hanweb_column(self, response: TextResponse, ctx: Ctx, page: _Page) -> Iterator[Request | ReportItem]:
+    def _parse_hanweb_column(self, response: TextResponse, routing: Routing, listing: Listing,
+                             page: _Page) -> Iterator[Request | ReportItem]:
         try:
             store = hanweb.embedded_datastore(page.text)
         except hanweb.HanwebError as e:
             self._stat("hanweb/bad_datastore")
-            logger.warning("source %s: %s: %s", ctx["source"], response.url, e)
+            logger.warning("source %s: %s: %s", routing.source, response.url, e)
             store = None
         if store is None:
-            yield from self._listing(response, ctx, page)
+            yield from self._listing(response, routing, listing, page)
             return
-        page_ctx = self._listing_ctx(ctx, response.url)
-        yield from self._follow_reports(self._record_links(store.records, ctx["column"]), page_ctx)
+        base = _path(listing.trail, response.url)
+        yield from self._follow_reports(self._record_links(store.records, listing.column), routing, base)
         cfg = hanweb.jpage_config(page.text, store)
         first = len(store.records) + 1
         if (cfg.total is None and not store.records) or (cfg.total is not None and first > cfg.total):
@@ -217,39 +230,40 @@ class AnnualReportsSpider(Spider):
         # after it (the announced total can be stale); the dupefilter drops groups already asked for.
         starts = list(range(first, (cfg.total or first) + 1, step))
         if len(starts) + 1 > self.config.max_list_pages:
-            self._cap_hit(ctx, response.url, f"jpage announces {cfg.total} records")
+            self._cap_hit(routing, listing, response.url, f"jpage announces {cfg.total} records")
             starts = starts[: self.config.max_list_pages - 1]
         for i, start in enumerate(starts, 1):
-            yield from self._hanweb_request(response.url, cfg, start, {**ctx, "page": i, "jpage": vars(cfg)})
+            yield from self._hanweb_request(response.url, cfg, start, routing,
+                                            replace(listing, page=i, jpage=vars(cfg)))
 
-    def _hanweb_request(self, page_url: str, cfg: hanweb.JpageConfig, start: int, ctx: Ctx) -> Iterator[Request]:
+    def _hanweb_request(self, page_url: str, cfg: hanweb.JpageConfig, start: int, routing: Routing,
+                        listing: Listing) -> Iterator[Request]:
         url, form = cfg.request(page_url, start)
-        req = self._request(url, self.parse_hanweb_proxy, {**ctx, "start": start}, "listing", formdata=form)
+        req = self._request(url, self.parse_hanweb_proxy, routing, replace(listing, start=start), formdata=form)
         if req is not None:
             yield req
 
     def parse_hanweb_proxy(self, response: Response) -> Iterator[Request | ReportItem]:
-        ctx = self._ctx(response)
+        routing, listing = self._state(response)
         try:
             store = hanweb.parse_datastore(response.body)
         except hanweb.HanwebError as e:
             self._stat("hanweb/bad_datastore")
-            logger.warning("source %s: %s: %s", ctx["source"], response.url, e)
+            logger.warning("source %s: %s: %s", routing.source, response.url, e)
             return
-        page_ctx = self._listing_ctx(ctx, response.url)
-        yield from self._follow_reports(self._record_links(store.records, ctx["column"]), page_ctx)
+        base = _path(listing.trail, response.url)
+        yield from self._follow_reports(self._record_links(store.records, listing.column), routing, base)
         if not store.records:
             return
-        cfg = hanweb.JpageConfig(**ctx["jpage"])
-        nxt = int(ctx["start"]) + cfg.per_page * cfg.group
+        cfg = hanweb.JpageConfig(**(listing.jpage or {}))
+        nxt = int(listing.start or 0) + cfg.per_page * cfg.group
         total = store.total if store.total is not None else cfg.total
         if total is not None and nxt > total:
             return
-        page = int(ctx["page"])
-        if page + 1 >= self.config.max_list_pages:
-            self._cap_hit(ctx, response.url, "dataproxy.jsp keeps answering records")
+        if listing.page + 1 >= self.config.max_list_pages:
+            self._cap_hit(routing, listing, response.url, "dataproxy.jsp keeps answering records")
             return
-        yield from self._hanweb_request(ctx["column"], cfg, nxt, {**ctx, "page": page + 1})
+        yield from self._hanweb_request(listing.column, cfg, nxt, routing, replace(listing, page=listing.page + 1))
 
     @staticmethod
     def _record_links(records: Iterable[str], base_url: str) -> list[ListedLink]:
@@ -261,22 +275,23 @@ class AnnualReportsSpider(Spider):
 
     # --- JS-rendered columns (browser once, then the JSON API directly) --------------------------------------
 
-    def _parse_js_column(self, response: TextResponse, ctx: Ctx, page: _Page) -> Iterator[Request | ReportItem]:
+    def _parse_js_column(self, response: TextResponse, routing: Routing, listing: Listing,
+                         page: _Page) -> Iterator[Request | ReportItem]:
         seen: list[list[str]] = response.meta.get(jsapi.BROWSER_REQUESTS_META) or []
         apis = list(dict.fromkeys(u for u, ctype, rtype in seen if jsapi.looks_like_api(u, ctype, rtype)))
-        apis = [u for u in apis if self.sources[ctx["source"]].allows(u)]
+        apis = [u for u in apis if self._source(routing).allows(u)]
         self._stat("jsapi/api_recognised", len(apis))
         if not apis:
-            logger.info("source %s: no JSON API seen on %s; reading the rendered page", ctx["source"], response.url)
-            yield from self._listing(response, ctx, page)
+            logger.info("source %s: no JSON API seen on %s; reading the rendered page", routing.source, response.url)
+            yield from self._listing(response, routing, listing, page)
             return
         for api in apis:
-            req = self._request(api, self.parse_api, {**ctx, "page": 0, "api": api}, "listing")
+            req = self._request(api, self.parse_api, routing, replace(listing, page=0, api=api))
             if req is not None:
                 yield req
 
     def parse_api(self, response: Response) -> Iterator[Request | ReportItem]:
-        ctx = self._ctx(response)
+        routing, listing = self._state(response)
         try:
             data = json.loads(response.body)
         except ValueError:
@@ -288,97 +303,90 @@ class AnnualReportsSpider(Spider):
         links = []
         for rec in recs:
             m = match_report_title(rec.title)
-            url = _join(ctx["column"], rec.url)
+            url = _join(listing.column, rec.url)
             if m is not None and url is not None:
                 links.append(ListedLink(url=url, title=m.title, year=m.year, date=rec.date))
-        yield from self._follow_reports(links, self._listing_ctx(ctx, response.url))
-        if ctx.get("paged"):
+        yield from self._follow_reports(links, routing, _path(listing.trail, response.url))
+        if listing.paged:
             return
         param = jsapi.page_param(response.url)
         if param is None:
             return
         key, current = param
         total = jsapi.total_pages(data)
-        page = int(ctx["page"])
+        page = listing.page
         if total is not None:
             # ``current`` is the first page's number (0- or 1-based); the column has ``total`` pages.
             count = total
             if total > self.config.max_list_pages:
-                self._cap_hit(ctx, response.url, f"the API announces {total} pages")
+                self._cap_hit(routing, listing, response.url, f"the API announces {total} pages")
                 count = self.config.max_list_pages
             for i in range(1, count):
-                req = self._request(jsapi.with_page(response.url, key, current + i), self.parse_api,
-                                    {**ctx, "page": i, "paged": True}, "listing")
+                req = self._request(jsapi.with_page(response.url, key, current + i), self.parse_api, routing,
+                                    replace(listing, page=i, paged=True))
                 if req is not None:
                     yield req
             return
         if page + 1 >= self.config.max_list_pages:
-            self._cap_hit(ctx, response.url, "the API keeps answering records")
+            self._cap_hit(routing, listing, response.url, "the API keeps answering records")
             return
-        req = self._request(jsapi.with_page(response.url, key, current + 1), self.parse_api,
-                            {**ctx, "page": page + 1}, "listing")
+        req = self._request(jsapi.with_page(response.url, key, current + 1), self.parse_api, routing,
+                            replace(listing, page=page + 1))
         if req is not None:
             yield req
 
     # --- details, attachments, items ---------------------------------------------------------------------------
 
-    def _follow_reports(self, links: Iterable[ListedLink], ctx: Ctx) -> Iterator[Request]:
+    def _follow_reports(self, links: Iterable[ListedLink], listing_routing: Routing,
+                        base: list[str]) -> Iterator[Request]:
+        """Ask for each report link of a listing page; ``base`` is the discovery path to that page."""
         for link in links:
-            sub = {**ctx, "list_title": link.title, "list_date": link.date, "list_year": link.year}
-            if is_document_url(link.url):
-                req = self._request(link.url, self.parse_report, sub, "report")
-            else:
-                req = self._request(link.url, self.parse_detail, sub, "detail")
+            document = is_document_url(link.url)
+            routing = replace(listing_routing, role="report" if document else "detail",
+                              discovery=tuple(_path(base, link.url)), list_title=link.title, list_date=link.date,
+                              list_year=link.year)
+            req = self._request(link.url, self.parse_report if document else self.parse_detail, routing)
             if req is not None:
                 self._stat("report_links")
                 yield req
 
     def parse_detail(self, response: Response) -> Iterator[Request | ReportItem]:
-        ctx = self._ctx(response)
+        routing = self._routing(response)
         if not isinstance(response, TextResponse) or is_document_url(response.url):
-            yield self._item(response, ctx)
+            yield self._item(response, routing)
             return
-        src = self.sources[ctx["source"]]
         if not _MAY_LINK_DOCUMENT.search(response.body):  # most detail pages are the report: skip the DOM walk
-            yield self._item(response, ctx)
+            yield self._item(response, routing)
             return
         sel = _decoded(response).sel
-        attachments = [(u, t) for u, t in attachment_links(sel, response.url) if src.allows(u)]
-        if not attachments or carries_report_text(sel):
+        attachments = followed_attachments(sel, response.url, routing.allows)
+        if is_report_page(sel, attachments):
             # The page is the report (and any attachment a copy of it, captured as well).
-            yield self._item(response, ctx)
-        detail_ctx = {**ctx, "discovery": _path(ctx["discovery"], response.url), "attachment_of": response.url}
+            yield self._item(response, routing)
+        page = routing.reached(response.url)
         for url, _text in attachments:
-            req = self._request(url, self.parse_report, detail_ctx, "attachment")
+            attachment = replace(page, role="attachment", discovery=tuple(_path(list(page.discovery), url)),
+                                 attachment_of=response.url)
+            req = self._request(url, self.parse_report, attachment)
             if req is not None:
                 yield req
 
     def parse_report(self, response: Response) -> Iterator[ReportItem]:
-        yield self._item(response, self._ctx(response))
+        yield self._item(response, self._routing(response))
 
-    def _item(self, response: Response, ctx: Ctx) -> ReportItem:
-        kind = "attachment" if ctx.get("attachment_of") else "page"
-        self._stat(f"reports/{kind}")
+    def _item(self, response: Response, routing: Routing) -> ReportItem:
+        self._stat("reports/attachment" if routing.attachment_of else "reports/page")
         ctype = response.headers.get("Content-Type")
         return ReportItem(
             url=response.url,
             body=response.body,
+            routing=routing.reached(response.url),
             headers={
                 k.decode("latin-1"): [v.decode("latin-1") for v in vs] for k, vs in response.headers.items()
             },
             status=response.status,
             content_type=ctype.decode("latin-1") if ctype else None,
-            source=ctx["source"],
-            agency=ctx["agency"],
-            family=ctx["family"],
-            list_title=ctx.get("list_title"),
-            list_date=ctx.get("list_date"),
-            discovery=_path(ctx["discovery"], response.url),
-            attachment_of=ctx.get("attachment_of"),
-            archive_record_id=response.meta.get("archive_record_id"),
-            archive_captured_at=response.meta.get("archive_captured_at"),
-            archive_warc_file=response.meta.get("archive_warc_file"),
-            extra={"list_year": ctx.get("list_year")},
+            archived=response.meta.get(META_STAMP),
         )
 
     # --- plumbing ---------------------------------------------------------------------------------------------
@@ -387,38 +395,29 @@ class AnnualReportsSpider(Spider):
         self,
         url: str,
         callback: Callable[..., Any],
-        ctx: Ctx,
-        role: str,
+        routing: Routing,
+        listing: Listing | None = None,
         *,
         formdata: dict[str, str] | None = None,
         playwright: bool = False,
         dont_filter: bool = False,
     ) -> Request | None:
-        src = self.sources[ctx["source"]]
+        """A request for ``url`` carrying ``routing``; with ``listing``, a listing page of that column (its routing
+        record made from the column's)."""
+        src = self._source(routing)
         if not src.allows(url):
             self._stat("offsite_skipped")
             logger.debug("source %s: not following %s (outside %s)", src.name, url, list(src.allowed_domains))
             return None
-        discovery = ctx["discovery"] if role in ("detail", "report", "attachment") else _path(ctx["discovery"], url)
-        meta: dict[str, Any] = {
-            "nianbao": ctx,
-            "nianbao_allow_private": src.allow_private,
-            "archive_metadata": {
-                "role": role,
-                "source": src.name,
-                "agency": ctx["agency"],
-                "family": ctx["family"],
-                "discovery": _path(discovery, url),
-                "list_title": ctx.get("list_title"),
-                "list_date": ctx.get("list_date"),
-                "attachment_of": ctx.get("attachment_of"),
-            },
-        }
+        meta: dict[str, Any] = {"nianbao_allow_private": src.allow_private}
+        if listing is not None:
+            routing = replace(routing, role="listing", discovery=tuple(_path(list(listing.trail), url)),
+                              list_title=None, list_date=None, list_year=None, attachment_of=None)
+            meta[META_LISTING] = listing
+        meta[META_KEY] = routing
         if not src.obey_robots:
             meta["dont_obey_robotstxt"] = True
         if playwright:
-            from scrapy_playwright.page import PageMethod
-
             # Nothing callable in meta: the page's XHR/fetch calls are noted by a page-init callback named by its
             # import path, so this request can go to a disk or Redis queue like any other.
             meta.update(
@@ -430,23 +429,28 @@ class AnnualReportsSpider(Spider):
             return FormRequest(url, formdata=formdata, callback=callback, meta=meta, dont_filter=dont_filter)
         return Request(url, callback=callback, meta=meta, dont_filter=dont_filter)
 
-    @staticmethod
-    def _ctx(response: Response) -> Ctx:
-        return dict(response.meta["nianbao"])
+    def _source(self, routing: Routing) -> Source:
+        return self.sources[str(routing.source)]
 
     @staticmethod
-    def _listing_ctx(ctx: Ctx, page_url: str) -> Ctx:
-        return {**ctx, "discovery": _path(ctx["discovery"], page_url)}
+    def _routing(response: Response) -> Routing:
+        routing: Routing = response.meta[META_KEY]
+        return routing
 
-    def _cap_hit(self, ctx: Ctx, url: str, why: str) -> None:
-        key = (ctx["source"], ctx["column"])
+    @classmethod
+    def _state(cls, response: Response) -> tuple[Routing, Listing]:
+        listing: Listing = response.meta[META_LISTING]
+        return cls._routing(response), listing
+
+    def _cap_hit(self, routing: Routing, listing: Listing, url: str, why: str) -> None:
+        key = (str(routing.source), listing.column)
         if key in self._capped:
             return
         self._capped.add(key)
         self._stat("list_page_cap_reached")
         reason = f"NIANBAO_MAX_LIST_PAGES={self.config.max_list_pages} reached ({why}); not following further pages"
-        send_event(self.crawler, "pagination_capped", url, reason, source=ctx["source"])
-        logger.warning("source %s: %s at %s", ctx["source"], reason, url, extra={LOGGED_AS_EVENT: True})
+        send_event(self.crawler, "pagination_capped", url, reason, source=routing.source)
+        logger.warning("source %s: %s at %s", routing.source, reason, url, extra={LOGGED_AS_EVENT: True})
 
     def _stat(self, key: str, count: int = 1) -> None:
         if self.crawler.stats is not None:
@@ -467,9 +471,10 @@ def _decoded(response: TextResponse) -> _Page:
     return _Page(text=text, sel=Selector(text=text))
 
 
-def _path(discovery: list[str], url: str) -> list[str]:
+def _path(discovery: Iterable[str], url: str) -> list[str]:
     """``discovery`` extended by ``url`` (not repeated when it is already the last step)."""
-    return list(discovery) if discovery and discovery[-1] == url else [*discovery, url]
+    steps = list(discovery)
+    return steps if steps and steps[-1] == url else [*steps, url]
 
 
 def _join(base: str, href: str) -> str | None:

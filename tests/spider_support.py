@@ -83,7 +83,7 @@ class LocalSite:
             self.server.server_close()
 
 
-ITEM_FIELDS = "url,status,content_type,source,agency,family,list_title,list_date,discovery,attachment_of,extra"
+ITEM_FIELDS = "url,status,content_type,routing"
 
 
 @dataclass
@@ -107,8 +107,14 @@ def run_crawl(sources: Path, tmp: Path, *settings: str, source: str | None = Non
     if source:
         cmd += ["-a", f"source={source}"]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-    items = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()] if out.exists() else []
+    # each item with its routing record's fields (source, agency, family, discovery, list_*, attachment_of) inline
+    items = [_flat(json.loads(line)) for line in out.read_text(encoding="utf-8").splitlines()] if out.exists() else []
     return CrawlResult(items=items, log=proc.stdout + proc.stderr, returncode=proc.returncode)
+
+
+def _flat(item: dict[str, Any]) -> dict[str, Any]:
+    routing = item.pop("routing")
+    return {**item, **routing}
 
 
 def write_sources(path: Path, entries: list[dict[str, Any]]) -> Path:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from crawler.report import PARSER_VERSION
+from crawler.routing import Routing
 from pipelines.catalog import StoreEntry, open_catalog, report_id, sorted_dump, store_entries, table_cells
 from pipelines.catalog.capture_info import CaptureInfo, normalise_timestamp, payload_digest, run_ids_for_files
 from pipelines.catalog.processing import process_capture, validate_report
@@ -38,10 +39,8 @@ def _entry(path: Path, i: int, *, warc_file: str = RUN1, at: str = "2025-03-10T0
         content_type=ctype.split(";")[0],
         payload_digest=payload_digest(data),
         payload_length=len(data),
-        source="demo",
-        agency="演示机关",
-        list_title=f"{path.stem}年度报告",
-        discovery=("http://portal.test/zfxxgknb/index.html", f"http://portal.test/zfxxgknb/{path.name}"),
+        routing=Routing("detail", source="demo", agency="演示机关", list_title=f"{path.stem}年度报告",
+                        discovery=("http://portal.test/zfxxgknb/index.html", f"http://portal.test/zfxxgknb/{path.name}")),
     )
     return process_capture(data, info, ctype)
 

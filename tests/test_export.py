@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from matplotlib.image import imread
 
+from crawler.routing import Routing
 from pipelines.catalog import StoreEntry, open_catalog, store_entries
 from pipelines.catalog.capture_info import CaptureInfo, payload_digest
 from pipelines.catalog.processing import process_capture
@@ -36,7 +37,7 @@ def catalog(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[StoreE
         info = CaptureInfo(url=f"http://portal.test/{sample.name}", record_id=f"<urn:uuid:{i:08d}>",
                            captured_at="2025-03-10T07:35:00Z", warc_file="x.warc.gz", warc_offset=i, status=200,
                            content_type=ctype.split(";")[0], payload_digest=payload_digest(body),
-                           payload_length=len(body), agency="样例机关")
+                           payload_length=len(body), routing=Routing("detail", agency="样例机关"))
         entries.append(process_capture(body, info, ctype))
     conn = open_catalog(path)
     store_entries(conn, entries)

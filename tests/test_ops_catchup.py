@@ -1,4 +1,4 @@
-"""The resume's catalog catch-up (archive/catchup.py) on a small hand-made archive: two finished runs and a killed
+"""The resume's catalog catch-up (pipelines/catalog/catchup.py) on a small hand-made archive: two finished runs and a killed
 third one whose items were only partly stored. Only the killed run's file is read, only the missing record is parsed,
 its revisit's original (in an older file) is found through the catalog, a row whose record the kill lost is removed,
 and the result is the catalog a full rebuild makes. When the original cannot be found, it says a rebuild is needed."""
@@ -15,7 +15,7 @@ from pipelines.catalog import open_catalog, store_entries
 from pipelines.catalog.catchup import catch_up
 from pipelines.catalog.processing import process_capture
 from pipelines.catalog.rebuild import rebuild
-from pipelines.catalog.runs import fill_offsets, refresh_runs
+from pipelines.catalog.runs import refresh_runs
 from pipelines.parse_pipeline import capture_from_item
 from tests.conftest import catalog_dump
 from tests.test_rebuild import (
@@ -32,11 +32,13 @@ from tests.test_rebuild import (
 )
 
 
-def _entries(exchanges: list[Exchange], name: str) -> list:  # type: ignore[type-arg]
+def _entries(exchanges: list[Exchange], name: str, offsets: list[int] | None = None) -> list:  # type: ignore[type-arg]
+    """Catalog entries of the items among ``exchanges``; ``offsets``: where the archive writer reported their
+    records (None: the run was killed before it did)."""
     out = []
-    for ex in exchanges:
+    for i, ex in enumerate(exchanges):
         if ex.is_item:
-            info, body, ctype = capture_from_item(_item(ex, name))
+            info, body, ctype = capture_from_item(_item(ex, name, offsets[i] if offsets is not None else None))
             out.append(process_capture(body, info, ctype))
     return out
 
@@ -47,13 +49,12 @@ def killed(tmp_path: Path) -> dict[str, object]:
     warc.mkdir()
     one, two, _ = _exchanges()
     three = _recrawl(one, two)
-    _write_warc(warc / FILE_1, one, 0)
-    _write_warc(warc / FILE_2, two, 20, fields=False)
+    offsets_1 = _write_warc(warc / FILE_1, one, 0)
+    offsets_2 = _write_warc(warc / FILE_2, two, 20, fields=False)
     _write_warc(warc / FILE_3, three, 60)  # the killed run's file (mended: complete records only)
     catalog = tmp_path / "catalog.sqlite"
     conn = open_catalog(catalog)
-    store_entries(conn, _entries(one, FILE_1) + _entries(two, FILE_2))  # two runs that finished ...
-    fill_offsets(conn, warc)
+    store_entries(conn, _entries(one, FILE_1, offsets_1) + _entries(two, FILE_2, offsets_2))  # two finished runs ...
     refresh_runs(conn, warc)
     stored, missing = _entries(three, FILE_3)  # ... and the killed one: its first item was stored, live
     store_entries(conn, [stored])

@@ -14,13 +14,16 @@ from typing import Any, TypeVar
 import pytest
 
 from crawler.items import ReportItem
-from pipelines.parse_pipeline import ENTRY_KEY, ParseReportPipeline, parse_workers
+from crawler.routing import Routing
+from pipelines.parse_pipeline import ParseReportPipeline, parse_workers
 
 T = TypeVar("T")
 
 
 async def asyncio_runner(executor: Executor, fn: Callable[..., T], *args: Any) -> T:
     return await asyncio.wrap_future(executor.submit(fn, *args))
+
+ROUTING = Routing("report", source="t", family="trs")
 
 
 class Stats:
@@ -41,10 +44,10 @@ def _items() -> list[ReportItem]:
                               ("report_2019.txt", render_text(generate_report(5, "2019", year=2020)),
                                "text/plain; charset=utf-8")):
         items.append(ReportItem(url=f"http://127.0.0.1/{name}", body=body.encode("utf-8"),
-                                status=200, headers={"Content-Type": [ctype]}, source="t", family="trs"))
+                                status=200, headers={"Content-Type": [ctype]}, routing=ROUTING))
     pdf = render_pdf(generate_report(7))
     items.append(ReportItem(url="http://127.0.0.1/report.pdf", body=pdf, status=200,
-                            headers={"Content-Type": ["application/pdf"]}, source="t", family="trs"))
+                            headers={"Content-Type": ["application/pdf"]}, routing=ROUTING))
     return items
 
 
@@ -56,7 +59,7 @@ def _pipeline(workers: int) -> tuple[ParseReportPipeline, Stats]:
 
 
 def _reports(items: list[Any]) -> list[Any]:
-    return [item.extra[ENTRY_KEY].report for item in items]
+    return [item.catalog_entry.report for item in items]
 
 
 def test_auto_worker_count_is_one_per_core_up_to_four() -> None:
@@ -136,7 +139,7 @@ def test_a_document_whose_worker_dies_twice_is_stored_as_failed() -> None:
             done = await task
         finally:
             pipe.close_spider()
-        return done.extra[ENTRY_KEY], stats
+        return done.catalog_entry, stats
 
     entry, stats = asyncio.run(run())
     assert entry.report is None

@@ -1,7 +1,7 @@
-"""``scrapy rebuild`` (archive/rebuild.py) against WARCs written here with warcio, shaped like the capture layer's
+"""``scrapy rebuild`` (pipelines/catalog/rebuild.py) against WARCs written here with warcio, shaped like the capture layer's
 (request + response + JSON metadata record per exchange, a revisit for a duplicate payload) plus another tool's
 WARC without metadata. The "live" catalog is built through the item pipeline's own functions
-(``capture_from_item`` → ``process_capture`` → ``store_entries`` → ``fill_offsets``/``refresh_runs``), so the
+(``capture_from_item`` → ``process_capture`` → ``store_entries`` → ``place_captures``/``refresh_runs``), so the
 comparison is live path against rebuild path over the same bytes."""
 
 from __future__ import annotations
@@ -21,12 +21,15 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from archive.metadata import outlinks
+from archive.recorder import CaptureStamp
 from archive.records import metadata_fields
 from crawler.items import ReportItem
+from crawler.routing import Routing
 from pipelines.catalog import open_catalog, store_entries
 from pipelines.catalog.processing import process_capture
 from pipelines.catalog.rebuild import rebuild
-from pipelines.catalog.runs import fill_offsets, refresh_runs
+from pipelines.catalog.runs import refresh_runs
+from pipelines.catalog.store import place_captures
 from pipelines.parse_pipeline import capture_from_item
 from tests.conftest import ROOT, catalog_dump
 from tests.shared import SHARED, require_shared, shared_files
@@ -196,21 +199,17 @@ def _digest(body: bytes) -> str:
     return payload_digest(body)
 
 
-def _item(ex: Exchange, warc_file: str) -> ReportItem:
-    """The item the spider yields for ``ex`` (see spiders/annual_reports.py: _item)."""
-    meta = ex.meta or {}
+def _item(ex: Exchange, warc_file: str, offset: int | None = None) -> ReportItem:
+    """The item the spider yields for ``ex`` (see spiders/annual_reports.py: _item); ``offset``: what the archive
+    writer's callback has put in its capture stamp by the time the item is stored (None: not yet)."""
+    routing = Routing.from_metadata(ex.meta or {})
     if ex.not_modified:  # archive/capture.py hands the spider the earlier response in place of the 304
         assert ex.revisit_of is not None
         ex = Exchange(ex.url, ex.revisit_of.body, ex.revisit_of.ctype, meta=ex.meta, record_id=ex.record_id,
                       date=ex.date)
-    discovery = list(meta["discovery"])  # type: ignore[call-overload]
-    discovery = discovery[:-1] + [ex.url] if discovery[-1] != ex.url else discovery
     return ReportItem(
-        url=ex.url, body=ex.body, headers={"Content-Type": [ex.ctype]}, status=ex.status, content_type=ex.ctype,
-        source=str(meta["source"]), agency=str(meta["agency"]), family=str(meta["family"]),
-        list_title=meta.get("list_title"), list_date=meta.get("list_date"),  # type: ignore[arg-type]
-        discovery=discovery, attachment_of=meta.get("attachment_of"),  # type: ignore[arg-type]
-        archive_record_id=ex.record_id, archive_captured_at=ex.date, archive_warc_file=warc_file + ".open",
+        url=ex.url, body=ex.body, routing=routing.reached(ex.url), headers={"Content-Type": [ex.ctype]},
+        status=ex.status, content_type=ex.ctype, archived=CaptureStamp(ex.record_id, ex.date, warc_file, offset),
     )
 
 
@@ -223,19 +222,24 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     three = _recrawl(one, two)
     offsets = {FILE_1: _write_warc(warc / FILE_1, one, 0), FILE_2: _write_warc(warc / FILE_2, two, 20, fields=False),
                FILE_3: _write_warc(warc / FILE_3, three, 60)}
-    # the live catalog: through the item pipeline's functions, offsets filled at close from the WARCs
+    # the live catalog, through the item pipelines' functions: most offsets were in the capture stamps (the archive
+    # writer's callback) before their batch was stored; the last batch's are placed at the end, as the store
+    # pipeline does at engine_stopped
     live = root / "live.sqlite"
     conn = open_catalog(live)
-    entries = []
+    entries, late = [], []
     for name, exchanges in ((FILE_1, one), (FILE_2, two), (FILE_3, three)):
-        for ex in exchanges:
+        for ex, offset in zip(exchanges, offsets[name], strict=True):
             if ex.is_item:
-                info, body, ctype = capture_from_item(_item(ex, name))
+                known = len(entries) < 6
+                info, body, ctype = capture_from_item(_item(ex, name, offset if known else None))
                 entries.append(process_capture(body, info, ctype))
+                if not known:
+                    late.append((ex.record_id, name, offset))
     store_entries(conn, entries[:3])
     store_entries(conn, entries[3:6])
     store_entries(conn, entries[6:])
-    fill_offsets(conn, warc)
+    assert place_captures(conn, late) == 2
     refresh_runs(conn)
     conn.close()
     foreign_dir = root / "foreign"

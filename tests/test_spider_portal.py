@@ -83,7 +83,7 @@ def check_reports_exactly_once(portal: Any, res: CrawlResult) -> None:
         t = truth[item["url"]]
         assert item["attachment_of"] == t["attachment_of"], item["url"]
         assert item["status"] == 200
-        assert item["extra"]["list_year"] == t["year"], (item["list_title"], t["year"])
+        assert item["list_year"] == t["year"], (item["list_title"], t["year"])
         assert item["discovery"][0] in {u for s in _sources(portal) for u in s}, item["discovery"]
         assert item["discovery"][-1] == item["url"]
         if t["attachment_of"]:
@@ -126,7 +126,7 @@ def test_page_printing_its_report_and_linking_a_copy_yields_both(static_crawl: t
         assert page["attachment_of"] is None and page["content_type"].startswith("text/html")
         assert att["attachment_of"] == page["url"] and att["content_type"] == "application/pdf"
         assert att["discovery"] == [*page["discovery"], att["url"]]
-        assert att["list_title"] == page["list_title"] and att["extra"] == page["extra"]
+        assert att["list_title"] == page["list_title"] and att["list_year"] == page["list_year"]
     # and pages that only point to their attachment are not taken for reports
     notes = {r["attachment_of"] for r in portal.ground_truth if r["attachment_of"] and r["attachment_of"] not in truth_urls}
     assert notes and not notes & set(by_url)

@@ -170,7 +170,7 @@ def test_every_request_of_a_small_crawl_round_trips(tmp_path: Path) -> None:
     assert [r.url for r in browser] == [f"{SITE}/nb/index.html"]
     assert browser[0].meta["playwright_page_init_callback"] == jsapi.WATCH_CALLBACK
     assert any(isinstance(r, FormRequest) for r in seen), "no Hanweb dataproxy POST was made"
-    assert sorted((i.url, i.attachment_of) for i in items) == sorted([
+    assert sorted((i.url, i.routing.attachment_of) for i in items) == sorted([
         (f"{SITE}/nb/23.html", None),
         (f"{SITE}/files/nb2023.pdf", f"{SITE}/nb/23.html"),
         (f"{SITE}/files/nb2022.docx", f"{SITE}/nb/22.html"),

@@ -7,6 +7,7 @@ content.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -127,6 +128,19 @@ def attachment_links(sel: Selector, base_url: str) -> list[tuple[str, str]]:
         if (in_body or labelled) and url not in out:
             out[url] = text
     return list(out.items())
+
+
+def followed_attachments(sel: Selector, base_url: str, allows: Callable[[str], bool]) -> list[tuple[str, str]]:
+    """The attachments of a detail page the crawl follows: those :func:`attachment_links` finds on a host the
+    source allows."""
+    return [(url, text) for url, text in attachment_links(sel, base_url) if allows(url)]
+
+
+def is_report_page(sel: Selector, attachments: list[tuple[str, str]]) -> bool:
+    """The one rule for a detail page, used by the spider and by ``scrapy rebuild``: it is a report unless its
+    report is published as the ``attachments`` the crawl follows (:func:`followed_attachments`); a page that
+    prints the report and links a copy is a report too (:func:`carries_report_text`), as is its copy."""
+    return not attachments or carries_report_text(sel)
 
 
 def carries_report_text(sel: Selector) -> bool:

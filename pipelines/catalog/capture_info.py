@@ -7,18 +7,25 @@ here, so the two paths cannot disagree on a field's spelling (dates, content typ
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from archive.records import sha1_digest, sha1_of
+from crawler.routing import Routing
 
 __all__ = ["CaptureInfo", "payload_digest", "sha1_of"]
 
 
+_NO_ROUTING = Routing(role="report")
+
+
 @dataclass(frozen=True)
 class CaptureInfo:
+    """One capture as the catalog records it: where and when it was archived, its payload, and the routing record
+    the spider made for it (held, not copied: its fields are the row's ``source``, ``agency``, … columns)."""
+
     url: str
     record_id: str
     captured_at: str | None = None
@@ -28,32 +35,25 @@ class CaptureInfo:
     content_type: str | None = None
     payload_digest: str | None = None
     payload_length: int | None = None
-    role: str = "report"
-    source: str | None = None
-    agency: str | None = None
-    family: str | None = None
-    list_title: str | None = None
-    list_date: str | None = None
-    discovery: tuple[str, ...] = field(default_factory=tuple)
-    attachment_of: str | None = None
+    routing: Routing = _NO_ROUTING
     run_id: str | None = None
 
+    @property
+    def role(self) -> str:
+        """``attachment`` (a document linked from a detail page) or ``report``."""
+        return "attachment" if self.routing.attachment_of else "report"
+
     @classmethod
-    def of_capture(cls, url: str, record_id: str, body: bytes, routing: Mapping[str, Any], *,
-                   captured_at: str | None, warc_file: str | None, warc_offset: int | None, status: int | None,
-                   content_type: str | None, discovery: Sequence[str]) -> CaptureInfo:
-        """The one place a capture's catalog facts are assembled, from the routing context the spider gave it
-        (the item live, the WARC metadata record in a rebuild): so live and rebuilt catalogs cannot drift."""
-        attachment_of = routing.get("attachment_of")
+    def of_capture(cls, url: str, record_id: str, body: bytes, routing: Routing, *, captured_at: str | None,
+                   warc_file: str | None, warc_offset: int | None, status: int | None,
+                   content_type: str | None) -> CaptureInfo:
+        """The one place a capture's catalog facts are assembled, from the routing record the spider made (the
+        item's live, the WARC metadata record's in a rebuild): so live and rebuilt catalogs cannot drift."""
         return cls(
             url=url, record_id=record_id, captured_at=normalise_timestamp(captured_at),
             warc_file=(warc_file or "").removesuffix(".open") or None, warc_offset=warc_offset,
             status=status, content_type=content_type,
-            payload_digest=payload_digest(body), payload_length=len(body),
-            role="attachment" if attachment_of else "report",
-            source=routing.get("source"), agency=routing.get("agency"), family=routing.get("family"),
-            list_title=routing.get("list_title"), list_date=routing.get("list_date"),
-            discovery=tuple(discovery), attachment_of=attachment_of,
+            payload_digest=payload_digest(body), payload_length=len(body), routing=routing,
         )
 
     def with_offset(self, warc_file: str | None, warc_offset: int | None) -> CaptureInfo:
@@ -63,7 +63,7 @@ class CaptureInfo:
         """The ``source`` object of the canonical report JSON."""
         return {"url": self.url, "captured_at": self.captured_at, "warc_file": self.warc_file,
                 "warc_offset": self.warc_offset, "warc_record_id": self.record_id,
-                "content_type": self.content_type, "attachment_of": self.attachment_of}
+                "content_type": self.content_type, "attachment_of": self.routing.attachment_of}
 
 
 def payload_digest(body: bytes) -> str:

@@ -26,7 +26,7 @@ from pipelines.catalog.rebuild import BATCH_SIZE
 from pipelines.catalog.recognise import Damaged, Seen, Unresolved, parse_candidate, recognise, remember
 from pipelines.catalog.runs import refresh_runs
 from pipelines.catalog.schema import ids_in, open_catalog, transaction
-from pipelines.catalog.store import StoreEntry, store_entries
+from pipelines.catalog.store import StoreEntry, place_captures, store_entries
 
 
 @dataclass
@@ -79,7 +79,7 @@ def catch_up(files: Iterable[Path], catalog_path: Path, warc_dir: Path, dedup_pa
                 if cap.record_id in stored:
                     result.known += 1
                     if cap.record_type != "revisit":  # a later revisit in these files may refer to it
-                        remember(cap, dict(cap.metadata) if cap.metadata else None, seen)
+                        remember(cap, seen)
                     continue
                 if cap.record_type == "revisit" and not _in(seen, cap.refers_to, cap.refers_to_uri,
                                                             cap.refers_to_date):
@@ -93,7 +93,7 @@ def catch_up(files: Iterable[Path], catalog_path: Path, warc_dir: Path, dedup_pa
                     except (LookupError, OSError) as e:
                         result.needs_rebuild = f"{path.name}@{cap.offset} {cap.url}: its original: {e}"
                         return result
-                    remember(original, dict(original.metadata) if original.metadata else None, seen)
+                    remember(original, seen)
                 try:
                     candidate = recognise(cap, linked, seen, by_title)
                 except Unresolved as e:
@@ -164,15 +164,11 @@ class _OriginalFinder:
 
 
 def _fill_offsets(conn: sqlite3.Connection, present: dict[str, tuple[str, int]]) -> int:
-    """Rows stored before their record was flushed get its file and offset (as the crawl's end would)."""
+    """Rows stored before their record was flushed get its file and offset (the kill came before the writer's
+    callback could report them)."""
     pending = [rid for (rid,) in conn.execute("SELECT record_id FROM captures WHERE warc_offset IS NULL")
                if rid in present]
-    updates = [(present[rid][0], present[rid][1], rid) for rid in pending]
-    if updates:
-        with transaction(conn):
-            conn.executemany("UPDATE captures SET warc_file = ?, warc_offset = ? WHERE record_id = ?", updates)
-            conn.executemany("UPDATE reports SET warc_file = ?, warc_offset = ? WHERE warc_record_id = ?", updates)
-    return len(updates)
+    return place_captures(conn, [(rid, *present[rid]) for rid in pending])
 
 
 def _remove_stale(conn: sqlite3.Connection, names: set[str], present: dict[str, tuple[str, int]],

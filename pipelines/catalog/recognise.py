@@ -9,6 +9,7 @@ function the live item pipeline calls, so the rebuilt catalog equals the live on
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,14 +18,15 @@ from parsel import Selector
 
 from archive.payload import PayloadTooLarge
 from archive.reader import Capture, DamagedRecord, read_capture_at
-from crawler.families.links import attachment_links, carries_report_text, is_document_url, report_links
+from crawler.families.links import followed_attachments, is_document_url, is_report_page, report_links
+from crawler.routing import PAGE_ROLES, Routing
 from crawler.textfix import decode
 from crawler.titles import match_report_title
 from pipelines.catalog.capture_info import CaptureInfo, content_type_of
 from pipelines.catalog.processing import process_capture
 from pipelines.catalog.store import StoreEntry
 
-REPORT_ROLES = ("report", "attachment")
+NOT_MODIFIED = "server-not-modified"
 
 
 @dataclass(frozen=True)
@@ -50,14 +52,9 @@ class Candidate:
     body: bytes
     capture: CaptureInfo
     content_type_header: str | None
-    check_attachments: bool  # a detail page: a report only when it links no attachments (spider's rule)
+    check_page: bool  # a detail page: a report only by crawler.families.links.is_report_page (the spider's rule)
     charset: str | None = None  # detected at crawl time (metadata record), so the check need not detect again
     doc_links: bool | None = None  # the metadata's outlinks include a PDF/DOCX/DOC (None: no outlinks recorded)
-
-
-_ROUTING_KEYS = ("role", "source", "agency", "family", "discovery", "list_title", "list_date", "attachment_of",
-                 "charset")
-NOT_MODIFIED = "server-not-modified"
 
 
 class Unresolved(Exception):
@@ -65,39 +62,57 @@ class Unresolved(Exception):
 
 
 @dataclass(frozen=True)
+class Described:
+    """What a capture's metadata record says: the spider's routing record and what the archive added."""
+
+    routing: Routing
+    charset: str | None
+    doc_links: bool | None
+
+    @classmethod
+    def of(cls, metadata: Mapping[str, Any] | None) -> Described | None:
+        if not metadata:
+            return None
+        charset = metadata.get("charset")
+        return cls(Routing.from_metadata(metadata), charset if isinstance(charset, str) else None,
+                   _doc_links(metadata))
+
+
+@dataclass(frozen=True)
 class Seen:
-    """Where a capture is, and (for report-like ones) the routing part of its metadata: a revisit of the same URL
+    """Where a capture is, and (for report-like ones) what its metadata record said: a revisit of the same URL
     carries no metadata record of its own, it repeats its original's."""
 
     warc_file: str
     offset: int
-    meta: dict[str, Any] | None
+    described: Described | None
 
 
-def remember(cap: Capture, meta: dict[str, Any] | None, seen: dict[str, Seen]) -> None:
-    routing = None
-    if meta is not None and meta.get("role") in (*REPORT_ROLES, "detail"):
-        routing = {k: meta.get(k) for k in _ROUTING_KEYS}
-        routing["doc_links"] = _doc_links(meta)
-    entry = Seen(cap.warc_file, cap.offset, routing)
+def remember(cap: Capture, seen: dict[str, Seen], described: Described | None = None) -> None:
+    """Note where ``cap`` is, so a later revisit can find its original."""
+    if described is None:
+        described = Described.of(cap.metadata)
+    if described is not None and described.routing.role not in PAGE_ROLES:
+        described = None
+    entry = Seen(cap.warc_file, cap.offset, described)
     seen[cap.record_id] = entry
-    if routing is not None:
+    if described is not None:
         seen[f"{cap.url} {cap.captured_at}"] = entry
 
 
 def recognise(cap: Capture, linked: dict[str, str], seen: dict[str, Seen], by_title: bool) -> Candidate | None:
     original: Seen | None = None
-    meta: dict[str, Any] | None = dict(cap.metadata) if cap.metadata else None
+    described = Described.of(cap.metadata)
     if cap.record_type == "revisit":
         original = seen.get(cap.refers_to or "") or seen.get(f"{cap.refers_to_uri} {cap.refers_to_date}")
-        if meta is None and original is not None and original.meta is not None and cap.refers_to_uri == cap.url:
-            meta = dict(original.meta)
-        if original is None and (meta is None or meta.get("role") in (*REPORT_ROLES, "detail")):
+        if described is None and original is not None and cap.refers_to_uri == cap.url:
+            described = original.described
+        if original is None and (described is None or described.routing.role in PAGE_ROLES):
             raise Unresolved(f"{Path(cap.warc_file).name}@{cap.offset} {cap.url} (refers to {cap.refers_to})")
     if cap.record_type != "revisit":
-        remember(cap, meta, seen)
-    role = (meta or {}).get("role")
-    if (role is None and not by_title) or (role is not None and role not in (*REPORT_ROLES, "detail")):
+        remember(cap, seen, described)
+    role = described.routing.role or None if described is not None else None
+    if (role is None and not by_title) or (role is not None and role not in PAGE_ROLES):
         return None
     source: Capture = cap
     try:
@@ -120,16 +135,13 @@ def recognise(cap: Capture, linked: dict[str, str], seen: dict[str, Seen], by_ti
     if source.status is None or not 200 <= source.status < 300:
         return None
     ctype_header = source.header("Content-Type") or source.mime
-    if role is None:
+    if described is None or role is None:
         return _recognise_by_title(cap, body, ctype_header, linked)
-    assert meta is not None
-    charset = meta.get("charset")
-    doc_links = meta["doc_links"] if "doc_links" in meta else _doc_links(meta)
-    return Candidate(body, _capture_info(cap, meta, body, ctype_header, source.status), ctype_header,
-                     role == "detail", charset if isinstance(charset, str) else None, doc_links)
+    return Candidate(body, _capture_info(cap, described.routing, body, ctype_header, source.status), ctype_header,
+                     role == "detail", described.charset, described.doc_links)
 
 
-def _doc_links(meta: dict[str, Any]) -> bool | None:
+def _doc_links(meta: Mapping[str, Any]) -> bool | None:
     """Whether the page links any document, from the outlinks its metadata record lists (``None``: not listed).
     A page without one cannot have attachments, so the HTML need not be parsed to find out."""
     outlinks = meta.get("outlinks")
@@ -138,20 +150,14 @@ def _doc_links(meta: dict[str, Any]) -> bool | None:
     return any(is_document_url(str(u)) for u in outlinks)
 
 
-def _capture_info(cap: Capture, meta: dict[str, Any], body: bytes, ctype_header: str | None,
+def _capture_info(cap: Capture, routing: Routing, body: bytes, ctype_header: str | None,
                   status: int | None = None) -> CaptureInfo:
-    url = cap.url
-    discovery = list(meta.get("discovery") or [])
-    if discovery and discovery[-1] != url:
-        discovery[-1] = url  # followed a redirect: the spider's item names the final URL, as the capture does
-    elif not discovery:
-        discovery = [url]
+    # the routing record named the URL asked for; after a redirect the spider's item names the final one
     return CaptureInfo.of_capture(
-        url, cap.record_id, body, meta,
+        cap.url, cap.record_id, body, routing.reached(cap.url),
         captured_at=cap.captured_at, warc_file=Path(cap.warc_file).name, warc_offset=cap.offset,
         status=status if status is not None else cap.status,
         content_type=content_type_of({"content-type": ctype_header} if ctype_header else None),
-        discovery=discovery,
     )
 
 
@@ -163,8 +169,9 @@ def _recognise_by_title(cap: Capture, body: bytes, ctype_header: str | None,
     ctype = content_type_of({"content-type": ctype_header} if ctype_header else None) or ""
     is_html = "html" in ctype or "xml" in ctype
     if url in linked:
-        meta = {"list_title": linked[url], "discovery": [url]}
-        return Candidate(body, _capture_info(cap, meta, body, ctype_header), ctype_header, not is_document_url(url))
+        document = is_document_url(url)
+        routing = Routing(role="report" if document else "detail", list_title=linked[url], discovery=(url,))
+        return Candidate(body, _capture_info(cap, routing, body, ctype_header), ctype_header, not document)
     if not is_html:
         return None
     text = _html_text(body, ctype_header)
@@ -173,7 +180,8 @@ def _recognise_by_title(cap: Capture, body: bytes, ctype_header: str | None,
         linked.setdefault(link.url, link.title)
     own = " ".join(sel.xpath("//title//text()").getall()).strip()
     if own and match_report_title(own) is not None:
-        return Candidate(body, _capture_info(cap, {"discovery": [url]}, body, ctype_header), ctype_header, True)
+        routing = Routing(role="detail", discovery=(url,))
+        return Candidate(body, _capture_info(cap, routing, body, ctype_header), ctype_header, True)
     return None
 
 
@@ -192,17 +200,18 @@ def _html_text(body: bytes, ctype_header: str | None, charset: str | None = None
 def parse_candidate(c: Candidate) -> StoreEntry | None:
     """Parse one candidate (in a worker process); ``None`` when it is a detail page whose report is its
     attachments (the spider yields those instead of the page)."""
-    if c.check_attachments and _has_attachments(c):
+    if c.check_page and not _is_report_page(c):
         return None
     return process_capture(c.body, c.capture, c.content_type_header)
 
 
-def _has_attachments(c: Candidate) -> bool:
+def _is_report_page(c: Candidate) -> bool:
+    """The spider's rule (:func:`crawler.families.links.is_report_page`) on the archived page, with the routing
+    record the spider made for it (the source's domains decide which attachments the crawl followed)."""
     ctype = c.capture.content_type or ""
     if c.doc_links is False:
-        return False
+        return True  # it links no document at all: nothing to have been followed (the spider's shortcut too)
     if is_document_url(c.capture.url) or not ("html" in ctype or "xml" in ctype or ctype.startswith("text/")):
-        return False
+        return True
     sel = Selector(text=_html_text(c.body, c.content_type_header, c.charset))
-    # a page that prints the report and links a copy is a report too (the spider yields both)
-    return bool(attachment_links(sel, c.capture.url)) and not carries_report_text(sel)
+    return is_report_page(sel, followed_attachments(sel, c.capture.url, c.capture.routing.allows))

@@ -1,58 +1,16 @@
-"""Derived catalog facts computed once all captures are in: WARC offsets known only after the writer flushed,
-and the ``crawl_runs`` table. Both are functions of the ``captures`` table (plus the WARC files), so a live crawl
-and a rebuild end in the same state."""
+"""The ``crawl_runs`` table, derived once all captures are in: a function of the ``captures`` table (plus the WARC
+file names), so a live crawl and a rebuild end in the same state."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from archive.naming import parse_warc_name
-from archive.reader import iter_captures, warc_files
+from archive.reader import warc_files
 from pipelines.catalog.capture_info import run_ids_for_files
 from pipelines.catalog.schema import SCHEMA, transaction
-
-OffsetReader = Callable[[Path], Iterable[tuple[str, str, int]]]
-
-
-def warc_path(warc_dir: Path, warc_file: str) -> Path:
-    """Where ``warc_file`` (a basename, maybe still carrying ``.open``) lives now."""
-    name = warc_file.removesuffix(".open")
-    return warc_dir / name
-
-
-def reader_offsets(path: Path) -> Iterable[tuple[str, str, int]]:
-    """(record id, file basename, offset) of every capture in ``path``, through ``archive.reader``."""
-    for cap in iter_captures([path]):
-        yield cap.record_id, path.name, cap.offset
-
-
-def fill_offsets(conn: sqlite3.Connection, warc_dir: Path, read: OffsetReader = reader_offsets) -> int:
-    """Fill ``warc_offset`` (and the final file name) of captures stored before their record was flushed.
-
-    Returns how many captures got an offset. Files that are missing are left alone (their rows keep NULL).
-    """
-    pending: dict[str, set[str]] = {}
-    for record_id, warc_file in conn.execute(
-        "SELECT record_id, warc_file FROM captures WHERE warc_offset IS NULL AND warc_file IS NOT NULL"
-    ):
-        pending.setdefault(warc_file, set()).add(record_id)
-    updates: list[tuple[str, int, str]] = []
-    for warc_file, wanted in sorted(pending.items()):
-        path = warc_path(warc_dir, warc_file)
-        if not path.exists():
-            continue
-        for record_id, name, offset in read(path):
-            if record_id in wanted:
-                updates.append((name, offset, record_id))
-    if updates:
-        with transaction(conn):
-            conn.executemany("UPDATE captures SET warc_file = ?, warc_offset = ? WHERE record_id = ?", updates)
-            conn.executemany("UPDATE reports SET warc_file = ?, warc_offset = ? WHERE warc_record_id = ?", updates)
-    return len(updates)
-
 
 RUN_COUNTS = ("new", "changed", "unchanged", "failed", "not_rechecked")
 _RUNS_TABLE = "crawl_runs"

@@ -52,16 +52,16 @@ def store_entries(conn: sqlite3.Connection, entries: Iterable[StoreEntry]) -> in
 def store_report(conn: sqlite3.Connection, entry: StoreEntry) -> int:
     """Store one capture (and its report) inside the caller's transaction. Returns 1 if a report row was
     written, 0 if the capture was older than the stored one for its URL (or carried no report)."""
-    cap = entry.capture
+    cap, routing = entry.capture, entry.capture.routing
     outcome = "report" if entry.report is not None else ("failed" if entry.error else "not_report")
     conn.execute(
         "INSERT OR REPLACE INTO captures (record_id, url, captured_at, run_id, status, content_type, payload_digest,"
         " payload_length, warc_file, warc_offset, role, source, source_agency, family, list_title, list_date,"
         " discovery, attachment_of, outcome, error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (cap.record_id, cap.url, cap.captured_at, cap.run_id, cap.status, cap.content_type, cap.payload_digest,
-         cap.payload_length, cap.warc_file, cap.warc_offset, cap.role, cap.source, cap.agency, cap.family,
-         cap.list_title, cap.list_date, json.dumps(list(cap.discovery), ensure_ascii=False),
-         cap.attachment_of, outcome, entry.error),
+         cap.payload_length, cap.warc_file, cap.warc_offset, cap.role, routing.source, routing.agency,
+         routing.family, routing.list_title, routing.list_date,
+         json.dumps(list(routing.discovery), ensure_ascii=False), routing.attachment_of, outcome, entry.error),
     )
     if entry.report is None:
         return 0
@@ -72,6 +72,17 @@ def store_report(conn: sqlite3.Connection, entry: StoreEntry) -> int:
     _delete_report(conn, rid)
     _insert_report(conn, rid, entry)
     return 1
+
+
+def place_captures(conn: sqlite3.Connection, placed: Iterable[tuple[str, str, int]]) -> int:
+    """Give rows stored before their record was on disk the WARC file and offset the archive's writer reported
+    for it, ``(record id, file, offset)``; returns how many captures were placed."""
+    updates = [(warc_file, offset, record_id) for record_id, warc_file, offset in placed]
+    if updates:
+        with transaction(conn):
+            conn.executemany("UPDATE captures SET warc_file = ?, warc_offset = ? WHERE record_id = ?", updates)
+            conn.executemany("UPDATE reports SET warc_file = ?, warc_offset = ? WHERE warc_record_id = ?", updates)
+    return len(updates)
 
 
 def _capture_order(captured_at: str | None, record_id: str) -> tuple[str, str]:
@@ -86,6 +97,7 @@ def _delete_report(conn: sqlite3.Connection, rid: str) -> None:
 
 def _insert_report(conn: sqlite3.Connection, rid: str, entry: StoreEntry) -> None:
     cap, rep = entry.capture, entry.report
+    routing = cap.routing
     assert rep is not None
     text = rep.get("text") or {}
     repairs = text.get("repairs") or {}
@@ -96,12 +108,12 @@ def _insert_report(conn: sqlite3.Connection, rid: str, entry: StoreEntry) -> Non
         " charset, traditional, pinyin_removed, mojibake_spans, section_count, issue_count, source, source_agency,"
         " list_title, list_date, content_type, attachment_of, payload_digest, captured_at, warc_file, warc_offset,"
         " warc_record_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (rid, cap.url, rep.get("title"), rep.get("agency") or cap.agency, _year(rep, cap), rep.get("published"),
-         rep.get("format"), rep.get("schema_version"), entry.parser_version, text.get("charset"),
-         int(bool(repairs.get("traditional"))), int(repairs.get("pinyin_removed") or 0),
-         len(repairs.get("mojibake_spans") or []), len(sections), len(issues), cap.source, cap.agency,
-         cap.list_title, cap.list_date, cap.content_type, cap.attachment_of, cap.payload_digest, cap.captured_at,
-         cap.warc_file, cap.warc_offset, cap.record_id),
+        (rid, cap.url, rep.get("title"), rep.get("agency") or routing.agency, _year(rep, routing.list_title),
+         rep.get("published"), rep.get("format"), rep.get("schema_version"), entry.parser_version,
+         text.get("charset"), int(bool(repairs.get("traditional"))), int(repairs.get("pinyin_removed") or 0),
+         len(repairs.get("mojibake_spans") or []), len(sections), len(issues), routing.source, routing.agency,
+         routing.list_title, routing.list_date, cap.content_type, routing.attachment_of, cap.payload_digest,
+         cap.captured_at, cap.warc_file, cap.warc_offset, cap.record_id),
     )
     conn.executemany(
         "INSERT INTO sections (report_id, path, key, number, title, text) VALUES (?,?,?,?,?,?)",
@@ -120,13 +132,13 @@ def _insert_report(conn: sqlite3.Connection, rid: str, entry: StoreEntry) -> Non
     )
 
 
-def _year(rep: dict[str, Any], cap: CaptureInfo) -> int | None:
+def _year(rep: dict[str, Any], list_title: str | None) -> int | None:
     """The parsed year; when the report text gives none, the year in the listing title the crawl followed."""
     year = rep.get("year")
     if year is not None:
         return int(year)
-    if cap.list_title:
-        match = match_report_title(cap.list_title)
+    if list_title:
+        match = match_report_title(list_title)
         if match is not None:
             return match.year
     return None
