@@ -261,12 +261,21 @@ def normalize_label(text: str) -> str:
     return _PUNCT.sub("", text)
 
 
+# The words of Table 3's row groups, which real reports print in front of a row's own words ("不予处理——重复申请",
+# "（三）不予公开 1.属于国家秘密"): left out before comparing a label with the rows' wordings.
+_GROUP_PREFIX = re.compile(r"^(?:(?:三)?(?:本年度)?办理结果|不予公开|无法提供|不予处理|其[他它]处理)+(?=.{2})")
+
+
 def leaf_label(text: str) -> str:
-    """The last numbered part of a label that includes its group cells ("（三）不予公开1.属于国家秘密")."""
+    """The last numbered part of a label that includes its group cells ("（三）不予公开1.属于国家秘密"), without
+    the group's words ("不予处理——重复申请" → "重复申请")."""
     parts = re.split(r"(?<=[^0-9])(?=[0-9]{1,2}\s*[.．、](?![0-9]))|(?=[（(][一二三四五六七八九十]{1,3}[）)])|"
                      r"(?=[①②③④⑤⑥⑦⑧⑨⑩])", text)
     parts = [p for p in parts if normalize_label(p)]
-    return parts[-1] if parts else text
+    leaf = parts[-1] if parts else text
+    norm = normalize_label(leaf)
+    stripped = _GROUP_PREFIX.sub("", norm)
+    return stripped if stripped != norm else leaf
 
 
 def similarity(a: str, b: str) -> float:
