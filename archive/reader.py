@@ -18,6 +18,7 @@ from pathlib import Path
 
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
+from .naming import OPEN_SUFFIX, SUFFIX
 from .payload import decode_payload
 from .records import METADATA_FIELD, parse_metadata_fields
 
@@ -111,7 +112,7 @@ def warc_files(source: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
         if p.is_dir():
             for f in sorted(p.rglob("*")):
                 name = f.name
-                if f.is_file() and (name.endswith(WARC_SUFFIXES) or (include_open and name.endswith(".warc.gz.open"))):
+                if f.is_file() and (name.endswith(WARC_SUFFIXES) or (include_open and name.endswith(SUFFIX + OPEN_SUFFIX))):
                     out.append(f)
         elif p.exists():
             out.append(p)

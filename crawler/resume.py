@@ -39,6 +39,7 @@ from scrapy.utils.request import request_from_dict
 
 from archive.config import ArchiveConfig
 from archive.mend import mend_open_files
+from archive.naming import parse_warc_name
 from archive.reader import iter_captures, warc_files
 from pipelines.catalog.catchup import catch_up
 from pipelines.catalog.rebuild import rebuild
@@ -159,7 +160,7 @@ class DurableScheduler:
             mend_open_files(warc_dir, archive.index_dir)  # the killed run's .open file; the archive would do it later
         started = time.strftime("%Y%m%d%H%M%S", time.gmtime(run_started))
         recent = [p for p in (warc_files(warc_dir) if warc_dir.is_dir() else [])
-                  if p.name.startswith("NIANBAO-") and p.name[8:22] >= started]
+                  if (name := parse_warc_name(p.name)) is not None and name.timestamp[:14] >= started]
         captured = self._catch_up_catalog(recent, warc_dir, archive.state_dir / "dedup.sqlite")
         if captured is None:
             captured = {c.url for c in iter_captures(recent)} if recent else set()

@@ -6,12 +6,12 @@ here, so the two paths cannot disagree on a field's spelling (dates, content typ
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from archive.naming import OPEN_SUFFIX, parse_warc_name
 from archive.records import sha1_digest, sha1_of
 from crawler.routing import Routing
 
@@ -51,7 +51,7 @@ class CaptureInfo:
         item's live, the WARC metadata record's in a rebuild): so live and rebuilt catalogs cannot drift."""
         return cls(
             url=url, record_id=record_id, captured_at=normalise_timestamp(captured_at),
-            warc_file=(warc_file or "").removesuffix(".open") or None, warc_offset=warc_offset,
+            warc_file=(warc_file or "").removesuffix(OPEN_SUFFIX) or None, warc_offset=warc_offset,
             status=status, content_type=content_type,
             payload_digest=payload_digest(body), payload_length=len(body), routing=routing,
         )
@@ -111,24 +111,22 @@ def content_type_of(headers: Mapping[Any, Any] | None, fallback: str | None = No
     return raw.split(";", 1)[0].strip().lower() or None
 
 
-_OUR_WARC = re.compile(r"^NIANBAO-(?P<ts>\d{14,17})-(?P<serial>\d{5})-(?P<host>.+)-(?P<pid>\d+)\.warc(?:\.gz)?$")
-
-
 def run_ids_for_files(warc_files: set[str]) -> dict[str, str]:
     """Map each WARC basename to the crawl run that wrote it.
 
-    Our files are named ``NIANBAO-<timestamp>-<serial>-<host>-<pid>.warc.gz``: one process writes serials
+    Our files are named as :mod:`archive.naming` says (``NIANBAO-<timestamp>-<serial>-<host>-<pid>.warc.gz``,
+    read by its :func:`~archive.naming.parse_warc_name`): one process writes serials
     00000, 00001, … so a run is a host/pid whose serial restarts; its id is ``<host>-<pid>-<first timestamp>``.
     A file from another tool is a run of its own, named after the file.
     """
     out: dict[str, str] = {}
-    ours: dict[tuple[str, str], list[tuple[str, int, str]]] = {}
+    ours: dict[tuple[str, int], list[tuple[str, int, str]]] = {}
     for name in warc_files:
-        m = _OUR_WARC.match(name)
-        if m is None:
+        parsed = parse_warc_name(name)
+        if parsed is None:
             out[name] = name.removesuffix(".gz").removesuffix(".warc")
             continue
-        ours.setdefault((m["host"], m["pid"]), []).append((m["ts"], int(m["serial"]), name))
+        ours.setdefault((parsed.host, parsed.pid), []).append((parsed.timestamp, parsed.serial, name))
     for (host, pid), files in ours.items():
         current: str | None = None
         last_serial = -1

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archive.naming import parse_warc_name
+from archive.naming import OPEN_SUFFIX, parse_warc_name
 from archive.reader import DamagedRecord, iter_captures, read_capture_at
 from pipelines.catalog.rebuild import BATCH_SIZE
 from pipelines.catalog.recognise import Damaged, Seen, Unresolved, parse_candidate, recognise, remember
@@ -197,7 +197,7 @@ def _remove_stale(conn: sqlite3.Connection, names: set[str], present: dict[str, 
 
 def _exists(warc_dir: Path, name: str) -> bool:
     """The file is there, closed or still being written (another process's ``.open`` file is not ours to judge)."""
-    return (warc_dir / name).exists() or (warc_dir / f"{name}.open").exists()
+    return (warc_dir / name).exists() or (warc_dir / f"{name}{OPEN_SUFFIX}").exists()
 
 
 __all__ = ["CatchUpResult", "catch_up"]
