@@ -43,7 +43,7 @@ def test_the_base_renderings_parse(seed: int, fmt: str, medium: str) -> None:
     _check(render_variant(_report(seed, fmt), variants, seed), seed)
 
 
-@settings(max_examples=80, **_QUICK)  # type: ignore[arg-type]
+@settings(max_examples=250, **_QUICK)  # type: ignore[arg-type]
 @given(seed=SEEDS, fmt=FORMATS, combo=st.integers(min_value=0, max_value=10**9),
        medium=st.sampled_from((None, *MEDIA)))
 def test_random_combinations_parse(seed: int, fmt: str, combo: int, medium: str | None) -> None:
@@ -56,3 +56,26 @@ def test_random_combinations_parse(seed: int, fmt: str, combo: int, medium: str 
 @given(seed=SEEDS, fmt=FORMATS)
 def test_single_variant_parses(name: str, seed: int, fmt: str) -> None:
     _check(render_variant(_report(seed, fmt), (name,), seed), seed)
+
+
+def _every_variant(medium: str, rng: random.Random) -> tuple[str, ...]:
+    """Every variant that can be switched on together for ``medium``: one member of each exclusive family
+    (drawn), every member of the other families."""
+    from crawler.portal.variants import FAMILIES, compatible, family_members
+
+    out: list[str] = []
+    for family in FAMILIES.values():
+        members = [n for n in family_members(family.name) if medium in VARIANTS[n].media]
+        if family.exclusive:
+            rng.shuffle(members)
+            members = members[:1] if not out or compatible([*out, *members[:1]]) else members[1:2]
+        out.extend(m for m in members if compatible([*out, m]))
+    return tuple(out)
+
+
+@settings(max_examples=12, **_QUICK)  # type: ignore[arg-type]
+@given(seed=SEEDS, fmt=FORMATS, medium=st.sampled_from(MEDIA))
+def test_every_variant_switched_on_parses(seed: int, fmt: str, medium: str) -> None:
+    variants = _every_variant(medium, random.Random(seed))
+    assert len(variants) >= 15
+    _check(render_variant(_report(seed, fmt), variants, seed), seed)

@@ -134,7 +134,7 @@ def text_review(text: str) -> tuple[dict[str, Values] | None, str | None, bool]:
     end = max((text.rfind(w) + len(w) if w in text else -1) for w in _HEADER_WORDS)
     if end < 0:
         return None, None, False
-    tokens = _number_lines(text[end:])
+    tokens = [t for line in _number_lines(text[end:]) for t in line]
     if len(tokens) == 15:
         # the body as printed, cells separated (one line of 15, or three lines of five): blanks stay None
         return _split15([None if is_blank(t) else read_number(t) for t in tokens]), None, False
@@ -152,20 +152,45 @@ def text_review(text: str) -> tuple[dict[str, Values] | None, str | None, bool]:
     return _split15(list(choices[0])), run, False
 
 
-def _number_lines(text: str) -> list[str]:
-    """The tokens of the lines right after Table 4's header that hold only numbers and blank marks."""
-    tokens: list[str] = []
+def _number_lines(text: str) -> list[list[str]]:
+    """The lines right after Table 4's header that hold only numbers and blank marks, as token lists."""
+    lines: list[list[str]] = []
     for line in text.split("\n"):
         parts = line.split()
         if not parts:
-            if tokens:
+            if lines:
                 break
             continue
         if all(is_blank(p) or read_number(p) is not None for p in parts):
-            tokens.extend(parts)
-        elif tokens or len(tokens) == 0 and line.strip() and not parts[0][0].isdigit():
+            lines.append(parts)
+        elif lines or line.strip():
             break
-    return tokens
+    return lines
+
+
+def body_lines(text: str) -> dict[str, list[Values]] | None:
+    """Table 4's body as three unlabelled lines, one per group in the official order, some printed with four
+    numbers (a blank printed as nothing): group -> its readings, for the identities to choose from."""
+    end = max((text.rfind(w) + len(w) if w in text else -1) for w in _HEADER_WORDS)
+    if end < 0:
+        return None
+    lines = _number_lines(text[end:])
+    if len(lines) != 3 or not all(4 <= len(x) <= 5 for x in lines) or all(len(x) == 5 for x in lines):
+        return None
+    out: dict[str, list[Values]] = {}
+    for group, parts in zip(REVIEW_GROUPS, lines, strict=True):
+        values = [None if is_blank(p) else read_number(p) for p in parts]
+        if len(values) == 5:
+            out[group] = [values]
+        elif None in values:
+            out[group] = []  # a blank mark and a blank printed as nothing: the cells cannot be placed
+        else:
+            readings: list[Values] = []
+            for hole in range(5):
+                it = iter(values)
+                readings.append([None if i == hole else next(it) for i in range(5)])
+            out[group] = readings
+    return out
 
 
 def line_review(lines: list[LineRow]) -> dict[str, list[Values]] | None:

@@ -1,0 +1,542 @@
+"""OCR of report pictures: tables (cells with spans) and the narrative lines around them.
+
+Pure: image bytes in, result out; no network, no clock in the result. The engine is Tesseract 5 through
+tesserocr (libtesseract in-process) with Debian's ``chi_sim`` model, one thread, fixed settings, so the
+same bytes give the same result (``rebuild`` is byte-identical). Why this engine: docs/ocr.md.
+
+Tables are never read whole-page (Tesseract then reads ruling lines as ``|``, merges rows): the grid is
+found first (ruling lines by morphology, after deskew, seal removal and lighting correction), cells with
+their row/column spans are recovered from which grid segments are drawn, and each cell is read on its
+own: number-looking cells with a digits-only model and a second, independent reading that must agree,
+labels with ``chi_sim``. A number whose readings disagree, or whose engine confidence is low, gets a
+confidence below ``LOW_CONFIDENCE``: the caller reports it (``ocr_low_confidence``) instead of trusting it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+# A cell read with confidence below this is doubtful: never a silent number. Calibrated on the generated
+# image tables (bench/ocr.py): every wrongly read number cell there scores below it.
+LOW_CONFIDENCE = 80.0
+MAX_PIXELS = 40_000_000  # refused above this (a decompression bomb, or not a page)
+WORK_PIXELS = 12_000_000  # larger pictures are downscaled to this before reading
+TESSDATA_DIRS = ("/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata",
+                 "/usr/share/tessdata", "/usr/local/share/tessdata")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+class OcrInputError(ValueError):
+    """The bytes are not a picture we read: undecodable, or larger than ``MAX_PIXELS``."""
+
+
+@dataclass(frozen=True)
+class OcrTable:
+    rows: list[list[str]]  # cell texts, rectangular, spans resolved (a spanned cell's text in every slot)
+    ids: list[list[int]]  # slots of one spanned cell share an id (as crawler.report._blocks.Grid.ids)
+    confidence: list[list[float]]  # 0..100 per slot; 100 for a cell that is surely empty
+
+
+# --- engine -----------------------------------------------------------------------------------------
+
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # Tesseract's OpenMP threads: one, for determinism and cost
+
+
+def _tessdata() -> str | None:
+    prefix = os.environ.get("TESSDATA_PREFIX")
+    for folder in ((prefix,) if prefix else ()) + TESSDATA_DIRS:
+        if os.path.exists(os.path.join(folder, "chi_sim.traineddata")) and \
+                os.path.exists(os.path.join(folder, "eng.traineddata")):
+            return folder
+    return None
+
+
+@cache
+def ocr_available() -> bool:
+    """tesserocr importable and the ``chi_sim`` and ``eng`` models installed (Debian tesseract-ocr-chi-sim)."""
+    try:
+        import cv2  # noqa: F401
+        import numpy  # noqa: F401
+        import tesserocr  # noqa: F401
+    except ImportError:
+        return False
+    return _tessdata() is not None
+
+
+class _Engines(threading.local):
+    """One Tesseract API per model and thread (an API is not thread-safe; loading chi_sim costs ~0.3 s)."""
+
+    def __init__(self) -> None:
+        self.apis: dict[str, Any] = {}
+
+    def get(self, name: str) -> Any:
+        api = self.apis.get(name)
+        if api is None:
+            import tesserocr
+
+            path = _tessdata()
+            if path is None:
+                raise RuntimeError("Tesseract models not found: install Debian tesseract-ocr-chi-sim "
+                                   "(scripts/install-system.sh)")
+            lang, psm, variables = _MODELS[name]
+            api = tesserocr.PyTessBaseAPI(path=path, lang=lang, psm=psm, oem=tesserocr.OEM.LSTM_ONLY)
+            for key, value in variables.items():
+                api.SetVariable(key, value)
+            self.apis[name] = api
+        return api
+
+
+# name -> (language, page segmentation mode, variables). PSM 7: one text line; 6: a block of lines.
+_MODELS: dict[str, tuple[str, int, dict[str, str]]] = {
+    "digits": ("eng", 7, {"tessedit_char_whitelist": "0123456789.", "classify_bln_numeric_mode": "1",
+                          "load_system_dawg": "0", "load_freq_dawg": "0"}),
+    "digits_zh": ("chi_sim", 7, {"tessedit_char_whitelist": "0123456789."}),
+    "line": ("chi_sim", 7, {}),
+    "block": ("chi_sim", 6, {}),
+}
+_ENGINES = _Engines()
+
+
+def _recognise(name: str, image: Any) -> tuple[str, float]:
+    """(text, mean word confidence 0..100) of a grey numpy image with one model."""
+    from PIL import Image
+
+    api = _ENGINES.get(name)
+    api.SetImage(Image.fromarray(image))
+    api.SetSourceResolution(300)
+    text = api.GetUTF8Text().strip()
+    confs = api.AllWordConfidences()
+    return text, (float(min(confs)) if confs else 0.0)
+
+
+# --- image preparation --------------------------------------------------------------------------------
+
+class _Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+
+    def passed(self) -> bool:
+        return time.monotonic() > self.end
+
+
+def _load(data: bytes) -> Any:
+    """Grey uint8 image, red seal ink turned to paper, downscaled to ``WORK_PIXELS``."""
+    import numpy as np
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            if im.width * im.height > MAX_PIXELS:
+                raise OcrInputError(f"picture of {im.width}x{im.height} pixels is over the OCR limit of "
+                                    f"{MAX_PIXELS:,} pixels")
+            im.seek(0)
+            rgb = im.convert("RGB")
+    except (OSError, SyntaxError, Image.DecompressionBombError) as e:
+        raise OcrInputError(f"not a readable picture: {e}") from e
+    if rgb.width * rgb.height > WORK_PIXELS:
+        f = (WORK_PIXELS / (rgb.width * rgb.height)) ** 0.5
+        rgb = rgb.resize((round(rgb.width * f), round(rgb.height * f)), Image.Resampling.LANCZOS)
+    a = np.asarray(rgb, dtype=np.int16)
+    r, g, b = a[..., 0], a[..., 1], a[..., 2]
+    grey = (r * 299 + g * 587 + b * 114) // 1000
+    # seal ink: red well above green and blue; black print under it stays dark in every channel
+    red = (r - np.maximum(g, b)) > 40
+    grey[red] = r[red]
+    return grey.astype(np.uint8)
+
+
+def _flatten(grey: Any) -> Any:
+    """Divide by the paper's brightness (estimated by a large closing), so uneven lighting goes."""
+    import cv2
+    import numpy as np
+
+    small = cv2.resize(grey, (max(1, grey.shape[1] // 4), max(1, grey.shape[0] // 4)), interpolation=cv2.INTER_AREA)
+    paper = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (15, 15)))
+    paper = cv2.resize(cv2.GaussianBlur(paper, (0, 0), 3), (grey.shape[1], grey.shape[0]),
+                       interpolation=cv2.INTER_LINEAR)
+    flat = grey.astype(np.float32) / np.maximum(paper.astype(np.float32), 1.0) * 255.0
+    return np.clip(flat, 0, 255).astype(np.uint8)
+
+
+def _ink(flat: Any) -> Any:
+    import cv2
+
+    _, ink = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    if (ink > 0).mean() > 0.5:  # a dark picture: Otsu split the background, not print from paper
+        _, ink = cv2.threshold(flat, 128, 255, cv2.THRESH_BINARY_INV)
+    return ink
+
+
+def _skew(ink: Any) -> float:
+    """Angle (degrees) of the long near-horizontal lines, or of the text lines when there are none."""
+    import cv2
+    import numpy as np
+
+    h, w = ink.shape
+    segments = cv2.HoughLinesP(ink, 1, np.pi / 1800, threshold=max(50, w // 6), minLineLength=w // 4,
+                               maxLineGap=4)
+    angles, weights = [], []
+    if segments is not None:
+        for x1, y1, x2, y2 in segments.reshape(-1, 4).tolist():
+            if x2 == x1:
+                continue
+            a = np.degrees(np.arctan2(y2 - y1, x2 - x1))
+            if abs(a) < 4:
+                angles.append(a)
+                weights.append(np.hypot(x2 - x1, y2 - y1))
+    if len(angles) >= 2:
+        order = np.argsort(angles)
+        cum = np.cumsum(np.asarray(weights)[order])
+        return float(np.asarray(angles)[order][np.searchsorted(cum, cum[-1] / 2)])
+    # text lines: the angle whose row profile is sharpest
+    small = cv2.resize(ink, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+    best, best_score = 0.0, -1.0
+    centre = (small.shape[1] / 2, small.shape[0] / 2)
+    for a in np.arange(-3.0, 3.01, 0.25):
+        m = cv2.getRotationMatrix2D(centre, a, 1.0)
+        rot = cv2.warpAffine(small, m, (small.shape[1], small.shape[0]), flags=cv2.INTER_NEAREST)
+        score = float(np.var(rot.sum(axis=1, dtype=np.float64)))
+        if score > best_score:
+            best, best_score = float(a), score
+    return -best
+
+
+def _rotate(image: Any, angle: float, fill: int) -> Any:
+    import cv2
+
+    if abs(angle) < 0.05:
+        return image
+    h, w = image.shape
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    return cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
+
+
+@dataclass
+class _Page:
+    flat: Any  # grey, deskewed, lighting corrected
+    ink: Any  # binary, 255 = ink
+    hlines: Any  # ink of horizontal ruling lines
+    vlines: Any
+
+
+def _prepare(data: bytes) -> _Page:
+    import cv2
+
+    flat = _flatten(_load(data))
+    angle = _skew(_ink(flat))
+    flat = _rotate(flat, angle, 255)
+    ink = _ink(flat)
+    h, w = ink.shape
+    k = max(25, min(w, h) // 40)
+    hlines = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (k, 1)))
+    vlines = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, k)))
+    # a line thinned by the scan may break: close small gaps along it
+    hlines = cv2.morphologyEx(hlines, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (9, 1)))
+    vlines = cv2.morphologyEx(vlines, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 9)))
+    return _Page(flat, ink, hlines, vlines)
+
+
+# --- grid ---------------------------------------------------------------------------------------------
+
+@dataclass
+class _Grid:
+    xs: list[int]  # column boundaries (page pixels)
+    ys: list[int]
+    ids: list[list[int]]  # slot -> cell id
+    boxes: list[tuple[int, int, int, int]]  # cell id -> (x0, y0, x1, y1)
+
+
+def _positions(mask: Any, min_len: int) -> list[int]:
+    """Centres of the lines in ``mask`` (summed along axis 1): runs of rows with at least ``min_len`` ink."""
+    import numpy as np
+
+    rows = np.flatnonzero((mask > 0).sum(axis=1) >= min_len)
+    out: list[int] = []
+    start = prev = None
+    for y in rows.tolist():
+        if prev is not None and y - prev > 2:
+            out.append((start + prev) // 2)  # type: ignore[operator]
+            start = y
+        elif start is None:
+            start = y
+        prev = y
+    if prev is not None:
+        out.append((start + prev) // 2)  # type: ignore[operator]
+    return out
+
+
+def _covered(mask: Any, fixed: int, a: int, b: int, along_rows: bool) -> float:
+    """Share of the segment (a..b) at ``fixed`` that a ruling line covers (within ±3 px)."""
+    if b - a < 4:
+        return 1.0
+    margin = max(2, (b - a) // 8)
+    if along_rows:  # horizontal segment at y=fixed, x in a..b
+        band = mask[max(0, fixed - 3): fixed + 4, a + margin: b - margin]
+        return float((band.max(axis=0) > 0).mean()) if band.size else 0.0
+    band = mask[a + margin: b - margin, max(0, fixed - 3): fixed + 4]
+    return float((band.max(axis=1) > 0).mean()) if band.size else 0.0
+
+
+def _find_grids(page: _Page) -> list[_Grid]:
+    import cv2
+    import numpy as np
+
+    lines = cv2.bitwise_or(page.hlines, page.vlines)
+    lines = cv2.dilate(lines, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
+    grids: list[_Grid] = []
+    h, w = page.ink.shape
+    for i in range(1, n):
+        x, y, bw, bh, _ = stats[i]
+        if bw < w // 8 or bh < 30:
+            continue
+        hsub = page.hlines[y: y + bh, x: x + bw]
+        vsub = page.vlines[y: y + bh, x: x + bw]
+        min_cell = max(20, min(w, h) // 60)
+        ys = [y + v for v in _positions(hsub, min_cell)]
+        xs = [x + v for v in _positions(vsub.T, min_cell)]
+        if len(ys) < 2 or len(xs) < 2:
+            continue
+        grid = _cells(page, xs, ys)
+        if grid is not None:
+            grids.append(grid)
+    grids.sort(key=lambda g: (g.ys[0], g.xs[0]))
+    return grids
+
+
+def _cells(page: _Page, xs: list[int], ys: list[int]) -> _Grid | None:
+    """Merge slots not separated by a drawn segment into spanned cells (union-find)."""
+    nr, nc = len(ys) - 1, len(xs) - 1
+    parent = list(range(nr * nc))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(a: int, b: int) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    for r in range(nr):
+        for c in range(nc):
+            if c + 1 < nc and _covered(page.vlines, xs[c + 1], ys[r], ys[r + 1], along_rows=False) < 0.5:
+                union(r * nc + c, r * nc + c + 1)
+            if r + 1 < nr and _covered(page.hlines, ys[r + 1], xs[c], xs[c + 1], along_rows=True) < 0.5:
+                union(r * nc + c, (r + 1) * nc + c)
+    # the outer frame must be drawn: a table, not a few stray lines
+    if _covered(page.hlines, ys[0], xs[0], xs[-1], True) < 0.6 or \
+            _covered(page.vlines, xs[0], ys[0], ys[-1], False) < 0.6:
+        return None
+    roots: dict[int, int] = {}
+    ids: list[list[int]] = []
+    spans: dict[int, list[int]] = {}
+    for r in range(nr):
+        row = []
+        for c in range(nc):
+            cid = roots.setdefault(find(r * nc + c), len(roots))
+            row.append(cid)
+            s = spans.setdefault(cid, [r, c, r, c])
+            s[0], s[1], s[2], s[3] = min(s[0], r), min(s[1], c), max(s[2], r), max(s[3], c)
+        ids.append(row)
+    if len(roots) < 2:
+        return None
+    boxes = [(xs[s[1]], ys[s[0]], xs[s[3] + 1], ys[s[2] + 1]) for _, s in sorted(spans.items())]
+    return _Grid(xs, ys, ids, boxes)
+
+
+# --- cells --------------------------------------------------------------------------------------------
+
+def _cell_image(page: _Page, box: tuple[int, int, int, int]) -> Any | None:
+    """The cell's inside, ruling lines removed, trimmed to its ink and padded; None when empty."""
+    import numpy as np
+
+    x0, y0, x1, y1 = box
+    inset = 3
+    ink = page.ink[y0 + inset: y1 - inset + 1, x0 + inset: x1 - inset + 1].copy()
+    if ink.size == 0:
+        return None
+    ink[page.hlines[y0 + inset: y1 - inset + 1, x0 + inset: x1 - inset + 1] > 0] = 0
+    ink[page.vlines[y0 + inset: y1 - inset + 1, x0 + inset: x1 - inset + 1] > 0] = 0
+    # specks (noise, JPEG ringing) are not text
+    import cv2
+
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    keep = np.zeros(n, dtype=bool)
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= 6
+    ink = np.where(keep[labels], 255, 0).astype(np.uint8)
+    ys, xs = np.nonzero(ink)
+    if len(ys) < 12:
+        return None
+    grey = page.flat[y0 + inset: y1 - inset + 1, x0 + inset: x1 - inset + 1]
+    top, bottom, left, right = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    crop = np.where(ink[top:bottom, left:right] > 0, grey[top:bottom, left:right], 255).astype(np.uint8)
+    return crop
+
+
+def _scale_for(crop: Any, line_height: float) -> Any:
+    """Resize so a text line is ~40 px high (Tesseract's LSTM reads best at 30–50) and pad with paper."""
+    import cv2
+
+    f = 40.0 / max(8.0, line_height)
+    if abs(f - 1) > 0.05:
+        crop = cv2.resize(crop, (max(1, round(crop.shape[1] * f)), max(1, round(crop.shape[0] * f))),
+                          interpolation=cv2.INTER_CUBIC)
+    pad = 20
+    return cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255)
+
+
+def _line_height(crop: Any) -> tuple[float, int]:
+    """(height of one text line, number of lines) from the crop's row profile."""
+    import numpy as np
+
+    rows = (crop < 128).any(axis=1)
+    runs = []
+    start = None
+    for y, on in enumerate(rows.tolist() + [False]):
+        if on and start is None:
+            start = y
+        elif not on and start is not None:
+            runs.append(y - start)
+            start = None
+    runs = [r for r in runs if r >= 3]
+    if not runs:
+        return float(crop.shape[0]), 1
+    return float(np.median(runs)), len(runs)
+
+
+def _looks_numeric(crop: Any, line_height: float, lines: int) -> bool:
+    """Digits are narrow glyphs of one stroke each; CJK glyphs are square and of many strokes."""
+    import cv2
+    import numpy as np
+
+    if lines != 1:
+        return False
+    ink = (crop < 128).astype(np.uint8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    glyphs = [s for s in stats[1:] if s[cv2.CC_STAT_HEIGHT] >= 0.5 * line_height]
+    small = [s for s in stats[1:] if s[cv2.CC_STAT_HEIGHT] < 0.5 * line_height and s[cv2.CC_STAT_AREA] >= 6]
+    if not glyphs or len(glyphs) > 12:
+        return False
+    if any(s[cv2.CC_STAT_WIDTH] > 0.85 * s[cv2.CC_STAT_HEIGHT] for s in glyphs):
+        return False
+    return len(small) <= 1  # a decimal point at most
+
+
+def _read_number(crop: Any) -> tuple[str, float]:
+    """Two independent readings (eng digits model, chi_sim digits whitelist) must agree; the cell's
+    confidence is the lower engine confidence, and under ``LOW_CONFIDENCE`` when they disagree."""
+    text, conf = _recognise("digits", crop)
+    text = text.replace(" ", "")
+    other, other_conf = _recognise("digits_zh", crop)
+    other = other.replace(" ", "")
+    if not _NUMBER.fullmatch(text):
+        return text, min(conf, LOW_CONFIDENCE - 1)
+    if other != text:
+        return text, min(conf, other_conf, LOW_CONFIDENCE / 2)
+    return text, min(conf, other_conf)
+
+
+def _read_label(crop: Any, lines: int) -> tuple[str, float]:
+    text, conf = _recognise("line" if lines == 1 else "block", crop)
+    return re.sub(r"\s+", "", text), conf
+
+
+def _read_cell(page: _Page, box: tuple[int, int, int, int]) -> tuple[str, float]:
+    crop = _cell_image(page, box)
+    if crop is None:
+        return "", 100.0
+    height, lines = _line_height(crop)
+    scaled = _scale_for(crop, height)
+    if _looks_numeric(crop, height, lines):
+        text, conf = _read_number(scaled)
+        if _NUMBER.fullmatch(text):
+            return text, conf
+    return _read_label(scaled, lines)
+
+
+def _table(page: _Page, grid: _Grid, deadline: _Deadline) -> OcrTable:
+    texts: list[tuple[str, float]] = []
+    for box in grid.boxes:
+        texts.append(("", 0.0) if deadline.passed() else _read_cell(page, box))
+    rows = [[texts[i][0] for i in row] for row in grid.ids]
+    conf = [[texts[i][1] for i in row] for row in grid.ids]
+    return OcrTable(rows, [list(r) for r in grid.ids], conf)
+
+
+# --- public -------------------------------------------------------------------------------------------
+
+@contextmanager
+def _limits() -> Iterator[None]:
+    import cv2
+
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(threads)
+
+
+def read_tables(image: bytes, *, time_limit: float = 20.0) -> list[OcrTable]:
+    """The ruled tables on the picture, top to bottom. Cells not reached within ``time_limit`` seconds are
+    returned empty with confidence 0. Raises ``OcrInputError`` for bytes that are no picture or too large."""
+    deadline = _Deadline(time_limit)
+    with _limits():
+        page = _prepare(image)
+        return [_table(page, grid, deadline) for grid in _find_grids(page)]
+
+
+def read_text(image: bytes, *, time_limit: float = 20.0) -> list[str]:
+    """Narrative lines outside the tables, in reading order (tables blanked out first)."""
+    deadline = _Deadline(time_limit)
+    with _limits():
+        page = _prepare(image)
+        flat = page.flat.copy()
+        for grid in _find_grids(page):
+            flat[grid.ys[0] - 3: grid.ys[-1] + 4, grid.xs[0] - 3: grid.xs[-1] + 4] = 255
+        return _text_lines(flat, deadline)
+
+
+def _text_lines(flat: Any, deadline: _Deadline) -> list[str]:
+    """Lines of text: the row profile splits the page into lines, each read as one line."""
+    import numpy as np
+
+    ink = _ink(flat)
+    rows = (ink > 0).sum(axis=1) > 2
+    out: list[str] = []
+    start = None
+    for y, on in enumerate(rows.tolist() + [False]):
+        if on and start is None:
+            start = y
+        elif not on and start is not None:
+            if y - start >= 6 and not deadline.passed():
+                band = ink[start:y]
+                xs = np.flatnonzero(band.any(axis=0))
+                crop = flat[max(0, start - 2): y + 2, xs.min(): xs.max() + 1]
+                text, _ = _recognise("line", _scale_for(crop, y - start))
+                text = re.sub(r"\s+", "", text)
+                if text:
+                    out.append(text)
+            start = None
+    return out
+
+
+def is_text_free(image: bytes) -> bool:
+    """A logo, poster or photo: no ruled table, and at most two short lines of text."""
+    with _limits():
+        page = _prepare(image)
+        if _find_grids(page):
+            return False
+        return sum(len(line) for line in _text_lines(page.flat, _Deadline(10.0))) <= 20
