@@ -28,6 +28,7 @@ from scrapy.exceptions import NotConfigured
 from archive.recorder import CaptureStamp
 from crawler.items import ReportItem
 from pipelines import signals as catalog_signals
+from pipelines.catalog.identity import refresh_identity
 from pipelines.catalog.processing import process_capture
 from pipelines.catalog.runs import refresh_runs
 from pipelines.catalog.schema import open_catalog
@@ -140,6 +141,7 @@ def _finish(token: str, warc_dir: Path, placed: list[tuple[str, str, int]]) -> i
     conn = _conn(token)
     filled = place_captures(conn, placed)
     refresh_runs(conn, warc_dir)  # this run's files count even with no report in them
+    refresh_identity(conn)  # report groups, agencies, cross-year checks: as a rebuild derives them
     return filled
 
 

@@ -206,6 +206,7 @@ def text_rows(text: str) -> list[RowObs]:
 _SEGMENT = re.compile(r"([^0-9]+)([0-9](?:[0-9 \t,，]|[件个项条次元](?=[ \t]*[0-9]))*)")
 _NUMBERING_START = re.compile(r"^[.．、]")
 _BRACKET_NUMBER = re.compile(r"[(（]([1-9])[)）]")
+_LEADING_UNIT = re.compile(r"^[\s件个项条次元万]+")  # the unit of the previous row's last number
 
 
 def segment_rows(text: str) -> list[RowObs]:
@@ -218,7 +219,7 @@ def segment_rows(text: str) -> list[RowObs]:
     out: list[RowObs] = []
     carry = ""
     for i, (words, run) in enumerate(pieces):
-        label = carry + words.rsplit("\n", 1)[-1]
+        label = carry + _LEADING_UNIT.sub("", words.rsplit("\n", 1)[-1])
         carry = ""
         run = clean_run(run)
         if i + 1 < len(pieces) and _NUMBERING_START.match(pieces[i + 1][0]) and run:

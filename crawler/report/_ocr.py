@@ -145,7 +145,7 @@ def _load(data: bytes) -> Any:
     if rgb.width * rgb.height > WORK_PIXELS:
         f = (WORK_PIXELS / (rgb.width * rgb.height)) ** 0.5
         rgb = rgb.resize((round(rgb.width * f), round(rgb.height * f)), Image.Resampling.LANCZOS)
-    a = np.asarray(rgb, dtype=np.int16)
+    a = np.asarray(rgb, dtype=np.int32)
     r, g, b = a[..., 0], a[..., 1], a[..., 2]
     grey = (r * 299 + g * 587 + b * 114) // 1000
     # seal ink: red well above green and blue; black print under it stays dark in every channel

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from archive.naming import OPEN_SUFFIX, parse_warc_name
 from archive.reader import DamagedRecord, iter_captures, read_capture_at
+from pipelines.catalog.identity import refresh_identity
 from pipelines.catalog.rebuild import BATCH_SIZE
 from pipelines.catalog.recognise import Damaged, Seen, Unresolved, parse_candidate, recognise, remember
 from pipelines.catalog.runs import refresh_runs
@@ -117,6 +118,7 @@ def catch_up(files: Iterable[Path], catalog_path: Path, warc_dir: Path, dedup_pa
             result.needs_rebuild = why
             return result
         refresh_runs(conn, warc_dir)
+        refresh_identity(conn)
     finally:
         conn.close()
         result.seconds = time.monotonic() - started
