@@ -136,9 +136,21 @@ def render_lines(plan: Plan, grids: dict[str, Grid]) -> tuple[str, set[CellRef]]
             fresh = False
             if layout == "text_lines":
                 lost |= _vanished(item)
+        if layout == "text_lines" and section.key == "review_litigation" and plan.has("table4_three_lines"):
+            lost |= _unplaced_lines(grid)
         if layout == "text_markdown":
             lines.append("")
     return "\n".join(lines) + "\n", lost
+
+
+def _unplaced_lines(grid: Grid) -> set[CellRef]:
+    """Table 4 printed as three unlabelled lines: a group whose five cells are all blank prints an empty line,
+    which a reader cannot tell from layout, so no line can be placed — every value of the body is lost."""
+    values = grid[-1]
+    groups = [values[0:5], values[5:10], values[10:15]]
+    if any(all(not _visible(c) for c in g if not c.label) for g in groups):
+        return {c.ref for c in values if not c.label and c.ref is not None}
+    return set()
 
 
 def _kind(ref: CellRef) -> str:

@@ -187,8 +187,8 @@ def text_rows(text: str) -> list[RowObs]:
         skip = _SKIP_TO_DIGIT.match(seg)
         rest = seg[skip.end():] if skip else seg
         run_m = _RUN.match(rest)
-        if not run_m:
-            continue
+        if not run_m or _NUMBERING_START.match(rest[run_m.end():]):
+            continue  # no digits, or the next row's numbering ("1.申请人…"), not this row's cells
         run = clean_run(run_m.group(0))
         key = m.lastgroup
         readings = splits(run, NCOL, _row_total_ok, group=NCOL)
@@ -282,7 +282,7 @@ def detect_rows_format(obs: list[RowObs]) -> str | None:
         return "2019"
     if keys & _ONLY_2021:
         return "2021"
-    if any(o.key == "other" and not o.bare for o in obs):
+    if any(o.key == "other" and o.choices and not o.bare for o in obs):
         return "2019"
     return None
 

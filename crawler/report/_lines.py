@@ -33,9 +33,10 @@ class LineRow:
 _SENTENCE = re.compile(r"[。，；;,:：]")
 
 
-def line_rows(text: str) -> list[LineRow]:
+def line_rows(text: str, bare_anywhere: bool = False) -> list[LineRow]:
     """Every line of ``text`` that is a label followed by space-separated numbers or blank marks; and, between
-    two such lines, a short line that is only a label (a row whose cells are all blank: no cells)."""
+    two such lines (anywhere with ``bare_anywhere``), a short line that is only a label (a row whose cells are
+    all blank: no cells)."""
     out: list[LineRow] = []
     bare: list[tuple[int, LineRow]] = []  # label-only lines and how many numbered rows came before them
     for line in text.split("\n"):
@@ -50,7 +51,7 @@ def line_rows(text: str) -> list[LineRow]:
                 break
         if k == 0:
             label = "".join(tokens)
-            if out and len(label) <= 40 and _CJK.search(label) and not _SENTENCE.search(label) \
+            if (out or bare_anywhere) and len(label) <= 40 and _CJK.search(label) and not _SENTENCE.search(label) \
                     and not any(ch.isdigit() for ch in label[-1:]) and not _GLUED.search(" ".join(tokens)):
                 bare.append((len(out), LineRow(label, (), line.strip())))
             continue
@@ -67,8 +68,10 @@ def line_rows(text: str) -> list[LineRow]:
     j = 0
     for i, row in enumerate(out):
         while j < len(bare) and bare[j][0] <= i:
-            if bare[j][0] > 0:
+            if bare[j][0] > 0 or bare_anywhere:
                 merged.append(bare[j][1])
             j += 1
         merged.append(row)
+    if bare_anywhere:
+        merged.extend(b for _, b in bare[j:])
     return merged

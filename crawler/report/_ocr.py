@@ -129,7 +129,7 @@ class _Deadline:
 
 
 def _load(data: bytes) -> Any:
-    """Grey uint8 image, red seal ink turned to paper, downscaled to ``WORK_PIXELS``."""
+    """Grey uint8 image in which red seal ink is paper, downscaled to ``WORK_PIXELS``."""
     import numpy as np
     from PIL import Image
 
@@ -145,12 +145,9 @@ def _load(data: bytes) -> Any:
     if rgb.width * rgb.height > WORK_PIXELS:
         f = (WORK_PIXELS / (rgb.width * rgb.height)) ** 0.5
         rgb = rgb.resize((round(rgb.width * f), round(rgb.height * f)), Image.Resampling.LANCZOS)
-    a = np.asarray(rgb, dtype=np.int32)
-    r, g, b = a[..., 0], a[..., 1], a[..., 2]
-    grey = (r * 299 + g * 587 + b * 114) // 1000
-    # seal ink: red well above green and blue; black print under it stays dark in every channel
-    red = (r - np.maximum(g, b)) > 40
-    grey[red] = r[red]
+    # the red channel: black print is dark in it, red seal ink (and its JPEG-blurred fringe) is as light as
+    # paper, a blue or black pen stays dark
+    grey = np.asarray(rgb, dtype=np.uint8)[..., 0].copy()
     return grey.astype(np.uint8)
 
 
@@ -288,7 +285,6 @@ def _covered(mask: Any, fixed: int, a: int, b: int, along_rows: bool) -> float:
 
 def _find_grids(page: _Page) -> list[_Grid]:
     import cv2
-    import numpy as np
 
     lines = cv2.bitwise_or(page.hlines, page.vlines)
     lines = cv2.dilate(lines, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
@@ -434,44 +430,126 @@ def _looks_numeric(crop: Any, line_height: float, lines: int) -> bool:
     return len(small) <= 1  # a decimal point at most
 
 
-def _read_number(crop: Any) -> tuple[str, float]:
-    """Two independent readings (eng digits model, chi_sim digits whitelist) must agree; the cell's
-    confidence is the lower engine confidence, and under ``LOW_CONFIDENCE`` when they disagree."""
-    text, conf = _recognise("digits", crop)
-    text = text.replace(" ", "")
-    other, other_conf = _recognise("digits_zh", crop)
-    other = other.replace(" ", "")
-    if not _NUMBER.fullmatch(text):
-        return text, min(conf, LOW_CONFIDENCE - 1)
-    if other != text:
-        return text, min(conf, other_conf, LOW_CONFIDENCE / 2)
-    return text, min(conf, other_conf)
+_STRIP_HEIGHT = 40  # px of a digit line in a strip: Tesseract's LSTM reads best at 30-50
+_STRIP_GAP = 60
+
+
+def _strip(crops: list[Any]) -> tuple[Any, list[tuple[int, int]]]:
+    """Number cells side by side on one line, each scaled to ``_STRIP_HEIGHT``, wide gaps between: one
+    engine call reads a row (a lone digit in a line of its own is what Tesseract reads worst)."""
+    import cv2
+    import numpy as np
+
+    parts = []
+    for crop in crops:
+        f = _STRIP_HEIGHT / max(8, crop.shape[0])
+        parts.append(cv2.resize(crop, (max(1, round(crop.shape[1] * f)), _STRIP_HEIGHT),
+                                interpolation=cv2.INTER_CUBIC if f > 1 else cv2.INTER_AREA))
+    gap = np.full((_STRIP_HEIGHT, _STRIP_GAP), 255, np.uint8)
+    row, ranges, x = [gap], [], _STRIP_GAP
+    for part in parts:
+        row += [part, gap]
+        ranges.append((x, x + part.shape[1]))
+        x += part.shape[1] + _STRIP_GAP
+    strip = np.hstack(row)
+    return cv2.copyMakeBorder(strip, 20, 20, 0, 0, cv2.BORDER_CONSTANT, value=255), ranges
+
+
+def _symbols(name: str, image: Any) -> list[tuple[str, float, float]]:
+    """(character, confidence, x centre) of every symbol the model reads on the image."""
+    import tesserocr
+    from PIL import Image
+
+    api = _ENGINES.get(name)
+    api.SetImage(Image.fromarray(image))
+    api.SetSourceResolution(300)
+    api.Recognize()
+    out: list[tuple[str, float, float]] = []
+    it = api.GetIterator()
+    level = tesserocr.RIL.SYMBOL
+    while it is not None and not it.Empty(level):
+        text = it.GetUTF8Text(level)
+        box = it.BoundingBox(level)
+        if text and box:
+            out.append((text, float(it.Confidence(level)), (box[0] + box[2]) / 2))
+        if not it.Next(level):
+            break
+    return out
+
+
+def _read_strip(name: str, crops: list[Any]) -> list[tuple[str, float]]:
+    strip, ranges = _strip(crops)
+    texts = [""] * len(crops)
+    confs = [100.0] * len(crops)
+    for ch, conf, x in _symbols(name, strip):
+        for i, (a, b) in enumerate(ranges):
+            if a - _STRIP_GAP / 2 <= x < b + _STRIP_GAP / 2:
+                texts[i] += ch.strip()
+                confs[i] = min(confs[i], conf)
+                break
+    return [(t, c if t else 0.0) for t, c in zip(texts, confs, strict=True)]
+
+
+def _read_numbers(crops: list[Any]) -> list[tuple[str, float]]:
+    """Two independent readings of each number (the eng model restricted to digits, and chi_sim's own
+    digits) must agree: the cell's confidence is the lower of the two, and under ``LOW_CONFIDENCE`` when
+    they disagree or the text is no number."""
+    out: list[tuple[str, float]] = []
+    for i in range(0, len(crops), 10):
+        batch = crops[i: i + 10]
+        first = _read_strip("digits", batch)
+        second = _read_strip("digits_zh", batch)
+        for (a, ca), (b, cb) in zip(first, second, strict=True):
+            if not _NUMBER.fullmatch(a):
+                out.append((a, min(ca, LOW_CONFIDENCE - 1)))
+            elif a != b:
+                out.append((a, min(ca, cb, LOW_CONFIDENCE / 2)))
+            else:
+                out.append((a, min(ca, cb)))
+    return out
+
+
+# Tesseract's chi_sim prints ASCII brackets and colons where Chinese print has full-width ones
+_FULLWIDTH = str.maketrans({"(": "（", ")": "）", ":": "：", ",": "，", ";": "；"})
 
 
 def _read_label(crop: Any, lines: int) -> tuple[str, float]:
-    text, conf = _recognise("line" if lines == 1 else "block", crop)
-    return re.sub(r"\s+", "", text), conf
-
-
-def _read_cell(page: _Page, box: tuple[int, int, int, int]) -> tuple[str, float]:
-    crop = _cell_image(page, box)
-    if crop is None:
-        return "", 100.0
-    height, lines = _line_height(crop)
-    scaled = _scale_for(crop, height)
-    if _looks_numeric(crop, height, lines):
-        text, conf = _read_number(scaled)
-        if _NUMBER.fullmatch(text):
-            return text, conf
-    return _read_label(scaled, lines)
+    text, conf = _recognise("line" if lines == 1 else "block", _scale_for(crop, _line_height(crop)[0]))
+    text = re.sub(r"\s+", "", text)
+    if re.search(r"[\u4e00-\u9fff]", text):
+        text = text.translate(_FULLWIDTH)
+    return text, conf
 
 
 def _table(page: _Page, grid: _Grid, deadline: _Deadline) -> OcrTable:
-    texts: list[tuple[str, float]] = []
-    for box in grid.boxes:
-        texts.append(("", 0.0) if deadline.passed() else _read_cell(page, box))
-    rows = [[texts[i][0] for i in row] for row in grid.ids]
-    conf = [[texts[i][1] for i in row] for row in grid.ids]
+    results: list[tuple[str, float]] = [("", 0.0)] * len(grid.boxes)
+    numbers: dict[int, list[tuple[int, Any]]] = {}  # grid row -> [(cell id, crop)]
+    labels: list[tuple[int, Any, int]] = []
+    top_row = {cid: r for r in reversed(range(len(grid.ids))) for cid in grid.ids[r]}
+    for cid, box in enumerate(grid.boxes):
+        crop = _cell_image(page, box)
+        if crop is None:
+            results[cid] = ("", 100.0)
+            continue
+        height, lines = _line_height(crop)
+        if _looks_numeric(crop, height, lines):
+            numbers.setdefault(top_row[cid], []).append((cid, crop))
+        else:
+            labels.append((cid, crop, lines))
+    for _, cells in sorted(numbers.items()):
+        if deadline.passed():
+            break
+        for (cid, crop), (text, conf) in zip(cells, _read_numbers([c for _, c in cells]), strict=True):
+            if _NUMBER.fullmatch(text) or not text:
+                results[cid] = (text, conf)
+            else:  # not digits after all: read it as a label
+                labels.append((cid, crop, 1))
+    for cid, crop, lines in labels:
+        if deadline.passed():
+            break
+        results[cid] = _read_label(crop, lines)
+    rows = [[results[i][0] for i in row] for row in grid.ids]
+    conf = [[results[i][1] for i in row] for row in grid.ids]
     return OcrTable(rows, [list(r) for r in grid.ids], conf)
 
 

@@ -320,7 +320,7 @@ def _review_table(spans: list[SectionSpan], classified: dict[str, list[Grid]], i
     ambiguous = False
     choices: dict[str, list[list[Number | None]]] = {}
     if groups is None and bad_raw is None:
-        by_line = _review.line_review(line_rows(text)) or _review.body_lines(text)
+        by_line = _review.line_review(line_rows(text, bare_anywhere=True)) or _review.body_lines(text)
         if by_line is not None:
             groups = {g: (ch[0] if len(ch) == 1 else [None] * 5) for g, ch in by_line.items()}
             choices = {g: ch for g, ch in by_line.items() if len(ch) != 1}

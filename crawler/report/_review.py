@@ -6,7 +6,7 @@ import re
 
 from crawler.report._blocks import Grid
 from crawler.report._digits import RUN_CHARS, clean_run, is_blank, read_number, splits
-from crawler.report._labels import match_review_group, review_column
+from crawler.report._labels import REVIEW_GROUP_LABELS, fuzzy_key, match_review_group, review_column
 from crawler.report._lines import LineRow
 from crawler.report._model import Number
 from crawler.report._schema import REVIEW_GROUPS
@@ -175,15 +175,15 @@ def body_lines(text: str) -> dict[str, list[Values]] | None:
     if end < 0:
         return None
     lines = _number_lines(text[end:])
-    if len(lines) != 3 or not all(4 <= len(x) <= 5 for x in lines) or all(len(x) == 5 for x in lines):
+    if len(lines) != 3 or all(len(x) == 5 for x in lines):
         return None
     out: dict[str, list[Values]] = {}
     for group, parts in zip(REVIEW_GROUPS, lines, strict=True):
         values = [None if is_blank(p) else read_number(p) for p in parts]
         if len(values) == 5:
             out[group] = [values]
-        elif None in values:
-            out[group] = []  # a blank mark and a blank printed as nothing: the cells cannot be placed
+        elif None in values or len(values) != 4:
+            out[group] = []  # blank marks and blanks printed as nothing together: the cells cannot be placed
         else:
             readings: list[Values] = []
             for hole in range(5):
@@ -199,6 +199,12 @@ def line_review(lines: list[LineRow]) -> dict[str, list[Values]] | None:
     out: dict[str, list[Values]] = {}
     for lr in lines:
         key, _ = match_review_group(lr.label)
+        if not lr.cells:
+            # a label alone is a group printed with every cell blank only when it is that group's label, not
+            # a header line naming several (行政复议 行政诉讼)
+            key, score = fuzzy_key(lr.label, REVIEW_GROUP_LABELS)
+            if score < 0.8:
+                key = None
         if key is None or key in out:
             continue
         values = lr.values()
