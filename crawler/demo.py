@@ -12,6 +12,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from crawler.portal import start_portal
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -20,9 +22,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--archive-dir", default=os.path.join("data", "demo"), help="where WARCs and catalog go")
     ap.add_argument("--seed", type=int, default=1, help="demo portal seed (same seed, same bytes)")
     args = ap.parse_args(argv)
-
-    from crawler.portal import start_portal
-
     portal = start_portal(host="127.0.0.1", port=0, seed=args.seed)
     try:
         with tempfile.TemporaryDirectory(prefix="nianbao-demo-") as tmp:

@@ -32,9 +32,11 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import redis
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, NotConfigured
 from scrapy.http import Request
+from scrapy.utils.asyncio import create_looping_call
 from scrapy_redis.scheduler import Scheduler
 
 if TYPE_CHECKING:
@@ -141,8 +143,6 @@ class WorkerCoordinator:
     """Extension: stay up while the shared frontier may still get work; the last worker out clears it."""
 
     def __init__(self, crawler: Crawler, config: CoordinatorConfig) -> None:
-        import redis
-
         self.crawler = crawler
         self.config = config
         self.server = redis.Redis.from_url(config.url)
@@ -160,8 +160,6 @@ class WorkerCoordinator:
         return ext
 
     def spider_opened(self, spider: Any) -> None:
-        from scrapy.utils.asyncio import create_looping_call
-
         prefix = KEY_PREFIX % {"spider": spider.name}
         self._keys = {"queue": f"{prefix}:requests", "dupefilter": f"{prefix}:dupefilter",
                       "alive": f"{prefix}:alive:", "busy": f"{prefix}:busy:"}

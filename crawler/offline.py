@@ -8,6 +8,7 @@ snapshot, so every run is quiet, offline and deterministic.
 
 from __future__ import annotations
 
+from scrapy.downloadermiddlewares import cookies
 from tldextract import TLDExtract
 
 _done = False
@@ -17,8 +18,6 @@ def use_bundled_suffix_list() -> None:
     global _done
     if _done:
         return
-    from scrapy.downloadermiddlewares import cookies
-
     cookies._split_domain = TLDExtract(  # type: ignore[attr-defined]
         suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
     )

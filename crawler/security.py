@@ -24,6 +24,7 @@ are refused even then, unless listed in ``NIANBAO_ALLOWED_NETWORKS``. Settings: 
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import socket
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from playwright.async_api import Error as PlaywrightError
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -126,8 +128,6 @@ _ACTIVE: AddressGuardMiddleware | None = None
 
 
 async def _getaddrinfo(host: str, port: int | None) -> list[IPAddress]:
-    import asyncio
-
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port or 80, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
@@ -147,8 +147,6 @@ async def abort_browser_request(request: Any) -> bool:
     guard = _ACTIVE
     if guard is None:
         return False
-    from playwright.async_api import Error as PlaywrightError
-
     try:
         page_url: str | None = request.frame.url
     except (AttributeError, PlaywrightError):  # a service worker's request has no frame
@@ -306,6 +304,8 @@ class AddressGuardMiddleware:
         return f"{(parts.hostname or '').lower()}:{port}"
 
     async def _resolve(self, host: str) -> IPAddress | None:
+        # imported here, not at the top: importing twisted.internet.reactor installs the default reactor, and this
+        # module is imported before Scrapy installs the asyncio one
         from twisted.internet import reactor
 
         try:

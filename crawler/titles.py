@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+import opencc
+
 _PINYIN = re.compile(r"[(（][a-zA-Zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ]+[)）]")
 _SPACE = re.compile(r"[\s\u3000\u00a0]+")
 _CN_DIGITS = {
@@ -55,8 +57,6 @@ _FULLWIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
 
 @lru_cache(maxsize=1)
 def _converter() -> object:
-    import opencc
-
     return opencc.OpenCC("t2s")
 
 

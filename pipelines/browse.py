@@ -15,7 +15,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from scrapy.utils.project import get_project_settings
+
 from pipelines.catalog.labels import LABELS
+from pipelines.config import CatalogConfig
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -129,6 +132,8 @@ def metadata(db_name: str = "catalog") -> dict[str, Any]:
 
 
 def make_datasette(catalog: Path) -> Any:
+    # imported when the catalog is served, not with this module (tests and tools read its metadata): Datasette
+    # and uvicorn cost ~0.5 s and ~45 MB to import
     from datasette.app import Datasette
 
     return Datasette(files=[str(catalog)], metadata=metadata(catalog.stem),
@@ -136,7 +141,7 @@ def make_datasette(catalog: Path) -> Any:
 
 
 async def _serve(catalog: Path, sock: socket.socket) -> None:
-    import uvicorn
+    import uvicorn  # with Datasette: see make_datasette
 
     ds = make_datasette(catalog)
     await ds.invoke_startup()
@@ -158,10 +163,6 @@ def bind(host: str, port: int) -> socket.socket:
 
 def default_catalog() -> Path:
     """CATALOG_PATH of the project settings; when that is missing, the catalog `make demo` writes."""
-    from scrapy.utils.project import get_project_settings
-
-    from pipelines.config import CatalogConfig
-
     config = CatalogConfig.from_settings(get_project_settings())
     demo = Path("data") / "demo" / "catalog.sqlite"
     if not config.path.exists() and demo.exists():

@@ -10,10 +10,16 @@ Agency names are drawn in Chinese when a CJK font is installed, else in pinyin (
 from __future__ import annotations
 
 import sqlite3
+from contextlib import AbstractContextManager, nullcontext
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+from matplotlib import font_manager, rc_context
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from pypinyin import lazy_pinyin
 
 OUTCOME_GROUPS = ("granted", "partially_granted", "denied", "unable", "not_processed", "other")
 _PREFIXES = (("denied_", "denied"), ("unable_", "unable"), ("not_processed_", "not_processed"),
@@ -58,8 +64,6 @@ def _group_of(row_key: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def cjk_font() -> str | None:
-    from matplotlib import font_manager
-
     installed = {f.name for f in font_manager.fontManager.ttflist}
     return next((name for name in CJK_FONTS if name in installed), None)
 
@@ -67,27 +71,25 @@ def cjk_font() -> str | None:
 def agency_label(name: str) -> str:
     if cjk_font() is not None or name.isascii():
         return name
-    from pypinyin import lazy_pinyin
-
     return "".join(s.capitalize() for s in lazy_pinyin(name))
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def _fonts() -> AbstractContextManager[Any]:
+    """Matplotlib settings while one chart is drawn: the CJK font first, when there is one (no pyplot, no global
+    state left behind)."""
     font = cjk_font()
-    if font is not None:
-        plt.rcParams["font.sans-serif"] = [font, "DejaVu Sans"]
-    return plt
+    return rc_context({"font.sans-serif": [font, "DejaVu Sans"]}) if font is not None else nullcontext()
 
 
 def plot_coverage(data: pd.DataFrame, path: Path) -> Path:
-    plt = _pyplot()
+    with _fonts():
+        return _plot_coverage(data, path)
+
+
+def _plot_coverage(data: pd.DataFrame, path: Path) -> Path:
     rows, cols = max(len(data.index), 1), max(len(data.columns), 1)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * cols + 4), max(3.0, 0.45 * rows + 1.5)), dpi=100)
+    fig = Figure(figsize=(max(6.0, 0.9 * cols + 4), max(3.0, 0.45 * rows + 1.5)), dpi=100)
+    ax = fig.subplots()
     if data.empty:
         ax.text(0.5, 0.5, "no reports", ha="center", va="center")
         ax.set_axis_off()
@@ -101,20 +103,22 @@ def plot_coverage(data: pd.DataFrame, path: Path) -> Path:
                 if value:
                     ax.text(j, i, str(value), ha="center", va="center", fontsize=8,
                             color="white" if value > data.to_numpy().max() / 2 else "black")
-        from matplotlib.ticker import MaxNLocator
-
         fig.colorbar(image, ax=ax, label="reports", ticks=MaxNLocator(integer=True))
         ax.set_xlabel("report year")
     ax.set_title("Coverage: annual reports per agency and year")
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
     return path
 
 
 def plot_applications(data: pd.DataFrame, path: Path) -> Path:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
+    with _fonts():
+        return _plot_applications(data, path)
+
+
+def _plot_applications(data: pd.DataFrame, path: Path) -> Path:
+    fig = Figure(figsize=(8, 4.5), dpi=100)
+    ax = fig.subplots()
     if data.empty:
         ax.text(0.5, 0.5, "no Table 3 data", ha="center", va="center")
         ax.set_axis_off()
@@ -132,7 +136,6 @@ def plot_applications(data: pd.DataFrame, path: Path) -> Path:
     ax.set_title("Applications received and how they were handled")
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
     return path
 
 

@@ -13,7 +13,7 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler.report.cli import ReportInputError, report_from_archive, report_from_file
+from crawler.report_input import ReportInputError, report_from_archive, report_from_file
 from tests.conftest import ROOT
 from tests.shared import SHARED, needs_shared
 

@@ -12,6 +12,8 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from archive.lookup import list_captures
+
 
 class Command(ScrapyCommand):
     requires_project = True
@@ -36,8 +38,6 @@ class Command(ScrapyCommand):
         parser.add_argument("--json", action="store_true", help="one JSON object per line")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        from archive.lookup import list_captures
-
         if len(args) != 1:
             raise UsageError("scrapy captures takes exactly one URL")
         assert self.settings is not None

@@ -9,6 +9,8 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from archive.cdxj import build_index
+
 
 class Command(ScrapyCommand):
     requires_project = True
@@ -33,8 +35,6 @@ class Command(ScrapyCommand):
         parser.add_argument("--merge-to", metavar="FILE", help="also write one merged, sorted CDXJ file")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        from archive.cdxj import build_index
-
         if args:
             raise UsageError(f"scrapy index takes no positional arguments, got {' '.join(args)!r}")
         assert self.settings is not None

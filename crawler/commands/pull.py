@@ -9,6 +9,10 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from archive.lookup import CaptureNotFound
+from archive.output import open_output
+from archive.pull import snapshot
+
 
 class Command(ScrapyCommand):
     requires_project = True
@@ -37,10 +41,6 @@ class Command(ScrapyCommand):
         parser.add_argument("--warc-dir", metavar="D", help="read this folder of WARC files instead of the index")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        from archive.lookup import CaptureNotFound
-        from archive.output import open_output
-        from archive.pull import snapshot
-
         if len(args) != 1:
             raise UsageError("scrapy pull takes exactly one URL")
         assert self.settings is not None

@@ -9,6 +9,9 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from archive.output import open_output
+from archive.wacz import write_wacz
+
 
 class Command(ScrapyCommand):
     requires_project = True
@@ -34,9 +37,6 @@ class Command(ScrapyCommand):
         parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        from archive.output import open_output
-        from archive.wacz import write_wacz
-
         if args:
             raise UsageError(f"scrapy wacz takes no positional arguments, got {' '.join(args)!r}")
         if not opts.output or opts.output == "-":
