@@ -14,6 +14,7 @@ from archive import iter_captures, list_captures, load_capture
 from archive.records import PROFILE_IDENTICAL, PROFILE_NOT_MODIFIED
 from archive.testing import ROOT, run_crawl, start_site
 from archive.verify import verify_warc
+from tests.shared import needs_shared
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +93,9 @@ def test_revisit_alone_by_default(recrawl) -> None:
 
 
 @pytest.mark.slow
+# the 10 % is measured on the TRS site as served with the real samples: without them its pages are small generated
+# ones, and the revisits' fixed cost per URL comes to 10.1 % of the first crawl (13,855 of 136,919 bytes)
+@needs_shared
 def test_recrawl_of_unchanged_demo_portal_is_under_ten_percent(tmp_path: Path) -> None:
     from crawler.portal import start_portal
 
