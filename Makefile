@@ -42,6 +42,7 @@ test-clone: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy crawler spiders pipelines archive
+	$(BIN)/lint-imports  # the one-way layers of docs/architecture.md (.importlinter)
 
 browse: install
 	$(BIN)/python -m pipelines.browse

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
-from scrapy.settings import BaseSettings
+
+class Settings(Protocol):
+    """What the archive reads settings through: Scrapy's ``Settings`` (or anything with its getters), so the
+    archive layer itself imports no Scrapy."""
+
+    def get(self, name: str, default: Any = None) -> Any: ...
+
+    def getint(self, name: str, default: int = 0) -> int: ...
+
+    def getbool(self, name: str, default: bool = False) -> bool: ...
 
 DEFAULT_MAX_SIZE = 1_000_000_000
 
@@ -36,7 +46,7 @@ class ArchiveConfig:
         return self.archive_dir / "state"
 
     @classmethod
-    def from_settings(cls, settings: BaseSettings) -> ArchiveConfig:
+    def from_settings(cls, settings: Settings) -> ArchiveConfig:
         max_size = settings.getint("ARCHIVE_WARC_MAX_SIZE", DEFAULT_MAX_SIZE)
         if max_size <= 0:
             raise ValueError(f"ARCHIVE_WARC_MAX_SIZE must be a positive number of bytes, got {max_size}")

@@ -76,8 +76,8 @@ DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
 CONCURRENT_ITEMS = 4
 # Browser only for requests with meta["playwright"]; Playwright itself starts on the first such request.
 DOWNLOAD_HANDLERS = {
-    "http": "crawler.families.browser_handler.LazyPlaywrightDownloadHandler",
-    "https": "crawler.families.browser_handler.LazyPlaywrightDownloadHandler",
+    "http": "crawler.browser_handler.LazyPlaywrightDownloadHandler",
+    "https": "crawler.browser_handler.LazyPlaywrightDownloadHandler",
 }
 
 # --- operations: address guard, crawl log, incremental runs, Redis (docs/operations.md) -------------
