@@ -33,6 +33,7 @@ needs_shared = pytest.mark.skipif(SHARED_DIR is None, reason=REASON)
 
 def require_shared() -> Path:
     """The shared folder; skips the calling test (or fixture) when there is none."""
+    __tracebackhide__ = True  # the skip is reported at the caller's line
     if SHARED_DIR is None:
         pytest.skip(REASON)
     return SHARED_DIR
@@ -56,6 +57,7 @@ def shared_params(folder: str, pattern: str = "*") -> list[Any]:
 def shared_input(path: Path) -> Path:
     """A fixture input given relative to the repository that points into ``../shared`` (a golden fixture.json),
     found in the shared folder actually used; skips when there is none."""
+    __tracebackhide__ = True
     path = path.resolve()
     if not path.is_relative_to(DEFAULT.resolve()):
         return path
