@@ -185,6 +185,11 @@ def text_rows(text: str) -> list[RowObs]:
         end = nxt.start() if nxt is not None else min(len(text), m.end() + 400)
         seg = text[m.end():end]
         skip = _SKIP_TO_DIGIT.match(seg)
+        if skip and "\n" in skip.group(0):
+            # the digits are on a later line: this row's (its label wrapped) unless that line is another row's
+            tail = skip.group(0).rsplit("\n", 1)[1].strip()
+            if tail and match_app_row(tail)[0] not in (None, m.lastgroup):
+                continue
         rest = seg[skip.end():] if skip else seg
         run_m = _RUN.match(rest)
         if not run_m or _NUMBERING_START.match(rest[run_m.end():]):

@@ -31,6 +31,7 @@ class LineRow:
 
 
 _SENTENCE = re.compile(r"[。，；;,:：]")
+_BRACKETED = re.compile(r"[（(][^（）()]*[）)]")  # a note in brackets may hold commas: 部分公开（区分处理的，…）
 
 
 def line_rows(text: str, bare_anywhere: bool = False) -> list[LineRow]:
@@ -51,7 +52,8 @@ def line_rows(text: str, bare_anywhere: bool = False) -> list[LineRow]:
                 break
         if k == 0:
             label = "".join(tokens)
-            if (out or bare_anywhere) and len(label) <= 40 and _CJK.search(label) and not _SENTENCE.search(label) \
+            if (out or bare_anywhere) and len(label) <= 40 and _CJK.search(label) \
+                    and not _SENTENCE.search(_BRACKETED.sub("", label)) \
                     and not any(ch.isdigit() for ch in label[-1:]) and not _GLUED.search(" ".join(tokens)):
                 bare.append((len(out), LineRow(label, (), line.strip())))
             continue
