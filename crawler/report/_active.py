@@ -15,6 +15,7 @@ from crawler.report._schema import ACTIVE_ROWS
 
 _ZONE = re.compile(r"第二十条|信息内容")
 _RUN = re.compile(r"[ \t|｜]*([-−－]?[0-9]" + RUN_CHARS + "*)")
+_SEGMENT = re.compile(r"([^0-9\-−－]+)(?=[-−－]?[0-9])")
 
 
 @dataclass
@@ -281,14 +282,25 @@ def text_active(text: str, fmt: str,
         return []
     fields_by_row = ACTIVE_ROWS[fmt]
     body = text[zone.start():]
-    matches = list(ACTIVE_START_RE.finditer(body))
-    out: list[ActiveObs] = []
-    for i, m in enumerate(matches):
-        key = m.lastgroup
-        if key is None or key not in fields_by_row:
+    starts: list[tuple[int, int, str, str]] = [(m.start(), m.end(), m.lastgroup or "", m.group(0))
+                                             for m in ACTIVE_START_RE.finditer(body)]
+    # labels worded otherwise (其它对外管理服务事项, a typo): each stretch of words before a run of digits,
+    # matched by edit distance, where no official label start was found
+    taken = [(a, b) for a, b, _, _ in starts]
+    for seg in _SEGMENT.finditer(body):
+        words = seg.group(1).rsplit("\n", 1)[-1].strip()[-20:]
+        if any(a < seg.end(1) and seg.start(1) < b for a, b in taken) or len(words) < 2:
             continue
-        end = matches[i + 1].start() if i + 1 < len(matches) else len(body)
-        run_m = _RUN.match(body, m.end(), end)
+        key, _ = match_active_row(words)
+        if key is not None and "信息内容" not in words and not _ZONE.search(words):
+            starts.append((seg.end(1) - len(words), seg.end(1), key, words))
+    starts.sort()
+    out: list[ActiveObs] = []
+    for i, (_, m_end, key, printed) in enumerate(starts):
+        if key not in fields_by_row:
+            continue
+        end = starts[i + 1][0] if i + 1 < len(starts) else len(body)
+        run_m = _RUN.match(body, m_end, end)
         if not run_m:
             continue
         run = clean_run(run_m.group(1))
@@ -297,7 +309,7 @@ def text_active(text: str, fmt: str,
         if split.values is not None and "amount_10k_yuan" in split.values and raw_run.endswith("元") \
                 and not raw_run.endswith("万元") and split.values["amount_10k_yuan"] is not None:
             split.values["amount_10k_yuan"] = _cell_value(raw_run, "amount_10k_yuan")  # 元 in the 万元 column
-        out.append(ActiveObs(key, split.values, run, split, label=m.group(0)))
+        out.append(ActiveObs(key, split.values, run, split, label=printed))
     return out
 
 
