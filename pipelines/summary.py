@@ -1,4 +1,5 @@
-"""The end-of-crawl summary: reports per agency and year, pages fetched, WARC files and sizes, errors.
+"""The end-of-crawl summary: canonical reports per agency and year (copies counted apart), pages fetched, WARC
+files and sizes, errors.
 
 Printed to stdout once the catalog is complete (:data:`pipelines.signals.catalog_closed`), or at
 ``engine_stopped`` when the catalog is off. ``CATALOG_SUMMARY_ENABLED = False`` turns it off.
@@ -49,22 +50,37 @@ def crawl_warc_files(warc_dir: Path, started_at: float | None, pid: int) -> list
 
 
 def reports_by_agency_year(catalog: Path, record_ids: list[str]) -> dict[str, dict[int | None, int]]:
-    """Reports stored from the captures ``record_ids`` (this crawl's), counted per agency and year."""
+    """Canonical reports stored from the captures ``record_ids`` (this crawl's), counted per canonical agency and
+    year (copies are counted by :func:`copies_set_aside`)."""
+    return _crawl_counts(catalog, record_ids)[0]
+
+
+def copies_set_aside(catalog: Path, record_ids: list[str]) -> int:
+    """Reports stored from this crawl's captures that are copies of another report of their group."""
+    return _crawl_counts(catalog, record_ids)[1]
+
+
+def _crawl_counts(catalog: Path, record_ids: list[str]) -> tuple[dict[str, dict[int | None, int]], int]:
     if not catalog.exists() or not record_ids:
-        return {}
+        return {}, 0
     conn = sqlite3.connect(f"file:{catalog}?mode=ro", uri=True)
     try:
         conn.execute("CREATE TEMP TABLE crawl_ids (record_id TEXT PRIMARY KEY)")
         conn.executemany("INSERT OR IGNORE INTO crawl_ids VALUES (?)", [(r,) for r in record_ids])
         rows = conn.execute(
-            "SELECT coalesce(agency, '?'), year, count(*) FROM reports"
-            " WHERE warc_record_id IN (SELECT record_id FROM crawl_ids) GROUP BY 1, 2").fetchall()
+            "SELECT coalesce(a.name, r.agency, '?'), r.year, coalesce(m.canonical, 1), count(*) FROM reports r"
+            " LEFT JOIN report_members m ON m.report_id = r.id LEFT JOIN agencies a ON a.agency_id = m.agency_id"
+            " WHERE r.warc_record_id IN (SELECT record_id FROM crawl_ids) GROUP BY 1, 2, 3").fetchall()
     finally:
         conn.close()
     table: dict[str, dict[int | None, int]] = {}
-    for agency, year, n in rows:
-        table.setdefault(agency, {})[year] = n
-    return table
+    copies = 0
+    for agency, year, canonical, n in rows:
+        if canonical:
+            table.setdefault(agency, {})[year] = n
+        else:
+            copies += n
+    return table, copies
 
 
 def _width(text: str) -> int:
@@ -76,12 +92,14 @@ def _pad(text: str, width: int) -> str:
 
 
 def format_summary(
-    stats: Mapping[str, Any], per_agency: dict[str, dict[int | None, int]], warcs: list[WarcFile]
+    stats: Mapping[str, Any], per_agency: dict[str, dict[int | None, int]], warcs: list[WarcFile], copies: int = 0
 ) -> str:
     years = sorted({y for row in per_agency.values() for y in row}, key=lambda y: (y is None, y or 0))
     lines = ["", "nianbao crawl summary", "=" * 21]
     total = sum(n for row in per_agency.values() for n in row.values())
-    lines.append(f"reports stored: {total}")
+    lines.append(f"reports stored: {total + copies}")
+    lines.append(f"canonical reports: {total} (one per agency and year, counted below); copies set aside: {copies}"
+                 " (report_members says which and why)")
     if per_agency:
         width = max(_width(a) for a in per_agency) + 2
         head = _pad("agency", width) + "".join(f"{y or '?':>7}" for y in years) + f"{'total':>8}"
@@ -134,6 +152,6 @@ class CrawlSummary:
     def print_summary(self, record_ids: list[str] | None = None) -> None:
         stats = self.crawler.stats.get_stats() if self.crawler.stats is not None else {}
         warcs = crawl_warc_files(self.config.warc_dir, self.started, os.getpid())
-        per_agency = reports_by_agency_year(self.config.path, record_ids or [])
-        self.out.write(format_summary(stats, per_agency, warcs))
+        per_agency, copies = _crawl_counts(self.config.path, record_ids or [])
+        self.out.write(format_summary(stats, per_agency, warcs, copies))
         self.out.flush()

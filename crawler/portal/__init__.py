@@ -25,7 +25,12 @@ title (as listed), published, kind (html|pdf|docx|image), attachment_of (the det
 page prints its report and links a PDF copy as 附件: the page and the copy are two entries, the copy's attachment_of
 being the page),
 tables (canonical dict of DESIGN.md; None for an image or a sample not transcribed), issues_expected,
-broken, origin ("generated" | "seed:NNN" | "sample:FILE"), layout, encoding, transform, edition, revision.
+broken, origin ("generated" | "seed:NNN" | "sample:FILE"), layout, encoding, transform, edition, revision,
+copy_of / copy_reason (a copy of another entry's report: the PDF 附件 of a page, a corrected re-issue's original,
+gov.cn's repost of a local report, the mirror's copy of a TRS report: ``crawler.portal.copies``), carryover_break
+(the applicant column of the demo's one deliberate carry-over mismatch). Every generated agency's consecutive years
+are linked as the forms link them (上年结转 = last year's 结转下年度继续办理; 现行有效件数 follows in the 2021 form:
+``crawler.portal.years``).
 
 ``faults=`` (``crawler.portal.faults``): 503, slow, reset, short_body (transient: a URL fails its first
 request, then answers), wrong_charset, redirect_loop, gzip_bomb, endless_pagination, billion_laughs, or

@@ -21,6 +21,7 @@ from crawler.portal.labels import (
     table3_rows,
 )
 from crawler.portal.titles import REPORT_TITLE_VARIANTS, report_title
+from crawler.portal.years import YearLinks
 
 K = TypeVar("K")
 
@@ -97,15 +98,23 @@ def generate_report(
     year: int = 2023,
     broken: str | None = None,
     title_variant: int | None = None,
+    links: YearLinks | None = None,
 ) -> GeneratedReport:
-    """A complete report; numbers satisfy every identity of DESIGN.md unless ``broken`` names one."""
+    """A complete report; numbers satisfy every identity of DESIGN.md unless ``broken`` names one.
+
+    ``links`` (:func:`crawler.portal.years.year_links`) ties the report to the same agency's reports of the years
+    before and after: 上年结转 and 结转下年度继续办理 (a column's 本年新收 is raised when it must, so nothing goes
+    negative), and Table 2's 制发/废止/现行有效 in the 2021 form. The random stream is consumed as without it."""
     if broken is not None and broken not in BROKEN_KINDS:
         raise ValueError(f"unknown broken={broken!r}: expected one of {sorted(BROKEN_KINDS)}")
     rng = _rng(rng_or_seed)
     table2_blocks(fmt)  # validates fmt
     scale = rng.choice((0, 1, 1, 2, 2, 3))
     active = _active_disclosure(rng, fmt, scale)
-    applications = _applications(rng, fmt, scale, need_room=broken in ("processed_sum", "row_total"))
+    if links is not None and links.active is not None and fmt == "2021":
+        for row, (issued, abolished, in_force) in links.active.items():
+            active[row].update(issued=issued, abolished=abolished, in_force=in_force)
+    applications = _applications(rng, fmt, scale, need_room=broken in ("processed_sum", "row_total"), links=links)
     review = _review(rng)
     tables: dict[str, Any] = {"active_disclosure": active, "applications": applications,
                               "review_litigation": review}
@@ -160,7 +169,8 @@ def _active_disclosure(rng: random.Random, fmt: str, scale: int) -> dict[str, di
     }
 
 
-def _applications(rng: random.Random, fmt: str, scale: int, need_room: bool) -> dict[str, list[int]]:
+def _applications(rng: random.Random, fmt: str, scale: int, need_room: bool,
+                  links: YearLinks | None = None) -> dict[str, list[int]]:
     rows = [key for key, _, _ in table3_rows(fmt)]
     outcomes = outcome_row_keys(fmt)
     weights_by_row = _OUTCOME_WEIGHTS_2021 if fmt == "2021" else _OUTCOME_WEIGHTS_2019
@@ -177,6 +187,10 @@ def _applications(rng: random.Random, fmt: str, scale: int, need_room: bool) -> 
         carried = rng.choice((0, 0, 0, 1, 2)) if new else 0
         available = new + carried
         forward = min(available, rng.choice((0, 0, 0, 1, 3)))
+        if links is not None:  # the years before and after decide both carry-overs
+            carried, forward = links.carried_over[ci], links.carried_forward[ci]
+            new = max(new, forward - carried + (4 if need_room and ci == 0 else 0))
+            available = new + carried
         processed = available - forward
         counts = _split(rng, processed, outcomes, weights)
         if need_room and ci == 0:

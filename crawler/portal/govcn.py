@@ -43,6 +43,19 @@ class GovcnSite(Site):
         self.listing_paths = [self.page_path]
         self.pages[self.page_path] = self._page
 
+    def add_repost(self, source: ReportPlan) -> ReportPlan:
+        """Repost another agency's report on this page (gov.cn carries local reports too): same report, this site's
+        page around it, listed under its year; the repost's ground truth names the original (``copy_of``)."""
+        plan = ReportPlan(key=f"{source.key}:repost", site=self.name, family=self.family, agency=source.agency,
+                          year=source.year, fmt=source.fmt, kind="html", layout="trs",
+                          title_variant=source.title_variant)
+        plan.report = source.report
+        folder = f"{self.prefix}/zhengce/xxgk/gknb/{plan.published[:4]}{plan.published[5:7]}/"
+        plan.detail_path = f"{folder}content_{5690000 + len(self.reports)}.htm"
+        self.pages[plan.detail_path] = self._detail(plan)
+        self.reports.append(plan)
+        return plan
+
     @staticmethod
     def _file(plan: ReportPlan):  # type: ignore[no-untyped-def]
         return lambda _r: file_response(plan)

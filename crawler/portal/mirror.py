@@ -87,14 +87,32 @@ class MirrorSite(Site):
             if plan.transform == "byteshift":
                 plan.extra["issues"] = ["mojibake"]
             self.reports.append(plan)
-        notices = self.plan_notices(max(2, size // 4), lambda k, _day: f"{self.prefix}/news/{990000 + k}.html")
-        ordered: list[ReportPlan | Notice] = sorted([*self.reports, *notices], key=lambda p: (p.published, p.title),
-                                                    reverse=True)
+        self.plan_notices(max(2, size // 4), lambda k, _day: f"{self.prefix}/news/{990000 + k}.html")
+        self._listings()
+
+    def _listings(self) -> None:
+        ordered: list[ReportPlan | Notice] = sorted([*self.reports, *self.notices],
+                                                    key=lambda p: (p.published, p.title), reverse=True)
         pages = max(1, -(-len(ordered) // PER_PAGE))
+        self.listing_paths = []
         for n in range(pages):
             path = f"{self.prefix}/news/list_{n + 1}.html"
             self.listing_paths.append(path)
             self.pages[path] = self._listing(ordered[n * PER_PAGE:(n + 1) * PER_PAGE], n, pages)
+
+    def add_copy(self, source: ReportPlan, transform: str = "traditional") -> ReportPlan:
+        """Republish another site's report here (a mirror copy: same report, this site's damage), listed among the
+        others; the copy's ground truth names the original (``copy_of``)."""
+        plan = ReportPlan(key=f"{source.key}:mirror", site=self.name, family=self.family, agency=source.agency,
+                          year=source.year, fmt=source.fmt, kind="html", layout="pipe",
+                          title_variant=source.title_variant, transform=transform)
+        plan.report = source.report
+        plan.detail_path = f"{self.prefix}/news/{870000 + len(self.reports)}.html"
+        plan.extra["title_fn"] = self.shown_title
+        self.pages[plan.detail_path] = self._detail(plan)
+        self.reports.append(plan)
+        self._listings()
+        return plan
 
     def shown_title(self, plan: ReportPlan) -> str:
         how = plan.transform or ""

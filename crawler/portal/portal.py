@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from crawler.portal.copies import plant_copies
 from crawler.portal.endless import EndlessSite
 from crawler.portal.faults import TRANSIENT, TransientFault, parse_faults, plan_transient
 from crawler.portal.govcn import GovcnSite
@@ -79,6 +80,7 @@ class Portal:
         self.sites: list[Site] = []
         for name in names:
             self.sites.append(_build_site(name, seed, size, self.faults_enabled, self.sites))
+        plant_copies(self.sites, self.url)  # a corrected re-issue, a repost, a mirror copy (crawler/portal/copies.py)
         self._by_prefix = sorted(((s.prefix + "/", s) for s in self.sites), key=lambda p: -len(p[0]))
         self._cache: dict[tuple[str, str, str], Response] = {}
         self._lock = threading.Lock()

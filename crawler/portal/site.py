@@ -16,6 +16,9 @@ from typing import Any
 from crawler.portal.generator import GeneratedReport, generate_report
 from crawler.portal.identities import check_identities
 from crawler.portal.titles import NO_AGENCY_VARIANT
+from crawler.portal.years import DELIBERATE_BREAKS, year_links
+
+_COLUMNS = ("natural_person", "commercial", "research", "social_welfare", "legal_services", "other_org")
 
 # How a page's bytes and charset declarations relate (wrong or missing declarations are real and common).
 ENCODINGS: dict[str, tuple[str, str, str | None]] = {
@@ -117,7 +120,7 @@ class ReportPlan:
     @cached_property
     def report(self) -> GeneratedReport:
         return generate_report(f"report:{self.key}", self.fmt, self.agency, self.year, broken=self.broken,
-                               title_variant=self.title_variant)
+                               title_variant=self.title_variant, links=year_links(self.agency, self.year, self.fmt))
 
     @property
     def title(self) -> str:
@@ -172,6 +175,12 @@ class ReportPlan:
             "transform": self.transform,
             "edition": self.extra.get("edition", 0),  # the Portal.advance() that published it (0: at start)
             "revision": self.extra.get("revision", 0),  # the Portal.advance() that corrected its page
+            # a copy of another entry's report (the same agency and year): its URL and why (report_members.reason)
+            "copy_of": self.extra.get("copy_of"),
+            "copy_reason": self.extra.get("copy_reason"),
+            # the demo's deliberate carry-over mismatch: the applicant column whose 上年结转 breaks the chain
+            "carryover_break": (_COLUMNS[DELIBERATE_BREAKS[(agency, year)][0]]
+                                if origin == "generated" and (agency, year) in DELIBERATE_BREAKS else None),
         }
 
     def identities_hold(self) -> bool:

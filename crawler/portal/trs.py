@@ -8,10 +8,12 @@ report in ``div.TRS_Editor``; attachments beside them (``P0…pdf`` / ``P0…doc
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 from typing import Any
 
 from crawler.portal.content import detail_body, file_href, file_response, kind_for
 from crawler.portal.faults import gzip_bomb
+from crawler.portal.generator import generate_report
 from crawler.portal.site import (
     Notice,
     ReportPlan,
@@ -26,6 +28,7 @@ from crawler.portal.site import (
     redirect,
 )
 from crawler.portal.titles import NO_AGENCY_VARIANT, notice_title
+from crawler.portal.years import year_links
 
 COLUMN = "/zwgk/zfxxgk/zfxxgknb/"
 GZIP_BOMB_BYTES = 512 << 20
@@ -196,6 +199,29 @@ class TrsSite(Site):
         target.extra["revision"] = self.edition
         self._listings(self._items)
         return {"new": new, "changed": [target.detail_path]}
+
+    def add_corrected(self, original: ReportPlan) -> ReportPlan | None:
+        """A corrected re-issue (更正版) of ``original``, a report printed with a broken identity: the same report
+        with the numbers it should have had, published two months later under the title with （更正版）, listed in
+        the column beside the original (which stays). Returns the new plan (None for a file or a sample)."""
+        if original.sample is not None or original.kind != "html":
+            return None
+        fixed = generate_report(f"report:{original.key}", original.fmt, original.agency, original.year,
+                                title_variant=original.title_variant,
+                                links=year_links(original.agency, original.year, original.fmt))
+        year, month, day = (int(x) for x in original.published.split("-"))
+        month += 2
+        year, month = (year + 1, month - 12) if month > 12 else (year, month)
+        plan = ReportPlan(key=f"{original.key}:corrected", site=self.name, family=self.family,
+                          agency=original.agency, year=original.year, fmt=original.fmt, kind="html",
+                          layout=original.layout, title_variant=original.title_variant, encoding="utf-8")
+        plan.report = replace(fixed, title=original.title + "（更正版）", published=f"{year}-{month:02d}-{day:02d}")
+        self._doc_id += 7
+        self._place(plan, self._doc_id)
+        self._items.append(("report", plan))
+        self._items.sort(key=lambda it: (it[1].published, it[1].title), reverse=True)
+        self._listings(self._items)
+        return plan
 
     def _structural_faults(self, doc_id: int) -> list[tuple[str, Any]]:
         """Pages added by the structural faults: report-looking links that a careful crawler refuses."""

@@ -102,6 +102,29 @@ LABELS: tuple[tuple[str, str, str, str], ...] = (
     ("issue", "unparsed_document", "文件无法读取", "document could not be read"),
     ("issue", "unsupported_attachment", "附件格式无法转换", "attachment format not supported"),
     ("issue", "converter_fallback", "改用备用转换工具", "read with the fallback converter"),
+    # cross-year checks (crossyear_checks; docs/schema.md "Cross-year checks")
+    ("issue", "carryover_mismatch", "上年结转与上一年度结转下年度继续办理不一致",
+     "carried over (Y) differs from carried forward (Y-1)"),
+    ("issue", "in_force_mismatch", "现行有效件数与上一年度不衔接", "in force (Y) does not follow from Y-1"),
+    # agency notes (agency_notes)
+    ("note", "ocr_or_typo", "机关名称与所在栏目机关相差一字（识别或录入错误）",
+     "agency name one character off the column's agency (OCR or typing)"),
+    ("note", "outside_column", "报告机关不属于所在栏目的机关", "report's agency is not the column's agency"),
+    # why a report is a copy of its group's canonical report (report_members.reason / evidence)
+    ("reason", "attachment_of", "同一页面的附件", "attachment of the same page"),
+    ("reason", "corrected_reissue", "更正（修订）后重新发布", "corrected re-issue"),
+    ("reason", "mirror", "镜像或转载网站的副本", "copy on a mirror site"),
+    ("reason", "reposted", "其他机关栏目转载", "reposted in another agency's column"),
+    ("reason", "same_text", "正文相同", "same normalised text"),
+    ("reason", "same_tables", "表格数据相同", "same tables"),
+    ("reason", "same_agency_year", "同一机关同一年度的另一份报告", "another report of the same agency and year"),
+    # administrative levels (agencies.level)
+    ("level", "state_council", "国务院部门", "State Council bodies"),
+    ("level", "province", "省级", "province level"),
+    ("level", "city", "市级", "city (prefecture) level"),
+    ("level", "county", "县级", "county level"),
+    ("level", "township", "乡镇级", "township level"),
+    ("level", "unknown", "层级不明", "level unknown"),
     # report formats
     ("format", "2021", "2021年新版格式（国办公开办函〔2021〕30号）", "2021 format"),
     ("format", "2019", "2019年格式（国办公开办函〔2019〕60号）", "2019 format"),

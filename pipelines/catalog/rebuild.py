@@ -2,8 +2,9 @@
 
 Every capture is read through :func:`archive.reader.iter_captures`; report captures are recognised and parsed as
 :mod:`pipelines.catalog.recognise` says, and stored with :func:`pipelines.catalog.store.store_entries`, the write
-path of the live item pipelines, so the rebuilt catalog equals the live one. Parsing runs in ``workers``
-processes; the parent reads and writes.
+path of the live item pipelines, so the rebuilt catalog equals the live one; then ``crawl_runs`` and the identity
+tables (report groups, agencies, cross-year checks: :mod:`pipelines.catalog.identity`) are derived as after a
+crawl. Parsing runs in ``workers`` processes; the parent reads and writes.
 
 The catalog is written to a temporary file next to the target and moved into place at the end, so an interrupted
 rebuild never leaves a half catalog behind.
@@ -21,6 +22,7 @@ from typing import TextIO
 
 from archive.naming import parse_warc_name
 from archive.reader import DamagedRecord, iter_captures, warc_files
+from pipelines.catalog.identity import IdentityResult, refresh_identity
 from pipelines.catalog.recognise import Candidate, Damaged, Seen, Unresolved, parse_candidate, recognise
 from pipelines.catalog.runs import refresh_runs
 from pipelines.catalog.schema import open_catalog
@@ -41,6 +43,7 @@ class RebuildResult:
     unresolved: list[str] = field(default_factory=list)  # revisits whose original record is missing or unreadable
     damaged: list[Damaged] = field(default_factory=list)
     seconds: float = 0.0
+    identity: IdentityResult | None = None  # report groups, agencies and cross-year checks of the rebuilt catalog
 
     def summary_lines(self) -> list[str]:
         rate = self.records / self.seconds if self.seconds else 0.0
@@ -50,6 +53,8 @@ class RebuildResult:
             f"{len(self.unresolved)} revisits without their original "
             f"({self.seconds:.1f}s, {rate:.0f} captures/s) -> {self.catalog}",
         ]
+        if self.identity is not None:
+            lines.append(self.identity.summary_line())
         lines += [f"  damaged: {d}" for d in self.damaged]
         lines += [f"  failed: {url}: {err}" for url, err in self.failed]
         lines += [f"  revisit without its original: {where}" for where in self.unresolved]
@@ -96,6 +101,7 @@ def rebuild(
             meter.reports += entry.report is not None
         store_entries(conn, batch)
         refresh_runs(conn, warc_dir)
+        result.identity = refresh_identity(conn)
         result.reports = conn.execute("SELECT count(*) FROM reports").fetchone()[0]
         conn.execute("PRAGMA journal_mode=DELETE")
     finally:

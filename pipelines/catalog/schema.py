@@ -1,7 +1,10 @@
 """The catalog's schema (``<ARCHIVE_DIR>/catalog.sqlite``), opening it, and the transaction every write runs in.
 
 Tables: ``captures`` (one per report capture seen, parsed or not), ``reports`` (one per report URL), ``sections``,
-``table_cells`` (long form), ``issues``, ``crawl_runs`` (derived from ``captures``), ``labels`` (canonical keys).
+``table_cells`` (long form), ``issues``, ``crawl_runs`` (derived from ``captures``), ``labels`` (canonical keys);
+derived from ``reports`` after every crawl and rebuild (:mod:`pipelines.catalog.identity`): ``agencies``,
+``agency_aliases``, ``agency_notes`` (canonical agencies), ``report_groups``, ``report_members`` (one canonical
+report per agency, year and kind, copies linked with their reason), ``crossyear_checks`` (carry-over checks).
 """
 
 from __future__ import annotations
@@ -111,6 +114,76 @@ CREATE TABLE IF NOT EXISTS crawl_runs (
     unchanged INTEGER NOT NULL,
     failed INTEGER NOT NULL,
     not_rechecked INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS agencies (
+    agency_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    match_key TEXT NOT NULL UNIQUE,
+    level TEXT NOT NULL,
+    province TEXT,
+    place TEXT,
+    reports INTEGER NOT NULL,
+    canonical_reports INTEGER NOT NULL,
+    first_year INTEGER,
+    last_year INTEGER
+);
+CREATE TABLE IF NOT EXISTS agency_aliases (
+    alias TEXT NOT NULL,
+    agency_id TEXT NOT NULL REFERENCES agencies (agency_id),
+    reason TEXT NOT NULL,
+    reports INTEGER NOT NULL,
+    PRIMARY KEY (alias, agency_id, reason)
+);
+CREATE TABLE IF NOT EXISTS agency_notes (
+    report_id TEXT NOT NULL REFERENCES reports (id),
+    code TEXT NOT NULL,
+    printed TEXT,
+    column_agency TEXT,
+    agency_id TEXT REFERENCES agencies (agency_id),
+    detail TEXT,
+    PRIMARY KEY (report_id, code)
+);
+CREATE TABLE IF NOT EXISTS report_groups (
+    group_id TEXT PRIMARY KEY,
+    agency_id TEXT REFERENCES agencies (agency_id),
+    year INTEGER,
+    kind TEXT NOT NULL,
+    canonical_report_id TEXT NOT NULL REFERENCES reports (id),
+    members INTEGER NOT NULL,
+    copies INTEGER NOT NULL,
+    corrected INTEGER NOT NULL,
+    tables_differ INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS report_members (
+    report_id TEXT PRIMARY KEY REFERENCES reports (id),
+    group_id TEXT NOT NULL REFERENCES report_groups (group_id),
+    agency_id TEXT REFERENCES agencies (agency_id),
+    canonical INTEGER NOT NULL,
+    rank INTEGER NOT NULL,
+    copy_of TEXT REFERENCES reports (id),
+    reason TEXT,
+    evidence TEXT,
+    medium TEXT NOT NULL,
+    corrected INTEGER NOT NULL,
+    first_captured_at TEXT,
+    text_digest TEXT,
+    tables_digest TEXT
+);
+CREATE INDEX IF NOT EXISTS report_members_group ON report_members (group_id, rank);
+CREATE TABLE IF NOT EXISTS crossyear_checks (
+    report_id TEXT NOT NULL REFERENCES reports (id),
+    previous_report_id TEXT NOT NULL REFERENCES reports (id),
+    agency_id TEXT NOT NULL REFERENCES agencies (agency_id),
+    year INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    table_key TEXT NOT NULL,
+    row_key TEXT NOT NULL,
+    column_key TEXT NOT NULL,
+    value NUMERIC,
+    previous_value NUMERIC,
+    expected NUMERIC,
+    detail TEXT,
+    PRIMARY KEY (report_id, code, table_key, row_key, column_key)
 );
 CREATE TABLE IF NOT EXISTS labels (
     kind TEXT NOT NULL,
