@@ -63,7 +63,7 @@ _APP_STARTS: tuple[tuple[str, str], ...] = (
     ("not_processed_confirm", _N + r"要求行政机关确认"),
     ("other_overdue_correction", _N + r"申请人无正当理由逾期不补正"),
     ("other_unpaid_fee", _N + r"申请人逾期未按收费"),
-    ("other_other", _N + r"其[他它](?=\s*[0-9])"),
+    ("other_other", _N + r"其[他它](?=[\s|｜:：]*[0-9])"),
     ("other", r"[（(]六[）)]\s*其他处理"),
     ("total_processed", r"[（(]七[）)]\s*总计"),
     ("carried_forward", r"四\s*[、.．]\s*结转下年"),
