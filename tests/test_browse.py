@@ -13,6 +13,7 @@ import pytest
 from pipelines.browse import bind
 from pipelines.catalog import open_catalog, store_entries
 from pipelines.catalog.capture_info import CaptureInfo
+from pipelines.catalog.identity import refresh_identity
 from pipelines.catalog.processing import process_capture
 from tests.conftest import ROOT
 from tests.shared import SHARED, needs_shared
@@ -31,7 +32,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         ctype = "text/html; charset=utf-8" if path.suffix == ".html" else "text/plain; charset=utf-8"
         info = CaptureInfo(url=f"http://portal.test/{path.name}", record_id=f"<urn:uuid:{i}>", status=200)
         entries.append(process_capture(path.read_bytes(), info, ctype))
+    # the 2024 page once more, on another site: a copy the catalog sets aside
+    copy = CaptureInfo(url=f"http://copy.test/{SAMPLES[0].name}", record_id="<urn:uuid:copy>", status=200)
+    entries.append(process_capture(SAMPLES[0].read_bytes(), copy, "text/html; charset=utf-8"))
     store_entries(conn, entries)
+    refresh_identity(conn)
     conn.close()
     proc = subprocess.Popen([sys.executable, "-m", "pipelines.browse", "--catalog", str(catalog), "--port", "0"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -65,12 +70,12 @@ def test_html_page_with_titles_and_labels(server: str) -> None:
 
 def test_json_api_with_facets(server: str) -> None:
     rows = json.loads(_get(server + "catalog/reports.json?_shape=array&_size=max"))
-    assert len(rows) == len(SAMPLES)
+    assert len(rows) == len(SAMPLES) + 1  # every report stored, its copy too
     data = json.loads(_get(server + "catalog/reports.json?_size=0"))
     facets = data["facet_results"]
     assert {"year", "agency", "format"} <= set(facets)
     years = {item["value"]: item["count"] for item in facets["year"]["results"]}
-    assert years[2024] == 2 and years[2020] == 2
+    assert years[2024] == 3 and years[2020] == 2
     issues = json.loads(_get(server + "catalog/issues.json?_size=0"))
     assert "code" in issues["facet_results"]
 
@@ -80,6 +85,34 @@ def test_canned_query_puts_chinese_labels_next_to_keys(server: str) -> None:
                                     "%E5%AE%9E%E9%AA%8C%E5%8C%BA&year=2024&_shape=array"))
     cell = next(r for r in rows if r["row_key"] == "new_received" and r["column_key"] == "total")
     assert (cell["行"], cell["列"], cell["value"]) == ("本年新收政府信息公开申请数量", "总计", 218)
+
+
+def test_agency_year_page_of_canonical_key_figures_with_level_facets(server: str) -> None:
+    data = json.loads(_get(server + "catalog/agency_year_figures.json?_size=max&_shape=objects"))
+    rows = data["rows"]
+    members = json.loads(_get(server + "catalog/report_members.json?_shape=array&_size=max"))
+    assert len(rows) == sum(m["canonical"] for m in members) == len(SAMPLES)  # the copy set aside
+    assert {"level", "province", "year", "format"} <= set(data["facet_results"])
+    pingtan = next(r for r in rows if r["agency"] == "平潭综合实验区" and r["year"] == 2024)
+    assert (pingtan["level"], pingtan["new_received"], pingtan["review"], pingtan["litigation"]) == (
+        "city", 218, 7, 19)
+    page = _get(server + "catalog/agency_year_figures")
+    # the description is folded and the column list inside it: the rows come right after the title
+    assert "<details><summary>One row per canonical report" in page and "<dl><dt>agency</dt>" in page
+    assert page.index("</details>") < page.index("平潭综合实验区")
+
+
+def test_a_canned_query_per_identity_and_cross_year_check(server: str) -> None:
+    from pipelines.browse import IDENTITIES
+
+    names = [name for name, *_ in IDENTITIES] + ["carryover_mismatch", "in_force_mismatch", "copies_set_aside"]
+    assert len(names) == 7
+    for name in names:
+        rows = json.loads(_get(server + f"catalog/{name}.json?_shape=array"))
+        assert isinstance(rows, list), name
+    copies = json.loads(_get(server + "catalog/copies_set_aside.json?_shape=array"))
+    assert [(c["agency"], c["year"]) for c in copies] == [("平潭综合实验区", 2024)]
+    assert copies[0]["reason"] == "same_text" and copies[0]["evidence"] == "same_text,same_tables"
 
 
 def test_only_local_hosts() -> None:

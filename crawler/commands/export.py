@@ -1,4 +1,5 @@
-"""`scrapy export [--format csv|jsonl|parquet] [-o DIR] [--plots]`: the dataset out of the catalog."""
+"""`scrapy export [--format csv|jsonl|parquet|xlsx] [--table NAME] [--labels zh|en] [-o DIR] [--plots]`: the dataset
+out of the catalog (pipelines/export.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,13 @@ from scrapy.exceptions import UsageError
 
 from pipelines.config import CatalogConfig
 
+# said here as well as in pipelines/export.py, which loads pandas: Scrapy imports every command module for any
+# `scrapy` command (tests/test_export*.py hold the two lists equal)
+FORMATS = ("csv", "jsonl", "parquet", "xlsx")
+LABEL_LANGS = ("en", "zh")
+TABLES = ("key_figures", "reports", "copies", "table_cells", "applications_wide", "issues", "crossyear_checks",
+          "agencies", "agency_aliases")
+
 
 class Command(ScrapyCommand):
     requires_project = True
@@ -18,41 +26,61 @@ class Command(ScrapyCommand):
     default_settings = {"LOG_ENABLED": False}
 
     def syntax(self) -> str:
-        return "[--format csv|jsonl|parquet] [-o DIR] [--plots] [--catalog FILE]"
+        return ("[--format csv|jsonl|parquet|xlsx] [--table NAME ...] [--labels zh|en] [--no-excel] [-o DIR] "
+                "[--plots] [--catalog FILE]")
 
     def short_desc(self) -> str:
-        return "Export the dataset (reports, table cells, applications wide, issues) and charts"
+        return "Export the dataset (key figures, reports, copies, cells, issues, cross-year checks) and charts"
 
     def long_desc(self) -> str:
-        return ("Write reports, table_cells (long form), applications_wide (Table 3 as columns) and issues from the "
-                "catalog to DIR (default <ARCHIVE_DIR>/export) as CSV, JSON lines or Parquet; --plots adds "
-                "coverage.png and applications.png.")
+        return ("Write the catalog's tables to DIR (default <ARCHIVE_DIR>/export) as CSV (UTF-8 with a byte-order "
+                "mark, so Excel reads the Chinese), JSON lines, Parquet or XLSX, with labels (the codebook of keys) "
+                "and codebook (every column written) beside them. Tables: " + ", ".join(TABLES) + " (default: "
+                "all). Every table counts canonical reports only, one per agency and year; the copies set aside "
+                "are in `copies`. --labels zh heads key_figures with the official Chinese row and column "
+                "headings. --plots adds coverage and applications charts (PNG and SVG), per administrative level. "
+                "Columns: docs/schema.md.")
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument("--format", default="csv", help="csv, jsonl or parquet (default: csv)")
+        parser.add_argument("--format", default="csv", help=f"one of {', '.join(FORMATS)} (default: csv)")
+        parser.add_argument("--table", action="append", metavar="NAME",
+                            help="a table to export (repeat, or comma-separate; default: all)")
+        parser.add_argument("--labels", default="en", help="key_figures headings: en (keys, default) or zh")
+        parser.add_argument("--excel", action=argparse.BooleanOptionalAction, default=True,
+                            help="CSV with a UTF-8 byte-order mark for Excel (default: on)")
         parser.add_argument("-o", "--output-dir", metavar="DIR", help="output folder (default: <ARCHIVE_DIR>/export)")
-        parser.add_argument("--plots", action="store_true", help="also write PNG charts")
+        parser.add_argument("--plots", action="store_true", help="also write the charts (PNG and SVG)")
         parser.add_argument("--catalog", metavar="FILE", help="catalog to read (default: CATALOG_PATH)")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        # here, not at the top: Scrapy imports every command module for any `scrapy` command, and this one loads
-        # pandas (~0.6 s, ~80 MB); it also checks --format (a ValueError naming the formats)
+        # here, not at the top: this loads pandas (~0.6 s, ~80 MB), which no other scrapy command needs
         from pipelines.export import export
 
         if args:
             raise UsageError(f"scrapy export takes no positional arguments, got {' '.join(args)!r}")
+        if opts.format not in FORMATS:
+            raise UsageError(f"--format {opts.format!r}: expected one of {', '.join(FORMATS)}")
+        if opts.labels not in LABEL_LANGS:
+            raise UsageError(f"--labels {opts.labels!r}: expected zh or en")
+        tables = [t.strip() for value in opts.table or [] for t in value.split(",") if t.strip()]
+        unknown = [t for t in tables if t not in TABLES]
+        if unknown:
+            raise UsageError(f"--table {unknown[0]!r}: expected one of {', '.join(TABLES)}")
         assert self.settings is not None
         config = CatalogConfig.from_settings(self.settings)
         catalog = Path(opts.catalog) if opts.catalog else config.path
         out_dir = Path(opts.output_dir) if opts.output_dir else Path(self.settings.get("ARCHIVE_DIR") or "data") / "export"
         try:
-            result = export(catalog, out_dir, opts.format, plots=opts.plots)
+            result = export(catalog, out_dir, opts.format, plots=opts.plots, tables=tables or None,
+                            labels=opts.labels, excel=opts.excel)
         except (FileNotFoundError, ValueError) as e:
             print(f"scrapy export: {e}", file=sys.stderr)
             self.exitcode = 1
             return
+        print(f"canonical reports: {result.canonical} (one per agency and year); copies set aside: {result.copies}"
+              " (see copies)")
         for name, path in result.files.items():
             print(f"{name}: {result.rows[name]} rows -> {path}")
         for name, path in result.plots.items():
-            print(f"plot {name} -> {path}")
+            print(f"plot {name} -> {path} (+ .svg)")

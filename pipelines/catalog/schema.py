@@ -4,7 +4,8 @@ Tables: ``captures`` (one per report capture seen, parsed or not), ``reports`` (
 ``table_cells`` (long form), ``issues``, ``crawl_runs`` (derived from ``captures``), ``labels`` (canonical keys);
 derived from ``reports`` after every crawl and rebuild (:mod:`pipelines.catalog.identity`): ``agencies``,
 ``agency_aliases``, ``agency_notes`` (canonical agencies), ``report_groups``, ``report_members`` (one canonical
-report per agency, year and kind, copies linked with their reason), ``crossyear_checks`` (carry-over checks).
+report per agency, year and kind, copies linked with their reason), ``crossyear_checks`` (carry-over checks); the
+view ``agency_year_figures`` (the main Table 3 and 4 totals of every canonical report, for browsing).
 """
 
 from __future__ import annotations
@@ -185,6 +186,28 @@ CREATE TABLE IF NOT EXISTS crossyear_checks (
     detail TEXT,
     PRIMARY KEY (report_id, code, table_key, row_key, column_key)
 );
+CREATE VIEW IF NOT EXISTS agency_year_figures AS SELECT
+    r.id AS report_id, a.name AS agency, a.level, a.province, r.year, r.format,
+    max(CASE WHEN c.row_key = 'new_received' AND c.column_key = 'total' THEN c.value END) AS new_received,
+    max(CASE WHEN c.row_key = 'carried_over' AND c.column_key = 'total' THEN c.value END) AS carried_over,
+    max(CASE WHEN c.row_key = 'granted' AND c.column_key = 'total' THEN c.value END) AS granted,
+    max(CASE WHEN c.row_key = 'partially_granted' AND c.column_key = 'total' THEN c.value END) AS partially_granted,
+    sum(CASE WHEN c.row_key LIKE 'denied%' AND c.column_key = 'total' THEN c.value END) AS denied,
+    sum(CASE WHEN c.row_key LIKE 'unable%' AND c.column_key = 'total' THEN c.value END) AS unable,
+    sum(CASE WHEN c.row_key LIKE 'not_processed%' AND c.column_key = 'total' THEN c.value END) AS not_processed,
+    sum(CASE WHEN c.row_key LIKE 'other%' AND c.table_key = 'applications' AND c.column_key = 'total'
+        THEN c.value END) AS other_handling,
+    max(CASE WHEN c.row_key = 'total_processed' AND c.column_key = 'total' THEN c.value END) AS total_processed,
+    max(CASE WHEN c.row_key = 'carried_forward' AND c.column_key = 'total' THEN c.value END) AS carried_forward,
+    max(CASE WHEN c.row_key = 'review' AND c.column_key = 'total' THEN c.value END) AS review,
+    sum(CASE WHEN c.row_key LIKE 'litigation%' AND c.column_key = 'total' THEN c.value END) AS litigation,
+    r.issue_count,
+    (SELECT count(*) FROM crossyear_checks x WHERE x.report_id = r.id) AS crossyear_mismatches,
+    g.copies, r.url
+FROM reports r JOIN report_members m ON m.report_id = r.id AND m.canonical = 1
+JOIN report_groups g ON g.group_id = m.group_id LEFT JOIN agencies a ON a.agency_id = m.agency_id
+LEFT JOIN table_cells c ON c.report_id = r.id AND c.table_key IN ('applications', 'review_litigation')
+GROUP BY r.id;
 CREATE TABLE IF NOT EXISTS labels (
     kind TEXT NOT NULL,
     key TEXT NOT NULL,
