@@ -8,6 +8,8 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v antiword >/dev/null 2>&1 || need+=(antiword)
 # DOC/WPS reports: LibreOffice headless converts them to DOCX (antiword, above, is the fallback)
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
+# the key-figure export's CSV check opens it in LibreOffice Calc headless (tests/test_export_demo.py)
+[ -e /usr/lib/libreoffice/program/libsclo.so ] || need+=(libreoffice-calc-nogui)
 # PDF reports: PDFium substitutes a system CJK font for a non-embedded Chinese font (STSong, SimSun…); with none
 # it loses one-character text runs, and those pages are read with pdfminer instead (correct, ~8x slower)
 [ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || need+=(fonts-wqy-zenhei)
