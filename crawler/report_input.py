@@ -135,7 +135,8 @@ def summary_lines(report: Report) -> list[str]:
     year = d["year"] if d["year"] is not None else "not stated"
     lines = [f"title:     {d['title'] or 'not stated'}", f"agency:    {d['agency'] or 'not stated'}",
              f"year:      {year}", f"published: {d['published'] or 'not stated'}", f"format:    {d['format']}",
-             "sections:  " + (", ".join(f"{s['title'] or '(untitled)'} [{s['key']}]" for s in d["sections"])
+             "sections:  " + (", ".join(f"{s['title'] or '(untitled)'} [{s['key'] or 'no standard key'}]"
+                                        for s in d["sections"])
                               or "none found"), ""]
     lines += table_lines(d)
     lines += ["", f"issues:    {len(d['issues'])}"]
