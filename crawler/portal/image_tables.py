@@ -227,7 +227,11 @@ def _truth(key: str, matrix, spans, rows: range, boxes, lost: set[tuple[int, int
         out_ids.append(i_row)
         numeric.append(n_row)
         legible.append(l_row)
-    return TableTruth(key, out_rows, out_ids, numeric, legible)
+    # a column boundary no drawn row has (the lower part of Table 2 is two columns wide) is not in the picture
+    keep = [c for c in range(width) if c == 0 or any(row[c] != row[c - 1] for row in out_ids)]
+    pick = [[row[c] for c in keep] for row in out_rows], [[row[c] for c in keep] for row in out_ids], \
+        [[row[c] for c in keep] for row in numeric], [[row[c] for c in keep] for row in legible]
+    return TableTruth(key, *pick)
 
 
 # --- degradations -----------------------------------------------------------------------------------
