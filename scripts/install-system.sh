@@ -13,6 +13,10 @@ command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
 # PDF reports: PDFium substitutes a system CJK font for a non-embedded Chinese font (STSong, SimSun…); with none
 # it loses one-character text runs, and those pages are read with pdfminer instead (correct, ~8x slower)
 [ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || need+=(fonts-wqy-zenhei)
+# Image tables and scanned reports: Tesseract's Simplified Chinese and English models (the engine itself is
+# libtesseract inside the tesserocr wheel; the CLI package brings the eng model and the data folder)
+[ -e /usr/share/tesseract-ocr/5/tessdata/eng.traineddata ] || need+=(tesseract-ocr)
+[ -e /usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata ] || need+=(tesseract-ocr-chi-sim)
 [ ${#need[@]} -eq 0 ] && exit 0
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
