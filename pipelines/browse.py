@@ -63,7 +63,9 @@ def metadata(db_name: str = "catalog") -> dict[str, Any]:
                 "tables": {
                     "reports": {
                         "title": "reports 年度报告",
-                        "description": "One row per report URL (its newest capture). format: " + _key_list("format"),
+                        "description": "One row per report URL (its newest capture), copies included: "
+                                       "report_members says which one of each agency and year is counted. format: "
+                                       + _key_list("format"),
                         "facets": ["year", "agency", "format"],
                         "sort_desc": "year",
                         "label_column": "title",

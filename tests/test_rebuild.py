@@ -1,7 +1,8 @@
 """``scrapy rebuild`` (pipelines/catalog/rebuild.py) against WARCs written here with warcio, shaped like the capture layer's
 (request + response + JSON metadata record per exchange, a revisit for a duplicate payload) plus another tool's
 WARC without metadata. The "live" catalog is built through the item pipeline's own functions
-(``capture_from_item`` → ``process_capture`` → ``store_entries`` → ``place_captures``/``refresh_runs``), so the
+(``capture_from_item`` → ``process_capture`` → ``store_entries`` → ``place_captures``/``refresh_runs``/
+``refresh_identity``), so the
 comparison is live path against rebuild path over the same bytes."""
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from archive.records import metadata_fields
 from crawler.items import ReportItem
 from crawler.routing import Routing
 from pipelines.catalog import open_catalog, store_entries
+from pipelines.catalog.identity import refresh_identity
 from pipelines.catalog.processing import process_capture
 from pipelines.catalog.rebuild import rebuild
 from pipelines.catalog.runs import refresh_runs
@@ -241,6 +243,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     store_entries(conn, entries[6:])
     assert place_captures(conn, late) == 2
     refresh_runs(conn)
+    refresh_identity(conn)  # as the store pipeline ends a crawl (report groups, agencies, cross-year checks)
     conn.close()
     foreign_dir = root / "foreign"
     foreign_dir.mkdir()
