@@ -35,14 +35,16 @@ def _key_list(kind: str) -> str:
 def metadata(db_name: str = "catalog") -> dict[str, Any]:
     """Datasette metadata for the catalog: table titles and descriptions (English and Chinese), column
     descriptions, facets, and canned queries that put the Chinese form labels next to the canonical keys."""
-    labelled_cells = (
-        "SELECT r.agency, r.year, r.format, c.table_key, lt.zh AS 表, c.row_key, lr.zh AS 行,"
-        " c.column_key, lc.zh AS 列, c.value, c.inferred FROM table_cells c JOIN reports r ON r.id = c.report_id"
+    labelled_cells = (  # canonical reports only; :agency matches the canonical name or the name as printed
+        "SELECT coalesce(a.name, r.agency) AS agency, r.year, r.format, c.table_key, lt.zh AS 表, c.row_key,"
+        " lr.zh AS 行, c.column_key, lc.zh AS 列, c.value, c.inferred FROM table_cells c"
+        " JOIN reports r ON r.id = c.report_id JOIN report_members m ON m.report_id = r.id AND m.canonical = 1"
+        " LEFT JOIN agencies a ON a.agency_id = m.agency_id"
         " LEFT JOIN labels lt ON lt.kind = 'table' AND lt.key = c.table_key"
         " LEFT JOIN labels lr ON lr.kind = 'row' AND lr.key = c.row_key"
         " LEFT JOIN labels lc ON lc.kind = 'column' AND lc.key = c.column_key"
-        " WHERE (:agency = '' OR r.agency = :agency) AND (:year = '' OR r.year = :year)"
-        " ORDER BY r.agency, r.year, c.table_key, c.row_order, c.column_order LIMIT 2000"
+        " WHERE (:agency = '' OR r.agency = :agency OR a.name = :agency) AND (:year = '' OR r.year = :year)"
+        " ORDER BY 1, r.year, c.table_key, c.row_order, c.column_order LIMIT 2000"
     )
     received_by_year = (  # canonical reports only, per administrative level (never summed across levels)
         "SELECT coalesce(a.level, 'unknown') AS 层级, r.year AS 年度, count(DISTINCT r.id) AS 报告数,"
