@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import groupby
 from typing import Any
 
@@ -83,21 +83,22 @@ class _Report:
 def refresh_identity(conn: sqlite3.Connection) -> IdentityResult:
     """Recompute every derived identity table from the stored reports (see the module docstring)."""
     reports = _read_reports(conn)
-    text_digests = dict(_digests(conn, "SELECT report_id, text FROM sections ORDER BY report_id, path",
-                                 lambda rows: _text_digest(r[1] for r in rows)))
-    table_digests = dict(_digests(
-        conn, "SELECT report_id, table_key, row_key, column_key, value FROM table_cells ORDER BY report_id",
-        lambda rows: _tables_digest((r[1], r[2], r[3], r[4]) for r in rows)))
     result = IdentityResult(reports=len(reports))
     agencies, aliases, notes = _resolve_agencies(reports)
     members = [
         Member(report_id=r.report_id, url=r.url, agency_id=agency_id(r.key) if r.key else None, year=r.year,
                title=r.title, issue_count=r.issue_count, medium=medium_of(r.content_type, r.url),
                first_captured_at=r.first_captured_at, attachment_of=r.attachment_of, source=r.source,
-               column_place_outside=r.outside, family=r.family, text_digest=text_digests.get(r.report_id),
-               tables_digest=table_digests.get(r.report_id), corrected=is_corrected(r.title))
+               column_place_outside=r.outside, family=r.family, text_digest=None, tables_digest=None,
+               corrected=is_corrected(r.title))
         for r in reports
     ]
+    # the fingerprints are read only for reports that share a group: a catalog's text is large, and a report
+    # alone in its group is compared with nothing
+    shared = {m.report_id for g in build_groups(members) if len(g.members) > 1 for m in g.members}
+    texts, tables = _fingerprints(conn, shared)
+    members = [replace(m, text_digest=texts.get(m.report_id), tables_digest=tables.get(m.report_id))
+               if m.report_id in shared else m for m in members]
     groups = build_groups(members)
     group_rows, member_rows = [], []
     for g in groups:
@@ -176,6 +177,25 @@ def _read_reports(conn: sqlite3.Connection) -> list[_Report]:
     return [_Report(rid, url, title, agency, year, fmt, int(issues or 0), ctype, att, source, src_agency,
                     first.get(url, captured), family)
             for rid, url, title, agency, year, fmt, issues, ctype, att, source, src_agency, captured, family in rows]
+
+
+def _fingerprints(conn: sqlite3.Connection, ids: set[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """``same_text`` and ``same_tables`` fingerprints of the reports ``ids``."""
+    if not ids:
+        return {}, {}
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS identity_ids (id TEXT PRIMARY KEY)")
+    conn.execute("DELETE FROM identity_ids")
+    conn.executemany("INSERT INTO identity_ids VALUES (?)", [(i,) for i in sorted(ids)])
+    try:
+        texts = dict(_digests(conn, "SELECT report_id, text FROM sections WHERE report_id IN (SELECT id FROM"
+                                    " identity_ids) ORDER BY report_id, path",
+                              lambda rows: _text_digest(r[1] for r in rows)))
+        tables = dict(_digests(conn, "SELECT report_id, table_key, row_key, column_key, value FROM table_cells"
+                                     " WHERE report_id IN (SELECT id FROM identity_ids) ORDER BY report_id",
+                               lambda rows: _tables_digest((r[1], r[2], r[3], r[4]) for r in rows)))
+    finally:
+        conn.execute("DROP TABLE identity_ids")
+    return texts, tables
 
 
 def _digests(conn: sqlite3.Connection, query: str, digest: Any) -> Iterator[tuple[str, str]]:
