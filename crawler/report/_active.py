@@ -26,6 +26,7 @@ class ActiveObs:
     split: RunSplit | None = None  # how a run-together row was read (text forms only)
     label: str = ""  # the label as printed
     score: float = 1.0  # how well it matched the row key
+    conf: dict[str, float] | None = None  # OCR confidence of each field's cell (an OCR'd grid's row)
 
 
 # Table 2 cells that may be negative (本年增/减) or fractional (amounts); every other cell is a whole count.
@@ -231,7 +232,7 @@ def grid_active(grid: Grid, fmt: str) -> list[ActiveObs]:
     fields_by_row = ACTIVE_ROWS[fmt]
     out: list[ActiveObs] = []
     header: list[tuple[str | None, int, int]] | None = None
-    for row, rid in zip(grid.rows, grid.cell_ids(), strict=True):
+    for i, (row, rid) in enumerate(zip(grid.rows, grid.cell_ids(), strict=True)):
         label = next((c for c in row if c), "")
         if "信息内容" in label:
             header = [(active_field(c) if c else None, a, b) for c, a, b in _distinct(row, rid)[1:]]
@@ -251,26 +252,28 @@ def grid_active(grid: Grid, fmt: str) -> list[ActiveObs]:
             if len(cells) > 1 and len({c for c, _, _ in cells}) == 1 and len(fields) == 1:
                 cells = cells[:1]
         hdr = [h for h in header or [] if h[0] in fields]
+        slot: dict[str, int] = {}  # field -> the column its cell starts in
         if header is not None and len(header) == len(cells) == len(fields) and all(
                 h[0] in (None, f) for h, f in zip(header, fields, strict=True)):
             # as many header cells as value cells and fields, every header word in its field's place (or
             # unreadable): by order
-            for f, (c, _, _) in zip(fields, cells, strict=True):
-                values[f] = _cell_value(c, f)
+            for f, (c, a, _) in zip(fields, cells, strict=True):
+                values[f], slot[f] = _cell_value(c, f), a
         elif hdr and [h[0] for h in hdr] == [f for f in fields if f in {h[0] for h in hdr}] and len(hdr) == len(cells):
-            for (hf, _, _), (c, _, _) in zip(hdr, cells, strict=True):
-                values[str(hf)] = _cell_value(c, hf)
+            for (hf, _, _), (c, a, _) in zip(hdr, cells, strict=True):
+                values[str(hf)], slot[str(hf)] = _cell_value(c, hf), a
         elif hdr:
             for c, a, b in cells:
                 over = {h[0] for h in hdr if h[1] <= b and a <= h[2]}
                 if len(over) == 1:
                     f = str(next(iter(over)))
                     if values[f] is None:
-                        values[f] = _cell_value(c, f)
+                        values[f], slot[f] = _cell_value(c, f), a
         else:
-            for f, (c, _, _) in zip(fields, cells, strict=False):
-                values[f] = _cell_value(c, f)
-        out.append(ActiveObs(key, values, "|".join(row), label=label, score=score))
+            for f, (c, a, _) in zip(fields, cells, strict=False):
+                values[f], slot[f] = _cell_value(c, f), a
+        conf = {f: grid.confidence[i][j] for f, j in slot.items()} if grid.confidence is not None else None
+        out.append(ActiveObs(key, values, "|".join(row), label=label, score=score, conf=conf))
     return out
 
 

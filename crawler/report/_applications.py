@@ -30,6 +30,7 @@ class RowObs:
     score: float = 1.0  # how well the label matched the row key (1.0: its keywords)
     unreadable: tuple[int, ...] = ()  # columns whose cell held something that is neither a number nor blank
     bare: bool = False  # a label printed with no cells at all (a blank row, or a group heading)
+    conf: list[float] | None = None  # OCR confidence of each of the seven cells (an OCR'd grid's row)
 
 
 def _row_total_ok(values: list[Number]) -> bool:
@@ -131,21 +132,24 @@ def grid_rows(grid: Grid, inherited: ColumnMap | None = None) -> tuple[list[RowO
     if not colmap and inherited and rect and inherited[0] == width:
         colmap = inherited[1]
     out: list[RowObs] = []
-    for row, (k, _numeric, label, key, score, data) in zip(rows, info, strict=True):
+    for i, (row, (k, _numeric, label, key, score, data)) in enumerate(zip(rows, info, strict=True)):
         if not data:
             continue
         raw = "|".join(row)
+        slots: list[int] | None = None
         if colmap and len(row) == width and all(_is_value(row[j]) for j in colmap):
             label = _join_label(c for j, c in enumerate(row) if j not in colmap)
             key, score = match_app_row(label) if label else (None, 0.0)
-            values, bad = _read_values([row[j] for j in sorted(colmap, key=lambda j: colmap[j])])
-            out.append(RowObs(key, [values], raw, label, score, bad))
+            slots = sorted(colmap, key=lambda j: colmap[j])
         elif k >= NCOL:
             end = len(row)
             while end - (len(row) - k) > NCOL and is_blank(row[end - 1]):
                 end -= 1  # padding cells after the total (markdown rows with a trailing empty column)
-            values, bad = _read_values(row[end - NCOL:end])
-            out.append(RowObs(key, [values], raw, label, score, bad))
+            slots = list(range(end - NCOL, end))
+        if slots is not None:
+            values, bad = _read_values([row[j] for j in slots])
+            conf = [grid.confidence[i][j] for j in slots] if grid.confidence is not None else None
+            out.append(RowObs(key, [values], raw, label, score, bad, conf=conf))
         else:
             first = next((j for j, c in enumerate(row) if _is_numeric(c)), len(row) - k)
             label = _join_label(row[:first])

@@ -20,6 +20,8 @@ class Grid:
     # ids[r][c]: which source cell fills slot (r, c); slots of one spanned cell share an id. None: every slot
     # is its own cell (text forms).
     ids: list[list[int]] | None = None
+    # confidence[r][c]: the OCR engine's confidence (0-100) in slot (r, c); None for a grid that was not OCR'd
+    confidence: list[list[float]] | None = None
 
     def cell_ids(self) -> list[list[int]]:
         if self.ids is not None:

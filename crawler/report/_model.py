@@ -68,6 +68,8 @@ class Report:
     # table -> row key -> {"printed": the label as printed, "score": 1.0 keyword match, < 1 edit-distance match,
     # 0.0 placed by its position (a row printed without a label)}
     labels: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # set for a report read by OCR: {"pages": n, "cells": {table: {row: per-column confidences}}}
+    ocr: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,7 +81,8 @@ class Report:
             "published": self.published,
             "format": self.format,
             "text": {"charset": self.charset, "repairs": self.repairs,
-                     "labels": {t: dict(rows) for t, rows in sorted(self.labels.items())}},
+                     "labels": {t: dict(rows) for t, rows in sorted(self.labels.items())},
+                     "ocr": self.ocr},
             "sections": [s.to_dict() for s in self.sections],
             "tables": {key: self.tables.get(key) for key in TABLE_KEYS},
             "issues": [i.to_dict() for i in self.issues],

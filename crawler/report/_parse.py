@@ -33,8 +33,10 @@ from crawler.report._metadata import (
     url_date,
 )
 from crawler.report._model import Issue, Number, Report, empty_source
+from crawler.report._ocr import LOW_CONFIDENCE
 from crawler.report._pdf import pdf_text
 from crawler.report._plaintext import split_dump_header, text_blocks
+from crawler.report._scanned import Scanned, engine_missing, is_image, pdf_pictures, read_pictures
 from crawler.report._schema import (
     ACTIVE_ROWS,
     APPLICANT_COLUMNS,
@@ -78,12 +80,17 @@ def _parse(report: Report, content: bytes | str, url: str | None, content_type: 
         report.charset = None
     else:
         raw = bytes(content)
-        kind = sniff(raw, content_type, url)
+        kind = "image" if is_image(raw) else sniff(raw, content_type, url)
         text = ""
         if kind == "markup":
             decoded = decode(raw, headers, url)
             text, report.charset = decoded.text, decoded.charset
-    if kind != "markup":
+    scanned: Scanned | None = None
+    if kind == "image":
+        scanned = _ocr_pictures(report, kind, [raw])
+        if scanned is None:
+            return
+    elif kind != "markup":
         try:
             if kind == "pdf":
                 text = pdf_text(raw)
@@ -99,10 +106,27 @@ def _parse(report: Report, content: bytes | str, url: str | None, content_type: 
             code = "unsupported_attachment" if kind == "doc" else "unparsed_document"
             report.issues.append(Issue(code, detail=f"{kind}: {e}"))
             return
-        if not text.strip():
-            report.issues.append(Issue("unparsed_document", detail=f"{kind}: no text in it (a scanned image? OCR may "
-                                                                   "come later)"))
+        if not text.strip() and kind == "pdf":
+            try:
+                pictures, pages = pdf_pictures(raw)
+            except Exception as e:  # noqa: BLE001 - PDFium errors on hostile files
+                report.issues.append(Issue("unparsed_document", detail=f"pdf: no text layer, and its pages could "
+                                                                       f"not be rendered: {type(e).__name__}: {e}"))
+                return
+            if pages > len(pictures):
+                report.issues.append(Issue("unparsed_document", detail=f"pdf: no text layer; OCR read the first "
+                                                                       f"{len(pictures)} of {pages} pages"))
+            scanned = _ocr_pictures(report, "pdf", pictures)
+            if scanned is None:
+                return
+        elif not text.strip():
+            report.issues.append(Issue("unparsed_document", detail=f"{kind}: no text in it"))
             return
+    if scanned is not None:
+        report.ocr = {"pages": scanned.pages, "cells": {}}
+        blocks, _ = _repair_blocks(report, scanned.blocks, {})
+        _document(report, blocks, {}, url)
+        return
     is_html = kind == "markup" and bool(_HTML_SNIFF.search(text[:4096]))
     meta: dict[str, str] = {}
     if is_html:
@@ -119,10 +143,17 @@ def _parse(report: Report, content: bytes | str, url: str | None, content_type: 
         meta = {"ArticleTitle": fields.get("标题", ""), "PubDate": fields.get("发布时间", ""),
                 "ContentSource": fields.get("发布机构", ""), "Url": fields.get("原文链接", "")}
         blocks = text_blocks(body)
+    _document(report, blocks, meta, url)
+    if converter == "antiword":
+        report.issues = [Issue(i.code, i.table, i.row, i.column, i.detail + _DOC_TABLE_HINT)
+                         if i.code == "table_missing" else i for i in report.issues]
+
+
+def _document(report: Report, blocks: list[Block], meta: dict[str, str], url: str | None) -> None:
+    """Metadata, format, sections and tables of a document's blocks (whatever the input format was)."""
     lines = [b for b in blocks if isinstance(b, str)]
     flat = "\n".join(lines)
     _metadata(report, meta, lines, flat, url)
-
     fmt = detect_format(flat + "\n" + _grid_text(blocks), report.year)
     report.format = fmt
     spans = split_sections(blocks, legacy=fmt == "legacy")
@@ -132,9 +163,22 @@ def _parse(report: Report, content: bytes | str, url: str | None, content_type: 
     if fmt == "unknown":
         report.issues.append(Issue("format_unknown", detail="no format markers and no report year"))
     _tables(report, spans, "2021" if fmt == "unknown" else fmt, report.year)
-    if converter == "antiword":
-        report.issues = [Issue(i.code, i.table, i.row, i.column, i.detail + _DOC_TABLE_HINT)
-                         if i.code == "table_missing" else i for i in report.issues]
+
+
+def _ocr_pictures(report: Report, kind: str, pictures: list[bytes]) -> Scanned | None:
+    """OCR of a report's pictures; None (with the reason as an issue) when there is nothing to parse."""
+    missing = engine_missing()
+    if missing:
+        report.issues.append(Issue("unparsed_document", detail=f"{kind}: a picture with no text layer; {missing}"))
+        return None
+    scanned = read_pictures(pictures)
+    for problem in scanned.problems:
+        report.issues.append(Issue("unparsed_document", detail=f"{kind}: {problem}"))
+    if scanned.empty:
+        report.issues.append(Issue("unparsed_document", detail=f"{kind}: OCR found no text and no table in it "
+                                                               "(not a report page?)"))
+        return None
+    return scanned
 
 
 def _repair_blocks(report: Report, blocks: list[Block], meta: dict[str, str]) -> tuple[
@@ -159,7 +203,7 @@ def _repair_blocks(report: Report, blocks: list[Block], meta: dict[str, str]) ->
     new_blocks: list[Block] = []
     for b in blocks:
         if isinstance(b, Grid):
-            new_blocks.append(Grid([[next(it) for _ in row] for row in b.rows], b.ids))
+            new_blocks.append(Grid([[next(it) for _ in row] for row in b.rows], b.ids, b.confidence))
         else:
             new_blocks.append(next(it))
     return new_blocks, new_meta
@@ -226,9 +270,12 @@ def _zone(spans: list[SectionSpan], key: str, classified: dict[str, list[Grid]])
 def _tables(report: Report, spans: list[SectionSpan], fmt: str, year: int | None) -> None:
     issues: list[Issue] = []
     classified = table_grids([b for s in spans for b in s.blocks])
-    apps = _applications_table(spans, classified, fmt, issues, report.labels)
-    review = _review_table(spans, classified, issues)
-    active = _active_table(spans, classified, fmt, year, issues, report.labels)
+    ocr_cells: dict[str, dict[str, Any]] = {}
+    apps = _applications_table(spans, classified, fmt, issues, report.labels, ocr_cells)
+    review = _review_table(spans, classified, issues, ocr_cells)
+    active = _active_table(spans, classified, fmt, year, issues, report.labels, ocr_cells)
+    if report.ocr is not None:
+        report.ocr["cells"] = ocr_cells
     report.tables = {"active_disclosure": active, "applications": apps, "review_litigation": review}
     app_fmt = fmt
     if apps is not None and "other" in apps:
@@ -246,7 +293,8 @@ def _missing(present: bool, table: str) -> Issue:
 
 
 def _applications_table(spans: list[SectionSpan], classified: dict[str, list[Grid]], fmt: str, issues: list[Issue],
-                        labels: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any] | None:
+                        labels: dict[str, dict[str, dict[str, Any]]],
+                        ocr_cells: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
     present, grids, text = _zone(spans, "applications", classified)
     obs: list[_applications.RowObs] = []
     inherited: _applications.ColumnMap | None = None
@@ -270,6 +318,17 @@ def _applications_table(spans: list[SectionSpan], classified: dict[str, list[Gri
     labels["applications"] = {r: {"printed": o.label, "score": o.score if o.key == r else 0.0}
                               for r, o in source.items()}
     unreadable = {(r, c): o.raw for r, o in source.items() for c in o.unreadable}
+    # OCR'd cells: their confidence is recorded; a number read below LOW_CONFIDENCE is not trusted (left open
+    # for the identities, else reported)
+    doubtful: dict[tuple[str, int], tuple[float, Number]] = {}
+    for r, o in source.items():
+        if o.conf is None or o.key != r or not o.choices or len(o.choices) != 1:
+            continue
+        ocr_cells.setdefault("applications", {})[r] = [round(c, 1) for c in o.conf]
+        for c, (conf, v) in enumerate(zip(o.conf, o.choices[0], strict=True)):
+            if v is not None and conf < LOW_CONFIDENCE:
+                doubtful[(r, c)] = (conf, v)
+                o.choices[0][c] = None
     rows: dict[str, list[Number | None]] = {r: [None] * 7 for r in order}
     choices: dict[str, list[list[Number | None]]] = {}
     for raw in unplaced:
@@ -291,15 +350,24 @@ def _applications_table(spans: list[SectionSpan], classified: dict[str, list[Gri
         issues.append(Issue("unparsed_row", "applications", r,
                             detail=f"{len(choices[r])} readings of its digits and the identities do not pick one"))
     for r, c, kind in filled:
-        why = "unreadable" if (r, c) in unreadable else "blank or missing"
+        if (r, c) in doubtful:
+            conf, seen = doubtful[(r, c)]
+            why = f"OCR read {_fmt_number(seen)} with confidence {conf:.0f}, below {LOW_CONFIDENCE:.0f}"
+        else:
+            why = ("unreadable" if (r, c) in unreadable else "blank or missing") + " in the source"
         issues.append(Issue("inferred_cell", "applications", r, APPLICANT_COLUMNS[c],
-                            detail=f"{why} in the source; {rows[r][c]} from {IDENTITY_WORDS[kind]}"))
+                            detail=f"{why}; {rows[r][c]} from {IDENTITY_WORDS[kind]}"))
     for r in order:
         if r not in observed:
             issues.append(Issue("cells_missing", "applications", r, detail="row not found"))
         elif r not in undecided and found.get(r):
             for c, v in enumerate(rows[r]):
-                if v is None and (r, c) in unreadable:
+                if v is None and (r, c) in doubtful:
+                    conf, seen = doubtful[(r, c)]
+                    issues.append(Issue("ocr_low_confidence", "applications", r, APPLICANT_COLUMNS[c],
+                                        detail=f"OCR read {_fmt_number(seen)} with confidence {conf:.0f}, below "
+                                               f"{LOW_CONFIDENCE:.0f}, and the identities do not determine it"))
+                elif v is None and (r, c) in unreadable:
                     issues.append(Issue("cells_missing", "applications", r, APPLICANT_COLUMNS[c],
                                         detail="the cell holds neither a number nor a blank, and the identities "
                                                f"do not determine it: {unreadable[(r, c)][:80]}"))
@@ -309,12 +377,14 @@ def _applications_table(spans: list[SectionSpan], classified: dict[str, list[Gri
     return dict(rows)
 
 
-def _review_table(spans: list[SectionSpan], classified: dict[str, list[Grid]], issues: list[Issue]) -> dict[str, Any] | None:
+def _review_table(spans: list[SectionSpan], classified: dict[str, list[Grid]], issues: list[Issue],
+                  ocr_cells: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
     present, grids, text = _zone(spans, "review_litigation", classified)
     groups = None
     bad_raw = None
+    conf: dict[str, list[float]] | None = None
     for grid in grids:
-        groups, bad_raw = _review.grid_review(grid)
+        groups, bad_raw, conf = _review.grid_review(grid)
         if groups is not None:
             break
     ambiguous = False
@@ -336,6 +406,15 @@ def _review_table(spans: list[SectionSpan], classified: dict[str, list[Grid]], i
             issues.append(Issue("unparsed_row", "review_litigation", g, detail=f"{why}: {bad_raw[:80]}"))
         return {g: [None] * 5 for g in REVIEW_GROUPS}
     rows: dict[str, list[Number | None]] = {g: list(groups.get(g) or [None] * 5) for g in REVIEW_GROUPS}
+    doubtful: dict[tuple[str, int], tuple[float, Number]] = {}
+    for g, cs in (conf or {}).items():
+        if len(cs) != 5:
+            continue
+        ocr_cells.setdefault("review_litigation", {})[g] = [round(c, 1) for c in cs]
+        for c, value in enumerate(rows[g]):
+            if value is not None and cs[c] < LOW_CONFIDENCE:
+                doubtful[(g, c)] = (cs[c], value)
+                rows[g][c] = None
     filled, undecided = resolve(rows, set(groups), choices, review_identities())
     for g in undecided:
         issues.append(Issue("unparsed_row", "review_litigation", g,
@@ -345,18 +424,28 @@ def _review_table(spans: list[SectionSpan], classified: dict[str, list[Grid]], i
             issues.append(Issue("unparsed_row", "review_litigation", g,
                                 detail="its cells do not fit the five columns"))
     for r, c, kind in filled:
+        why = "blank or missing in the source"
+        if (r, c) in doubtful:
+            why = f"OCR read {_fmt_number(doubtful[(r, c)][1])} with confidence {doubtful[(r, c)][0]:.0f}, below " \
+                  f"{LOW_CONFIDENCE:.0f}"
         issues.append(Issue("inferred_cell", "review_litigation", r, REVIEW_COLUMNS[c],
-                            detail=f"blank or missing in the source; {rows[r][c]} from {IDENTITY_WORDS[kind]}"))
+                            detail=f"{why}; {rows[r][c]} from {IDENTITY_WORDS[kind]}"))
     for g in REVIEW_GROUPS:
         for c, v in enumerate(rows[g]):
-            if v is None:
+            if v is None and (g, c) in doubtful:
+                issues.append(Issue("ocr_low_confidence", "review_litigation", g, REVIEW_COLUMNS[c],
+                                    detail=f"OCR read {_fmt_number(doubtful[(g, c)][1])} with confidence "
+                                           f"{doubtful[(g, c)][0]:.0f}, below {LOW_CONFIDENCE:.0f}, and the "
+                                           "identities do not determine it"))
+            elif v is None:
                 issues.append(Issue("cells_missing", "review_litigation", g, REVIEW_COLUMNS[c],
                                     detail="blank in the source and not determined by the identities"))
     return dict(rows)
 
 
-def _active_table(spans: list[SectionSpan], classified: dict[str, list[Grid]], fmt: str, year: int | None, issues: list[Issue],
-                  labels: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any] | None:
+def _active_table(spans: list[SectionSpan], classified: dict[str, list[Grid]], fmt: str, year: int | None,
+                  issues: list[Issue], labels: dict[str, dict[str, dict[str, Any]]],
+                  ocr_cells: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
     present, grids, text = _zone(spans, "active_disclosure", classified)
     obs = [o for g in grids for o in _active.grid_active(g, fmt)]
     seen = {o.key for o in obs}
@@ -381,6 +470,16 @@ def _active_table(spans: list[SectionSpan], classified: dict[str, list[Grid]], f
                                 detail=f"digits run together with no reading that fits its columns: {o.raw[:40]}"))
             continue
         table[o.key] = o.values
+        if o.conf is not None:
+            ocr_cells.setdefault("active_disclosure", {})[o.key] = {f: round(c, 1) for f, c in o.conf.items()}
+            for f, c in o.conf.items():
+                read = o.values.get(f)
+                if read is not None and c < LOW_CONFIDENCE:
+                    o.values[f] = None
+                    open_cells.add((o.key, f))
+                    issues.append(Issue("ocr_low_confidence", "active_disclosure", o.key, f,
+                                        detail=f"OCR read {_fmt_number(read)} with confidence {c:.0f}, below "
+                                               f"{LOW_CONFIDENCE:.0f}: not trusted"))
         if o.split is None:
             continue
         for f, why in o.split.pinned.items():

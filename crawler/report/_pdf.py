@@ -49,6 +49,11 @@ MAX_OBJECTS = 100_000  # path objects per page (nested ones included): past this
 _LOCK = threading.Lock()  # PDFium is not thread-safe
 
 
+def pdf_lock() -> threading.Lock:
+    """The lock every use of PDFium in this process holds (rendering pages for OCR too)."""
+    return _LOCK
+
+
 @dataclass(slots=True)
 class _Char:
     text: str

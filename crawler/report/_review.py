@@ -33,14 +33,24 @@ def _value(cell: str) -> Number | None:
     return None if is_blank(cell) else read_number(cell)
 
 
-def grid_review(grid: Grid) -> tuple[dict[str, Values] | None, str | None]:
-    """(groups, raw of a row that could not be read). Blank cells are None. The official layout (one row
-    of 15 under the group and result headers), the flat one (a row per group, its label first) and a
-    body printed apart from its header (15 numbers, or three rows of five, in the official order)."""
+Confidences = dict[str, list[float]]
+
+
+def grid_review(grid: Grid) -> tuple[dict[str, Values] | None, str | None, Confidences | None]:
+    """(groups, raw of a row that could not be read, the OCR confidence of each cell read when the grid was
+    OCR'd). Blank cells are None. The official layout (one row of 15 under the group and result headers),
+    the flat one (a row per group, its label first) and a body printed apart from its header (15 numbers,
+    or three rows of five, in the official order)."""
     rows = grid.rows
     by_group: dict[str, Values] = {}
     blank_rows: dict[str, Values] = {}
     fives: list[Values] = []
+    conf: Confidences = {}
+    fives_conf: list[list[float]] = []
+
+    def conf_of(i: int, slots: range | list[int]) -> list[float]:
+        return [grid.confidence[i][j] for j in slots] if grid.confidence is not None else []
+
     for i, row in enumerate(rows):
         k = 0
         for c in reversed(row):
@@ -53,41 +63,51 @@ def grid_review(grid: Grid) -> tuple[dict[str, Values] | None, str | None]:
         if k >= 15 and (numbers or i > 0):
             mapped = _rect_mapping(rows[:i], row) if len(rows[0]) == len(row) else None
             if mapped is not None:
-                return mapped, None
+                groups, slots = mapped
+                return groups, None, ({g: conf_of(i, js) for g, js in slots.items()} if grid.confidence else None)
             cells = [_value(c) for c in row[len(row) - k:]]
             while len(cells) > 15 and row[len(row) - len(cells)] == "":
                 cells.pop(0)
             if len(cells) == 15:
-                return _split15(cells), None
-            return None, "|".join(row)
+                first = len(row) - 15
+                return _split15(cells), None, ({g: conf_of(i, range(first + n * 5, first + n * 5 + 5))
+                                                for n, g in enumerate(REVIEW_GROUPS)} if grid.confidence else None)
+            return None, "|".join(row), None
         if k >= 5:
             label = "".join(dict.fromkeys(c for c in row[: len(row) - k] if c))
             vals = [_value(c) for c in row[len(row) - 5:]]
+            last5 = range(len(row) - 5, len(row))
             if label:
                 key, _ = match_review_group(label)
                 if key is not None and any(row[len(row) - 5:]):
-                    by_group.setdefault(key, vals)
+                    if key not in by_group:
+                        by_group[key] = vals
+                        conf[key] = conf_of(i, last5)
                 elif key is not None:
                     # five empty cells after a label: a blank group row, or a header's span padding — a blank
                     # row only where other group rows of the grid hold numbers (the flat layout)
                     blank_rows.setdefault(key, vals)
             elif k == len(row) and len(row) == 5:
                 fives.append(vals)
+                fives_conf.append(conf_of(i, last5))
     if by_group:
         for key, vals in blank_rows.items():
             by_group.setdefault(key, vals)
     if len(by_group) == 3:
-        return by_group, None
+        return by_group, None, (conf if grid.confidence is not None else None)
     if not by_group and len(fives) == 3:
-        return dict(zip(REVIEW_GROUPS, fives, strict=True)), None
-    return None, None
+        return (dict(zip(REVIEW_GROUPS, fives, strict=True)), None,
+                dict(zip(REVIEW_GROUPS, fives_conf, strict=True)) if grid.confidence is not None else None)
+    return None, None, None
 
 
-def _rect_mapping(header: list[list[str]], row: list[str]) -> dict[str, Values] | None:
-    """Columns matched by header words: a group word above, a result word at the bottom."""
+def _rect_mapping(header: list[list[str]], row: list[str]) -> tuple[dict[str, Values], dict[str, list[int]]] | None:
+    """Columns matched by header words: a group word above, a result word at the bottom. Returns the groups
+    and, for each, the columns its five cells came from."""
     if not header:
         return None
     out: dict[str, Values] = {g: [None] * 5 for g in REVIEW_GROUPS}
+    slots: dict[str, list[int]] = {g: [0] * 5 for g in REVIEW_GROUPS}
     seen: set[tuple[str, int]] = set()
     for j, cell in enumerate(row):
         column_words = [h[j] for h in header if j < len(h) and h[j]]
@@ -103,7 +123,8 @@ def _rect_mapping(header: list[list[str]], row: list[str]) -> dict[str, Values] 
             return None
         seen.add((group, idx))
         out[group][idx] = _value(cell)
-    return out if len(seen) == 15 else None
+        slots[group][idx] = j
+    return (out, slots) if len(seen) == 15 else None
 
 
 _GROUP_ROW = re.compile(r"(?P<review>行政复议)|(?P<litigation_direct>未经复议直接起诉)|(?P<litigation_after_review>复议后起诉)"
