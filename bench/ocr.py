@@ -54,8 +54,10 @@ def main() -> int:
             pictures += 1
             for i, truth in enumerate(case.truth.tables):
                 got = tables[i] if i < len(tables) else None
-                score = score_table(truth, got and got.rows, got and got.ids, got and got.confidence,
-                                    LOW_CONFIDENCE)
+                if got is None:
+                    score = score_table(truth, None, None, None, LOW_CONFIDENCE)
+                else:
+                    score = score_table(truth, got.rows, got.ids, got.confidence, LOW_CONFIDENCE)
                 slot_cells += len({i for row in truth.ids for i in row})
                 total.add(score)
                 if args.show_wrong:

@@ -101,6 +101,7 @@ _MODELS: dict[str, tuple[str, int, dict[str, str]]] = {
                           "load_system_dawg": "0", "load_freq_dawg": "0"}),
     "digits_zh": ("chi_sim", 7, {"tessedit_char_whitelist": "-0123456789."}),
     "line": ("chi_sim", 7, {}),
+    "char": ("chi_sim", 10, {}),
     "block": ("chi_sim", 6, {}),
 }
 _ENGINES = _Engines()
@@ -128,8 +129,8 @@ class _Deadline:
         return time.monotonic() > self.end
 
 
-def _load(data: bytes) -> Any:
-    """Grey uint8 image in which red seal ink is paper, downscaled to ``WORK_PIXELS``."""
+def _load(data: bytes) -> tuple[Any, Any]:
+    """(grey uint8 image, mask of red seal ink), downscaled to ``WORK_PIXELS``."""
     import numpy as np
     from PIL import Image
 
@@ -147,11 +148,14 @@ def _load(data: bytes) -> Any:
         rgb = rgb.resize((round(rgb.width * f), round(rgb.height * f)), Image.Resampling.LANCZOS)
     # the red channel: black print is dark in it, red seal ink (and its JPEG-blurred fringe) is as light as
     # paper, a blue or black pen stays dark
-    grey = np.asarray(rgb, dtype=np.uint8)[..., 0].copy()
-    return grey.astype(np.uint8)
+    pixels = np.asarray(rgb, dtype=np.int32)
+    grey = pixels[..., 0].astype(np.uint8)
+    # and the seal itself, however dim the lighting made it, is paper once the lighting is flattened
+    seal = (pixels[..., 0] - pixels[..., 1:].max(axis=2) > 40) & (pixels[..., 0] > 90)
+    return grey, seal
 
 
-def _flatten(grey: Any) -> Any:
+def _flatten(grey: Any, seal: Any) -> Any:
     """Divide by the paper's brightness (estimated by a large closing), so uneven lighting goes."""
     import cv2
     import numpy as np
@@ -161,6 +165,8 @@ def _flatten(grey: Any) -> Any:
     paper = cv2.resize(cv2.GaussianBlur(paper, (0, 0), 3), (grey.shape[1], grey.shape[0]),
                        interpolation=cv2.INTER_LINEAR)
     flat = grey.astype(np.float32) / np.maximum(paper.astype(np.float32), 1.0) * 255.0
+    # print under the seal (or a thin line blurred with it) stays dark in the red channel: kept
+    flat[seal & (flat > 150)] = 255
     return np.clip(flat, 0, 255).astype(np.uint8)
 
 
@@ -245,7 +251,7 @@ def _prepare(data: bytes) -> _Page:
     import cv2
     import numpy as np
 
-    flat = _flatten(_load(data))
+    flat = _flatten(*_load(data))
     angle = _skew(_ink(flat))
     flat = _rotate(flat, angle, 255)
     ink = _ink(flat)
@@ -331,15 +337,33 @@ def _find_grids(page: _Page) -> list[_Grid]:
     return grids
 
 
+def _ruled(mask: Any, fixed: int, a: int, b: int, along_rows: bool) -> bool:
+    """A ruling line drawn along the segment: covered end to end and straight (its centre moves by under
+    two pixels; a pen stroke that runs along a slot's side for a while bends)."""
+    import numpy as np
+
+    if _covered(mask, fixed, a, b, along_rows) < 0.85:
+        return False
+    margin = max(2, (b - a) // 8)
+    band = mask[max(0, fixed - 4): fixed + 5, a + margin: b - margin] if along_rows \
+        else mask[a + margin: b - margin, max(0, fixed - 4): fixed + 5].T
+    on = band > 0
+    counts = on.sum(axis=0)
+    if band.size == 0 or not counts.all():
+        return True
+    centres = (on * np.arange(band.shape[0])[:, None]).sum(axis=0) / counts
+    return float(centres.max() - centres.min()) < 2.5
+
+
 def _drawn_lines(page: _Page, xs: list[int], ys: list[int]) -> tuple[list[int], list[int]]:
-    """Drop the line positions along which no segment of the grid is drawn (a row of text whose strokes
-    chained into a line-long run draws a fragment, never a cell's side)."""
+    """Drop the line positions along which no segment of the grid is drawn from end to end (a row of text
+    whose strokes chained into a long run, or a signature's stroke, draws a fragment, never a cell's side)."""
     while True:
         inner_y = [j for j in range(1, len(ys) - 1)
-                   if not any(_covered(page.hlines, ys[j], xs[c], xs[c + 1], True) >= 0.5
+                   if not any(_ruled(page.hlines, ys[j], xs[c], xs[c + 1], True)
                               for c in range(len(xs) - 1))]
         inner_x = [j for j in range(1, len(xs) - 1)
-                   if not any(_covered(page.vlines, xs[j], ys[r], ys[r + 1], False) >= 0.5
+                   if not any(_ruled(page.vlines, xs[j], ys[r], ys[r + 1], False)
                               for r in range(len(ys) - 1))]
         if not inner_y and not inner_x:
             return xs, ys
@@ -511,7 +535,7 @@ def _strip(crops: list[Any], height: int, gap: int, thicken: bool = False) -> tu
         row += [part, spacer]
         ranges.append((x, x + part.shape[1]))
         x += part.shape[1] + gap
-    strip = np.hstack(row)
+    strip: Any = np.hstack(row)
     if thicken:
         strip = cv2.erode(strip, np.ones((2, 2), np.uint8))
     return cv2.copyMakeBorder(strip, 20, 20, 0, 0, cv2.BORDER_CONSTANT, value=255), ranges
@@ -595,12 +619,55 @@ def _read_numbers(crops: list[_Crop], deadline: _Deadline) -> list[tuple[str, fl
 _FULLWIDTH = str.maketrans({"(": "（", ")": "）", ":": "：", ",": "，", ";": "；"})
 
 
+def _text_rows(image: Any) -> list[tuple[int, int]]:
+    """(top, bottom) of each line of text in a crop, from its row profile."""
+    rows = (image < 128).any(axis=1).tolist() + [False]
+    out, start = [], None
+    for y, on in enumerate(rows):
+        if on and start is None:
+            start = y
+        elif not on and start is not None:
+            if y - start >= 3:
+                out.append((start, y))
+            start = None
+    return out
+
+
 def _read_label(crop: _Crop) -> tuple[str, float]:
-    text, conf = _recognise("line" if crop.lines == 1 else "block", _scale_for(crop.image, crop.line_height))
+    """A label as one line: the lines it wraps to in its cell put side by side first (Tesseract's block mode
+    loses a short last line, such as the 结 of 尚未审结 wrapped in a narrow cell, and one character alone
+    is read without the context the LSTM needs)."""
+    import numpy as np
+
+    lines = []
+    for top, bottom in _text_rows(crop.image) or [(0, crop.image.shape[0])]:
+        line = crop.image[top:bottom]
+        xs = np.flatnonzero((line < 128).any(axis=0))
+        if len(xs):
+            line = line[:, xs.min(): xs.max() + 1]
+        lines.append(_scale_to(line, 40))
+    gap = np.full((40, 16), 255, np.uint8)
+    joined = np.hstack([part for line in lines for part in (line, gap)][:-1])
+    text, conf = _recognise("line", _scale_for(joined, 40))
     text = re.sub(r"\s+", "", text)
     if re.search(r"[\u4e00-\u9fff]", text):
         text = text.translate(_FULLWIDTH)
     return text, conf
+
+
+def _scale_to(image: Any, height: int) -> Any:
+    """The image scaled to ``height``, centred on a line of that height (a line of one short glyph, such
+    as 、, is not blown up)."""
+    import cv2
+    import numpy as np
+
+    f = min(1.0, height / max(1, image.shape[0])) if image.shape[0] < height * 0.6 else height / image.shape[0]
+    scaled = cv2.resize(image, (max(1, round(image.shape[1] * f)), max(1, round(image.shape[0] * f))),
+                        interpolation=cv2.INTER_CUBIC if f > 1 else cv2.INTER_AREA)
+    out = np.full((height, scaled.shape[1]), 255, np.uint8)
+    top = (height - scaled.shape[0]) // 2
+    out[top: top + scaled.shape[0]] = scaled[: height]
+    return out
 
 
 def _table(page: _Page, grid: _Grid, deadline: _Deadline) -> OcrTable:
