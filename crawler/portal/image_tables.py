@@ -495,7 +495,7 @@ class Score:
         self.wrong.extend(other.wrong)
 
 
-def _edit_distance(a: str, b: str) -> int:
+def edit_distance(a: str, b: str) -> int:
     prev = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         cur = [i]
@@ -531,7 +531,7 @@ def score_table(truth: TableTruth, rows: list[list[str]] | None, ids: list[list[
             if numeric:
                 ok = got == want
             else:
-                ok = got is not None and _edit_distance(got, want) <= max(1, len(want) // 4)
+                ok = got is not None and edit_distance(got, want) <= max(1, len(want) // 4)
             if legible:
                 s.cells += 1
                 s.right += ok

@@ -728,7 +728,8 @@ def read_text(image: bytes, *, time_limit: float = 20.0) -> list[str]:
         flat = page.flat.copy()
         for grid in _find_grids(page):
             flat[grid.ys[0] - 3: grid.ys[-1] + 4, grid.xs[0] - 3: grid.xs[-1] + 4] = 255
-        return _text_lines(flat, deadline)
+        return [line.translate(_FULLWIDTH) if re.search(r"[\u4e00-\u9fff]", line) else line
+                for line in _text_lines(flat, deadline)]
 
 
 def _text_lines(flat: Any, deadline: _Deadline) -> list[str]:
