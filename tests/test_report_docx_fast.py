@@ -19,8 +19,8 @@ import pytest
 from crawler.portal.generator import BROKEN_KINDS, generate_report
 from crawler.portal.render import render_docx
 from crawler.report import _attachments
-from crawler.report._attachments import SLIVER_TWIPS, AttachmentError, _md_row
 from crawler.report._docx import docx_text
+from crawler.report._files import SLIVER_TWIPS, AttachmentError, md_row
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DOC_FIXTURE = FIXTURES / "reports" / "generated_2023_doc" / "report.doc"
@@ -58,7 +58,7 @@ def _reference_docx_text(content: bytes) -> str:
                 slivers = _reference_sliver_columns(item)
                 for row in item.rows:
                     first, texts = _reference_row_texts(row)
-                    out.append(_md_row([t for col, t in enumerate(texts, first) if col not in slivers]))
+                    out.append(md_row([t for col, t in enumerate(texts, first) if col not in slivers]))
                 out.append("")
     except Exception as e:  # noqa: BLE001
         raise AttachmentError(f"unreadable DOCX: {type(e).__name__}: {e}") from e

@@ -12,26 +12,21 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-# A DOCX member larger than this, or inflating more than this ratio, is refused (zip bombs).
-MAX_MEMBER_BYTES = 64 * 1024 * 1024
-MAX_RATIO = 200
+from crawler.report._docx import docx_text
+from crawler.report._files import MAX_MEMBER_BYTES, MAX_RATIO, SLIVER_TWIPS, AttachmentError, md_row
+
+__all__ = ["MAX_MEMBER_BYTES", "MAX_RATIO", "SLIVER_TWIPS", "AttachmentError", "DocText", "doc_text", "md_row",
+           "sniff", "soffice_docx", "antiword_tables"]
+
 ANTIWORD_TIMEOUT_S = 20
 # LibreOffice's start and one conversion take 1–3 s here; a file still converting after this is given up on
 # (its whole process group killed) and antiword reads it instead.
 SOFFICE_TIMEOUT_S = 60
-# A DOCX table grid column narrower than one point (20 twips) holds no text: it is a rounding sliver
-# (LibreOffice writes a 1-twip one when a Word 97 row's cell edges differ by a twip from the next row's).
-SLIVER_TWIPS = 20
-
 # pdfminer logs several thousand DEBUG records per page. Scrapy leaves the root logger at NOTSET, so each of them
 # would be built and handed to every handler before being dropped: half of the crawl's parse time. Unless the
 # operator has set a level for pdfminer themselves, it logs from WARNING up.
 if logging.getLogger("pdfminer").level == logging.NOTSET:
     logging.getLogger("pdfminer").setLevel(logging.WARNING)
-
-
-class AttachmentError(Exception):
-    """The attachment cannot be read; the message says why."""
 
 
 def sniff(content: bytes, content_type: str | None, url: str | None) -> str:
@@ -52,9 +47,6 @@ def sniff(content: bytes, content_type: str | None, url: str | None) -> str:
     return "markup"
 
 
-def _md_row(cells: list[str]) -> str:
-    return "| " + " | ".join(c.replace("|", "｜").replace("\n", "") for c in cells) + " |"
-
 @dataclass(frozen=True)
 class DocText:
     """A DOC/WPS file's text, the converter that gave it, and why a converter tried before it failed."""
@@ -70,8 +62,6 @@ def doc_text(content: bytes) -> DocText:
     LibreOffice headless, where installed, converts it to DOCX (read by ``docx_text``); it reads every table.
     antiword, the fallback, loses rows of seven or more cells (see ``antiword_tables``). A LibreOffice failure
     (timeout, exit status, no output, an unreadable result) falls back to antiword, and says why."""
-    from crawler.report._docx import docx_text  # _docx imports this module
-
     soffice = shutil.which("soffice")
     antiword = shutil.which("antiword")
     if soffice is None and antiword is None:
@@ -202,7 +192,7 @@ def antiword_tables(text: str) -> str:
             out.append(line)
             continue
         out.append("")
-        out.extend(_md_row(row) for row in _run_on_rows(stripped))
+        out.extend(md_row(row) for row in _run_on_rows(stripped))
         out.append("")
     return "\n".join(out)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from lxml import etree
 
-from crawler.report._attachments import MAX_MEMBER_BYTES, MAX_RATIO, SLIVER_TWIPS, AttachmentError, _md_row
+from crawler.report._files import MAX_MEMBER_BYTES, MAX_RATIO, SLIVER_TWIPS, AttachmentError, md_row
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _CT = "{http://schemas.openxmlformats.org/package/2006/content-types}"
@@ -72,7 +72,7 @@ def docx_text(content: bytes) -> str:
                 slivers = table.sliver_columns()
                 for i in range(len(table.trs)):
                     first, texts = table.row_texts(i)
-                    out.append(_md_row([t for col, t in enumerate(texts, first) if col not in slivers]))
+                    out.append(md_row([t for col, t in enumerate(texts, first) if col not in slivers]))
                 out.append("")
     except _Refused as e:
         raise AttachmentError(f"DOCX refused: {e}") from e

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from crawler.report._attachments import AttachmentError, _md_row
+from crawler.report._files import AttachmentError, md_row
 
 if TYPE_CHECKING:
     from pypdfium2 import PdfPage
@@ -155,7 +155,7 @@ def _pdfminer_page(content: bytes, index: int) -> list[str]:
         body = page.filter(outside) if boxes else page
         pieces: list[tuple[float, str]] = [(float(line["top"]), line["text"]) for line in body.extract_text_lines()]
         for t in tables:
-            rows = [_md_row([(c or "") for c in row]) for row in t.extract()]
+            rows = [md_row([(c or "") for c in row]) for row in t.extract()]
             pieces.append((float(t.bbox[1]), "\n" + "\n".join(rows) + "\n"))
     return [text for _, text in sorted(pieces, key=lambda p: p[0])]
 
@@ -175,7 +175,7 @@ def _page_pieces(page: PdfPage) -> list[str]:
         by_mid = sorted(chars, key=lambda c: c.v_mid)
         mids = [c.v_mid for c in by_mid]
         for table, box in zip(tables, boxes, strict=True):
-            rows = [_md_row([_cell_text(cell, by_mid, mids) if cell else "" for cell in row]) for row in _rows(table)]
+            rows = [md_row([_cell_text(cell, by_mid, mids) if cell else "" for cell in row]) for row in _rows(table)]
             pieces.append((box[1], "\n" + "\n".join(rows) + "\n"))
     return [text for _, text in sorted(pieces, key=lambda p: p[0])]
 

@@ -20,6 +20,8 @@ MAX_OCR_PAGES = 12
 OCR_TIME_LIMIT = 60.0
 # Pages are rendered at this resolution for OCR (the generated scans are 150-300 dpi).
 RENDER_DPI = 200
+# Fewer letters and digits than this, and no table, is not a report page.
+MIN_TEXT_CHARS = 20
 _IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*", b"BM")
 
 
@@ -36,7 +38,11 @@ class Scanned:
 
     @property
     def empty(self) -> bool:
-        return not any(isinstance(b, Grid) or b.strip() for b in self.blocks)
+        """No table and hardly any text: a logo, a photo, a page that is only a picture (what OCR makes of its
+        edges is not text)."""
+        if any(isinstance(b, Grid) for b in self.blocks):
+            return False
+        return sum(1 for b in self.blocks if isinstance(b, str) for ch in b if ch.isalnum()) < MIN_TEXT_CHARS
 
 
 def engine_missing() -> str | None:
