@@ -106,3 +106,30 @@ def test_a_text_pdf_is_never_sent_to_ocr() -> None:
     got = parse_report(render_pdf(rep), content_type="application/pdf").to_dict()
     assert got["text"]["ocr"] is None
     assert got["tables"] == rep.tables
+
+
+def test_a_table_published_as_a_picture_in_the_page_is_read_from_its_bytes() -> None:
+    from crawler.portal.image_tables import CLEAN, render_table_image
+    from crawler.portal.render import render_html
+
+    rep = _report(4)
+    html = render_html(rep, "trs", 4)
+    # the page prints Table 4 as a picture: drop its <table>, show an <img> instead
+    start = html.index("<table", html.index("四、政府信息公开行政复议"))
+    end = html.index("</table>", start) + len("</table>")
+    page = ("<html><head><meta charset='utf-8'></head><body><div class='TRS_Editor'>" + html[:start]
+            + '<p><img src="/images/t4.jpg"></p>' + html[end:] + "</div></body></html>").encode()
+    picture, _ = render_table_image(rep, "review_litigation", CLEAN, seed="4")
+    url = "https://www.example.gov.cn/zfxxgk/nb/2024/t1.html"
+    without = parse_report(page, url=url).to_dict()
+    assert without["tables"]["review_litigation"] is None
+    assert without["text"]["ocr"] is None
+    got = parse_report(page, url=url, resources={"https://www.example.gov.cn/images/t4.jpg": picture}).to_dict()
+    assert got["tables"]["applications"] == rep.tables["applications"]  # text tables untouched
+    assert _silent_errors(got, {"review_litigation": rep.tables["review_litigation"]}) == []
+    assert got["tables"]["review_litigation"] is not None
+    assert set(got["text"]["ocr"]["cells"]) == {"review_litigation"}
+    # a page whose text holds all three tables never pays for OCR
+    full = ("<html><body><div class='TRS_Editor'>" + html + '<img src="/images/t4.jpg"></div></body></html>').encode()
+    assert parse_report(full, url=url, resources={"https://www.example.gov.cn/images/t4.jpg": picture}
+                        ).to_dict()["text"]["ocr"] is None

@@ -38,6 +38,7 @@ _PAGE_DATE = re.compile(
 # large page, and only text_content() was used of them (the same XPath string() as _text).
 _PARSER = etree.HTMLParser(encoding="utf-8")
 _text = etree.XPath("string()")
+ARTICLE_IMAGES = "article_images"  # meta key: the article's <img> addresses, one per line, in order
 _META_NAMES = ("ArticleTitle", "PubDate", "ContentSource", "firstpublishedtime", "publishdate", "Url", "Title")
 
 
@@ -113,6 +114,11 @@ def parse_html(text: str) -> tuple[list[Block], dict[str, str]]:
     buf: list[str] = []
     _walk(root, blocks, buf)
     _flush(blocks, buf)
+    # pictures in the article (tables published as images): their addresses, for OCR when the caller has
+    # their bytes (parse_report's ``resources``)
+    images = [src.strip() for img in root.iter("img") if (src := img.get("src")) and src.strip()]
+    if images:
+        meta[ARTICLE_IMAGES] = "\n".join(dict.fromkeys(images))
     return blocks, meta
 
 

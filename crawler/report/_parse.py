@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urljoin
 
 from crawler.report import _active, _applications, _review
 from crawler.report._attachments import AttachmentError, doc_text, sniff
@@ -12,7 +13,7 @@ from crawler.report._blocks import Block, Grid
 from crawler.report._classify import table_grids
 from crawler.report._digits import FULLWIDTH
 from crawler.report._docx import docx_text
-from crawler.report._html import parse_html
+from crawler.report._html import ARTICLE_IMAGES, parse_html
 from crawler.report._identities import (
     IDENTITY_WORDS,
     application_identities,
@@ -36,7 +37,14 @@ from crawler.report._model import Issue, Number, Report, empty_source
 from crawler.report._ocr import LOW_CONFIDENCE
 from crawler.report._pdf import pdf_text
 from crawler.report._plaintext import split_dump_header, text_blocks
-from crawler.report._scanned import Scanned, engine_missing, is_image, pdf_pictures, read_pictures
+from crawler.report._scanned import (
+    MAX_OCR_PAGES,
+    Scanned,
+    engine_missing,
+    is_image,
+    pdf_pictures,
+    read_pictures,
+)
 from crawler.report._schema import (
     ACTIVE_ROWS,
     APPLICANT_COLUMNS,
@@ -61,18 +69,21 @@ def _issue_from(d: Mapping[str, Any]) -> Issue:
 
 
 def parse_report(content: bytes | str, url: str | None = None, content_type: str | None = None,
-                 headers: Mapping[str, Any] | None = None) -> Report:
-    """Parse one report. Pure and deterministic; every problem is an issue in the result, never an exception."""
+                 headers: Mapping[str, Any] | None = None, resources: Mapping[str, bytes] | None = None) -> Report:
+    """Parse one report. Pure and deterministic; every problem is an issue in the result, never an exception.
+
+    ``resources``: bytes of the pictures an HTML report shows (absolute URL -> bytes, as archived); a standard
+    table the page's text does not hold is looked for in them by OCR."""
     report = Report(source=empty_source(url, content_type))
     try:
-        _parse(report, content, url, content_type, headers)
+        _parse(report, content, url, content_type, headers, resources)
     except RecursionError as e:
         report.issues.append(Issue("unparsed_document", detail=f"input nests too deeply to read: {e}"))
     return report
 
 
 def _parse(report: Report, content: bytes | str, url: str | None, content_type: str | None,
-           headers: Mapping[str, Any] | None) -> None:
+           headers: Mapping[str, Any] | None, resources: Mapping[str, bytes] | None = None) -> None:
     converter = None  # for a DOC/WPS file: "libreoffice" or "antiword"
     if isinstance(content, str):
         text = content
@@ -132,8 +143,11 @@ def _parse(report: Report, content: bytes | str, url: str | None, content_type: 
     if is_html:
         # Repair only the article text, not the whole page: chrome and markup are most of a page's bytes.
         blocks, meta = parse_html(text)
+        images = meta.pop(ARTICLE_IMAGES, "")
         blocks, meta = _repair_blocks(report, blocks, meta)
         blocks = _text_tables_in_html(blocks)
+        if images and resources:
+            blocks = blocks + _image_tables(report, blocks, images.split("\n"), url, resources)
     else:
         # full-width digits read as ASCII before repair (the byte-shift detector takes runs of them for garbage)
         repaired = repair(text.translate(FULLWIDTH))
@@ -163,6 +177,35 @@ def _document(report: Report, blocks: list[Block], meta: dict[str, str], url: st
     if fmt == "unknown":
         report.issues.append(Issue("format_unknown", detail="no format markers and no report year"))
     _tables(report, spans, "2021" if fmt == "unknown" else fmt, report.year)
+
+
+def _image_tables(report: Report, blocks: list[Block], images: list[str], url: str | None,
+                  resources: Mapping[str, bytes]) -> list[Block]:
+    """Grids OCR finds in the article's pictures, for the standard tables the page's text does not hold (a
+    page whose text has all three is never sent to OCR)."""
+    found = {k for k, grids in table_grids(blocks).items() if grids}
+    if found >= {"active_disclosure", "applications", "review_litigation"}:
+        return []
+    pictures = [data for src in images[:MAX_OCR_PAGES]
+                if (data := resources.get(urljoin(url or "", src)) or resources.get(src)) and is_image(data)]
+    if not pictures or engine_missing():
+        return []
+    scanned = read_pictures(pictures)
+    for problem in scanned.problems:
+        report.issues.append(Issue("unparsed_document", detail=f"picture: {problem}"))
+    grids = [b for b in scanned.blocks if isinstance(b, Grid)]
+    if grids:
+        report.ocr = {"pages": scanned.pages, "cells": {}}
+        grids = _repair_grids(report, grids)
+    return list(grids)
+
+
+def _repair_grids(report: Report, grids: list[Grid]) -> list[Grid]:
+    """OCR'd grids through the text repair (Traditional, mojibake), keeping the page's repair record."""
+    saved_repairs, saved_issues = report.repairs, list(report.issues)
+    fixed, _ = _repair_blocks(report, list(grids), {})
+    report.repairs, report.issues = saved_repairs, saved_issues
+    return [g for g in fixed if isinstance(g, Grid)]
 
 
 def _ocr_pictures(report: Report, kind: str, pictures: list[bytes]) -> Scanned | None:
