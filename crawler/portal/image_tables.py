@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import math
 import random
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -471,8 +472,9 @@ class Score:
     """Counts over distinct cells (a spanned cell once). A number cell is right when its text is exactly
     the printed number ("" for a blank); a label cell when it is within the edit distance the parser's
     fuzzy label matching accepts (a quarter of its length, at least 1); ``labels_exact`` counts the
-    exact ones. ``silent`` counts number cells read wrong with confidence at or above the threshold: the
-    errors nobody would notice. Lost cells (under a signature) are not in ``cells``, but a lost cell read
+    exact ones. ``silent`` counts number cells read wrong with confidence at or above the threshold, as
+    something a reader could take for a value (digits, letters that look like digits, or nothing): the
+    errors nobody would notice. A Chinese character in a number cell is no value, and is seen. Lost cells (under a signature) are not in ``cells``, but a lost cell read
     wrong and confident is still silent."""
 
     cells: int = 0
@@ -493,6 +495,9 @@ class Score:
                      "flagged", "silent", "tables", "tables_missed"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.wrong.extend(other.wrong)
+
+
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -545,7 +550,7 @@ def score_table(truth: TableTruth, rows: list[list[str]] | None, ids: list[list[
             if not ok or not legible:
                 if conf < low:
                     s.flagged += not ok or not legible
-                elif numeric and not ok:
+                elif numeric and not ok and not _HAN.search((got or "").replace("〇", "")):
                     s.silent += 1
                 if not ok:
                     s.wrong.append(f"{truth.key}[{r}][{c}] {want!r} read {got!r} ({conf:.0f})"

@@ -101,6 +101,7 @@ _MODELS: dict[str, tuple[str, int, dict[str, str]]] = {
                           "load_system_dawg": "0", "load_freq_dawg": "0"}),
     "digits_zh": ("chi_sim", 7, {"tessedit_char_whitelist": "-0123456789."}),
     "line": ("chi_sim", 7, {}),
+    "raw": ("chi_sim", 13, {}),  # a raw line: for the clean lines Tesseract 5.5's psm 7 returns nothing for
     "char": ("chi_sim", 10, {}),
     "block": ("chi_sim", 6, {}),
 }
@@ -425,6 +426,7 @@ class _Crop:
     glyphs: list[tuple[int, int, int, int]]  # (x, y, w, h) of the full-height connected components
     line_height: float
     lines: int
+    marks: list[tuple[str, int]]  # a decimal point or minus sign seen in the ink: (mark, glyphs before it)
 
 
 def _cell_image(page: _Page, box: tuple[int, int, int, int]) -> _Crop | None:
@@ -448,7 +450,7 @@ def _cell_image(page: _Page, box: tuple[int, int, int, int]) -> _Crop | None:
     darkest = np.full(n, 255, dtype=np.int32)
     np.minimum.at(darkest, labels.ravel(), grey.ravel().astype(np.int32))
     # print has a dark core; the fringe of seal ink and noise do not
-    comps = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= 6 and darkest[i] <= 110]
+    comps = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= 3 and darkest[i] <= 110]
     if not comps:
         return None
     tallest = max(stats[i, cv2.CC_STAT_HEIGHT] for i in comps)
@@ -472,7 +474,19 @@ def _cell_image(page: _Page, box: tuple[int, int, int, int]) -> _Crop | None:
     glyphs = sorted((int(stats[i, 0] - left), int(stats[i, 1] - top), int(stats[i, 2]), int(stats[i, 3]))
                     for i in main)
     height, lines = _line_height(image)
-    return _Crop(image, glyphs, height, lines)
+    marks: list[tuple[str, int]] = []
+    for i in keep:
+        if i in main:
+            continue
+        x, y, w, h = (int(v) for v in stats[i, :4])
+        before = sum(1 for i2 in main if stats[i2, 0] + stats[i2, 2] <= x + 1)
+        if h <= 0.3 * tallest and w <= 0.4 * tallest and y + h >= my1 - 0.25 * tallest:
+            marks.append((".", before))
+        elif h <= 0.25 * tallest and w >= 1.5 * h and my0 + 0.25 * tallest <= y + h / 2 <= my0 + 0.75 * tallest:
+            marks.append(("-", before))
+        else:
+            marks.append(("?", before))
+    return _Crop(image, glyphs, height, lines, marks)
 
 
 def _scale_for(crop: Any, line_height: float) -> Any:
@@ -582,16 +596,24 @@ def _read_strip(reading: tuple[str, int, int, bool], crops: list[Any]) -> list[t
     return [(t, c if t else 0.0) for t, c in zip(texts, confs, strict=True)]
 
 
-def _digit_glyphs(text: str) -> int:
-    return sum(ch.isdigit() for ch in text)
+def _printed(digits: str, crop: _Crop) -> str | None:
+    """The number as printed: the digits read, one per full-height glyph, with the minus sign and decimal
+    point where the ink has them (small marks the engine drops or invents; their place is plain geometry)."""
+    if len(digits) != len(crop.glyphs) or any(mark == "?" for mark, _ in crop.marks):
+        return None
+    out = ""
+    for i, digit in enumerate(digits):
+        out += "".join(mark for mark, before in crop.marks if before == i) + digit
+    out += "".join(mark for mark, before in crop.marks if before == len(digits))
+    return out if _NUMBER.fullmatch(out) else None
 
 
 def _read_numbers(crops: list[_Crop], deadline: _Deadline) -> list[tuple[str, float]]:
     """Numbers read in strips of up to ten cells, by up to three readings (``_NUMBER_READINGS``). A cell
-    is confident only when the first two agree, the text is a number, and it has as many digits as the
-    cell has full-height glyphs (each printed digit is one glyph: a dropped or invented digit shows);
-    its confidence is then the lower engine confidence. Otherwise the third reading votes, and the
-    majority text is kept with a confidence under ``LOW_CONFIDENCE``: probably right, never trusted."""
+    is confident only when the first two readings are the same number, digit for digit and mark for mark,
+    and that is also the number as printed (``_printed``: a digit per glyph, marks where the ink has them);
+    its confidence is then the lower engine confidence. Otherwise the third reading votes on the digits,
+    and the result is kept with a confidence under ``LOW_CONFIDENCE``: probably right, never trusted."""
     out: list[tuple[str, float]] = []
     for i in range(0, len(crops), 10):
         batch = crops[i: i + 10]
@@ -603,16 +625,22 @@ def _read_numbers(crops: list[_Crop], deadline: _Deadline) -> list[tuple[str, fl
         second = _read_strip(_NUMBER_READINGS[1], images)
         third: list[tuple[str, float]] | None = None
         for j, (crop, (a, ca), (b, cb)) in enumerate(zip(batch, first, second, strict=True)):
-            if a == b and _NUMBER.fullmatch(a) and _digit_glyphs(a) == len(crop.glyphs):
+            printed = _printed(_digits(a), crop)
+            if a == b and a == printed:
                 out.append((a, min(ca, cb)))
                 continue
             if third is None:
                 third = _read_strip(_NUMBER_READINGS[2], images)
             c = third[j][0]
-            votes = [t for t in (a, b, c) if _NUMBER.fullmatch(t)]
-            best = max(votes, key=lambda t: (votes.count(t), _digit_glyphs(t) == len(crop.glyphs)), default=a)
-            out.append((best, min(ca, cb, LOW_CONFIDENCE / 2)))
+            votes = [_digits(t) for t in (a, b, c) if _digits(t)]
+            best = max(votes, key=lambda d: (votes.count(d), len(d) == len(crop.glyphs)), default="")
+            text = _printed(best, crop) or next((t for t in (a, b, c) if _digits(t) == best), a)
+            out.append((text, min(ca, cb, LOW_CONFIDENCE / 2)))
     return out
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
 
 
 # Tesseract's chi_sim prints ASCII brackets and colons where Chinese print has full-width ones
@@ -633,6 +661,9 @@ def _text_rows(image: Any) -> list[tuple[int, int]]:
     return out
 
 
+_LABEL_TRIES = ((40, "line"), (30, "line"), (56, "line"), (40, "raw"))
+
+
 def _read_label(crop: _Crop) -> tuple[str, float]:
     """A label as one line: the lines it wraps to in its cell put side by side first (Tesseract's block mode
     loses a short last line, such as the 结 of 尚未审结 wrapped in a narrow cell, and one character alone
@@ -648,8 +679,17 @@ def _read_label(crop: _Crop) -> tuple[str, float]:
         lines.append(_scale_to(line, 40))
     gap = np.full((40, 16), 255, np.uint8)
     joined = np.hstack([part for line in lines for part in (line, gap)][:-1])
-    text, conf = _recognise("line", _scale_for(joined, 40))
-    text = re.sub(r"\s+", "", text)
+    # Tesseract's line reading is erratic with the scale (a clean line read at 30 px may come back empty at
+    # 40): other scales are tried while the reading is doubtful, the most confident kept
+    best = ("", 0.0)
+    for height, model in _LABEL_TRIES:
+        text, conf = _recognise(model, _scale_for(joined, 40 * 40 / height))
+        text = re.sub(r"\s+", "", text)
+        if text and (conf > best[1] or not best[0]):
+            best = (text, conf)
+        if best[0] and best[1] >= 70:
+            break
+    text, conf = best
     if re.search(r"[\u4e00-\u9fff]", text):
         text = text.translate(_FULLWIDTH)
     return text, conf
@@ -691,7 +731,15 @@ def _table(page: _Page, grid: _Grid, deadline: _Deadline) -> OcrTable:
     for cid, crop in labels:
         if deadline.passed():
             break
-        results[cid] = _read_label(crop)
+        text, conf = _read_label(crop)
+        if not re.search(r"[\u4e00-\u9fff]", text):
+            # every label of the report tables has Chinese in it: this is a number the glyph test missed, or
+            # a cell spoiled by a mark; read as a number, and never trusted
+            number, number_conf = _read_numbers([crop], deadline)[0]
+            if _NUMBER.fullmatch(number):
+                text = number
+            conf = min(conf, number_conf, LOW_CONFIDENCE - 1)
+        results[cid] = (text, conf)
     rows = [[results[i][0] for i in row] for row in grid.ids]
     confidence = [[results[i][1] for i in row] for row in grid.ids]
     return OcrTable(rows, [list(r) for r in grid.ids], confidence)
