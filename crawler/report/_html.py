@@ -27,6 +27,8 @@ _BODY_XPATHS = (
     ("Custom_UnionStyle", "//@class[contains(concat(' ', normalize-space(.), ' '), ' Custom_UnionStyle ')]/.."),
     ("article", "//article"),
 )
+_BODY_XPATH_FNS = tuple((word, etree.XPath(xp)) for word, xp in _BODY_XPATHS)  # compiled once
+_HEADING_XPATH = etree.XPath("(//h1 | //h2 | //@class[contains(., 'title')]/..)[1]")
 _BODY_IDS = re.compile(r"""id\s*=\s*["']?(?:zoom|Zoom|UCAP-CONTENT|content|article)\b""")
 _YEAR = re.compile(r"(?:19|20)[0-9]{2}")
 _CHROME_CLASS = re.compile(r"header|footer|nav|share|qrcode|ewm|breadcrumb|position|crumb|toolbar|print", re.I)
@@ -83,7 +85,7 @@ def parse_html(text: str) -> tuple[list[Block], dict[str, str]]:
     title_el = doc.find(".//title")
     if title_el is not None and _text(title_el).strip():
         meta["html_title"] = _text(title_el).strip()
-    heading = doc.xpath("(//h1 | //h2 | //@class[contains(., 'title')]/..)[1]")
+    heading = _HEADING_XPATH(doc)
     if heading:
         meta["heading_title"] = line_text(_text(heading[0]))
     for el in list(doc.iter(*_DROP_TAGS)):
@@ -94,10 +96,10 @@ def parse_html(text: str) -> tuple[list[Block], dict[str, str]]:
         if date:
             meta["page_date"] = date
     root = None
-    for word, xp in _BODY_XPATHS:
+    for word, xp in _BODY_XPATH_FNS:
         if (word and word not in text) or (not word and not _BODY_IDS.search(text)):
             continue
-        found = doc.xpath(xp)
+        found = xp(doc)
         if found:
             root = found[0]
             break
