@@ -187,12 +187,16 @@ def _applications(rng: random.Random, fmt: str, scale: int, need_room: bool,
         carried = rng.choice((0, 0, 0, 1, 2)) if new else 0
         available = new + carried
         forward = min(available, rng.choice((0, 0, 0, 1, 3)))
-        if links is not None:  # the years before and after decide both carry-overs
+        processed = available - forward
+        counts = _split(rng, processed, outcomes, weights)
+        if links is not None:
+            # the years before and after decide both carry-overs; the outcomes are drawn again from a stream of
+            # their own, so the report's stream (its dates, its prose) is the one it has without links
             carried, forward = links.carried_over[ci], links.carried_forward[ci]
             new = max(new, forward - carried + (4 if need_room and ci == 0 else 0))
             available = new + carried
-        processed = available - forward
-        counts = _split(rng, processed, outcomes, weights)
+            processed = available - forward
+            counts = _split(random.Random(f"{sorted(counts.items())}|{processed}"), processed, outcomes, weights)
         if need_room and ci == 0:
             for must in ("granted", "partially_granted"):
                 if counts[must] == 0:
