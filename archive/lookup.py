@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .cdxj import INDEX_SUFFIX, parse_line
 from .reader import Capture, iter_captures, read_capture_at, warc_files
-from .urls import dom_urn, search_prefix, surt_key, target_uri
+from .urls import check_url, dom_urn, search_prefix, surt_key, target_uri
 
 
 class CaptureNotFound(LookupError):
@@ -143,7 +143,7 @@ def list_captures(url: str, archive_dir: str | os.PathLike[str] | None = None,
     With `warc_dir`, that folder's WARCs are read directly (any tool's); otherwise the archive's CDXJ indexes
     are searched, and WARCs without an index are read.
     """
-    urls = [url]
+    urls = [check_url(url)]  # a malformed URL is one line (BadUrl, a ValueError), not a traceback from urlsplit
     if include_dom and not url.startswith("urn:"):
         urls.append(dom_urn(url))
     entries: list[CaptureEntry] = []
@@ -197,7 +197,7 @@ def load_capture(url: str, archive_dir: str | os.PathLike[str] | None = None,
                  resolve: bool = True) -> Capture:
     """The capture of `url` closest to `at` (the latest without), revisits resolved to their payload.
 
-    Raises `CaptureNotFound` with a one-line reason.
+    Raises `CaptureNotFound` with a one-line reason, `ValueError` (one line) for a malformed `url` or `at`.
     """
     when = parse_at(at)
     root = Path(archive_dir) if archive_dir is not None else (None if warc_dir is not None else default_archive_dir())

@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 import io
+from urllib.parse import urlsplit
 
 import surt
 from cdxj_indexer.postquery import append_method_query
 from w3lib.url import safe_url_string
 
 DOM_URN_PREFIX = "urn:dom:"
+
+
+class BadUrl(ValueError):
+    """A URL given by a user that cannot name a capture (one line, naming it)."""
+
+
+def check_url(url: str) -> str:
+    """``url`` when it is an absolute URL whose host and port parse (``http://[::1`` and ``http://h:99999/`` do
+    not); otherwise :class:`BadUrl`. ``urn:`` URIs (rendered DOMs) pass as they are."""
+    if url.startswith("urn:"):
+        return url
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port out of range or not a number
+    except ValueError as e:
+        raise BadUrl(f"{url!r} is not a valid URL ({e})") from None
+    if not parts.scheme or not parts.netloc:
+        raise BadUrl(f"{url!r} is not an absolute URL (expected like http://www.example.gov.cn/path)")
+    return url
 
 
 def dom_urn(url: str) -> str:

@@ -11,7 +11,8 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from archive.lookup import CaptureNotFound, load_capture
+from archive.lookup import CaptureNotFound, load_capture, parse_at
+from archive.urls import check_url
 from crawler.report import Report, parse_report
 from pipelines.catalog.labels import APPLICANT_COLUMNS, LABELS, REVIEW_COLUMNS
 
@@ -35,18 +36,35 @@ def report_from_file(path: str | os.PathLike[str]) -> Report:
         content = p.read_bytes()
     except OSError as e:
         raise ReportInputError(f"cannot read {p}: {e.strerror or e}") from e
+    if not content:
+        raise ReportInputError(f"{p} is empty: there is no report to parse")
     return parse_report(content, content_type=_TYPES.get(p.suffix.lower()))
+
+
+def unreadable(report: Report) -> str | None:
+    """Why the parser could not read the document at all (a truncated PDF, a zip bomb refused, an empty body), or
+    None when it read it: ``scrapy report`` then exits non-zero, after printing what it made of it."""
+    d = report.to_dict()
+    if d["sections"] or any((d.get("tables") or {}).values()):
+        return None  # read in part (an OCR page limit, one picture not read): a result, with its issues
+    for issue in d["issues"]:
+        if issue.get("code") == "unparsed_document":
+            return " ".join(str(issue.get("detail") or "the document could not be read").split())
+    return None
 
 
 def report_from_archive(url: str, archive_dir: str | os.PathLike[str] | None = None,
                         at: str | None = None) -> Report:
     """Parse the archived capture of ``url`` closest to ``at`` (the latest without); source filled from it."""
     try:
-        cap = load_capture(url, archive_dir=archive_dir, at=at)
-    except CaptureNotFound as e:
+        check_url(url)
+        parse_at(at)
+    except ValueError as e:  # a malformed URL or --at: each message names what it was given
         raise ReportInputError(str(e)) from e
-    except ValueError as e:  # a malformed --at
-        raise ReportInputError(f"--at {at}: {e}") from e
+    try:
+        cap = load_capture(url, archive_dir=archive_dir, at=at)
+    except (CaptureNotFound, ValueError, OSError) as e:
+        raise ReportInputError(str(e)) from e
     headers: dict[str, Any] = {}
     for name, value in cap.headers:
         headers.setdefault(name, value)

@@ -26,6 +26,8 @@ EXTENSIONS: dict[str, int | None] = {
     "scrapy.extensions.telnet.TelnetConsole": None,
     "scrapy.extensions.remote_control.RemoteControl": None,
     "crawler.crawllog.CrawlLog": 100,
+    # one crawl, rebuild or export at a time on ARCHIVE_DIR (and JOBDIR): a second one refuses (crawler/archive_lock.py)
+    "crawler.archive_lock.ArchiveDirLock": 0,
 }
 # Refuse private/metadata addresses before robots.txt is asked (crawler/security.py); log each failed attempt
 # just above RetryMiddleware (crawler/crawllog.py). Scrapy's robots.txt, retry, redirect and decompression

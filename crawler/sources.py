@@ -85,8 +85,12 @@ def load_sources(path: str | Path) -> list[Source]:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SourceError(f"{p}: file not found (set NIANBAO_SOURCES to a sources.toml)") from None
+    except IsADirectoryError:
+        raise SourceError(f"{p}: is a directory (set NIANBAO_SOURCES to a sources.toml file)") from None
     except UnicodeDecodeError as e:
         raise SourceError(f"{p}: not UTF-8 ({e.reason} at byte {e.start})") from e
+    except OSError as e:
+        raise SourceError(f"{p}: cannot be read ({e.strerror or e})") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -109,6 +113,8 @@ def load_sources(path: str | Path) -> list[Source]:
             )
         seen[src.name] = index
         sources.append(src)
+    if not sources:  # a crawl of nothing would end at once with status 0: surely not what was meant
+        raise SourceError(f"{p}: no [[source]] entries: nothing to crawl (see sources.toml for the format)")
     return sources
 
 

@@ -25,6 +25,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
+from archive.lock import ArchiveLock
 from archive.recorder import CaptureStamp
 from crawler.items import ReportItem
 from pipelines import signals as catalog_signals
@@ -54,6 +55,7 @@ class CatalogStorePipeline:
         self.batch: list[tuple[StoreEntry, CaptureStamp | None]] = []
         self.unplaced: list[CaptureStamp] = []  # stored before the writer reported their offset
         self.stored_ids: list[str] = []  # this crawl's captures, for the summary
+        self.lock: ArchiveLock | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CatalogStorePipeline:
@@ -65,6 +67,9 @@ class CatalogStorePipeline:
         return pipe
 
     async def open_spider(self) -> None:
+        # the crawl's lock on ARCHIVE_DIR (crawler/archive_lock.py), held on until the last rows are in: the lock
+        # is released at engine_stopped, when this pipeline may still be writing
+        self.lock = ArchiveLock.acquire(self.config.warc_dir.parent, "scrapy crawl")
         await run_in_executor(self.executor, _open_writer, self.token, self.config.path)
         self.opened = True
 
@@ -113,6 +118,9 @@ class CatalogStorePipeline:
                 await run_in_executor(self.executor, _close_writer, self.token)
                 self.opened = False
         self.executor.shutdown(wait=True)
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
         await self.crawler.signals.send_catch_log_async(
             signal=catalog_signals.catalog_closed, path=self.config.path, record_ids=list(self.stored_ids))
 

@@ -46,7 +46,12 @@ class Command(ScrapyCommand):
             self.exitcode = 1
             return
         archive_dir = Path(self.settings.get("ARCHIVE_DIR") or "data")
-        entries = list_captures(args[0], archive_dir=archive_dir, warc_dir=opts.warc_dir)
+        try:
+            entries = list_captures(args[0], archive_dir=archive_dir, warc_dir=opts.warc_dir)
+        except ValueError as bad:  # a malformed URL (archive.urls.BadUrl)
+            print(f"scrapy captures: {bad}", file=sys.stderr)
+            self.exitcode = 1
+            return
         if not entries:
             print(f"scrapy captures: no capture of {args[0]}", file=sys.stderr)
             self.exitcode = 1

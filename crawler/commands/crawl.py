@@ -4,6 +4,10 @@ A spider class may define ``preflight(settings, **spider_arguments)``; it raises
 for ``sources.toml``) with a one-line reason. Raised from ``from_crawler`` inside the running crawl, the same
 error would end the command with an asyncio traceback; checked here, the command prints that one line to stderr
 and exits with status 2, before any engine, reactor or browser starts. An unknown spider name gets one line too.
+
+It also takes the lock of ``ARCHIVE_DIR`` (and ``JOBDIR``) before the crawl starts (:mod:`crawler.archive_lock`):
+when another crawl, a rebuild or an export holds it, one line names that process and the command exits with
+status 2.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ import argparse
 import sys
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+
+from archive.lock import ArchiveBusy
+from crawler.archive_lock import crawl_locks
 
 
 class Command(ScrapyCrawlCommand):
@@ -33,4 +40,17 @@ class Command(ScrapyCrawlCommand):
                     print(f"scrapy crawl {args[0]}: {' '.join(str(e).split())}", file=sys.stderr)
                     self.exitcode = 2
                     return
-        super().run(args, opts)
+        if self.settings is None or len(args) != 1:
+            super().run(args, opts)
+            return
+        try:
+            locks = crawl_locks(self.settings, f"scrapy crawl {args[0]}")
+        except ArchiveBusy as e:
+            print(f"scrapy crawl {args[0]}: {e}", file=sys.stderr)
+            self.exitcode = 2
+            return
+        try:
+            super().run(args, opts)
+        finally:
+            for lock in locks:
+                lock.release()

@@ -4,12 +4,14 @@ out of the catalog (pipelines/export.py)."""
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from pathlib import Path
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from archive.lock import ArchiveBusy, ArchiveLock
 from pipelines.config import CatalogConfig
 
 # said here as well as in pipelines/export.py, which loads pandas: Scrapy imports every command module for any
@@ -71,11 +73,27 @@ class Command(ScrapyCommand):
         config = CatalogConfig.from_settings(self.settings)
         catalog = Path(opts.catalog) if opts.catalog else config.path
         out_dir = Path(opts.output_dir) if opts.output_dir else Path(self.settings.get("ARCHIVE_DIR") or "data") / "export"
+        problem = _unusable(catalog, out_dir)
+        if problem is not None:
+            print(f"scrapy export: {problem}", file=sys.stderr)
+            self.exitcode = 1
+            return
         try:
-            result = export(catalog, out_dir, opts.format, plots=opts.plots, tables=tables or None,
-                            labels=opts.labels, excel=opts.excel)
-        except (FileNotFoundError, ValueError) as e:
+            # one writer at a time on ARCHIVE_DIR: not while a crawl or a rebuild changes the catalog under it
+            with ArchiveLock.acquire(Path(self.settings.get("ARCHIVE_DIR") or "data"), "scrapy export"):
+                result = export(catalog, out_dir, opts.format, plots=opts.plots, tables=tables or None,
+                                labels=opts.labels, excel=opts.excel)
+        except (ArchiveBusy, FileNotFoundError, ValueError) as e:
             print(f"scrapy export: {e}", file=sys.stderr)
+            self.exitcode = 1
+            return
+        except sqlite3.DatabaseError as e:
+            print(f"scrapy export: {catalog} is not a readable catalog ({e}); `scrapy rebuild` makes it again from "
+                  "the WARCs", file=sys.stderr)
+            self.exitcode = 1
+            return
+        except OSError as e:
+            print(f"scrapy export: cannot write {out_dir}: {e.strerror or e}", file=sys.stderr)
             self.exitcode = 1
             return
         print(f"canonical reports: {result.canonical} (one per agency and year); copies set aside: {result.copies}"
@@ -84,3 +102,24 @@ class Command(ScrapyCommand):
             print(f"{name}: {result.rows[name]} rows -> {path}")
         for name, path in result.plots.items():
             print(f"plot {name} -> {path} (+ .svg)")
+
+
+def _unusable(catalog: Path, out_dir: Path) -> str | None:
+    """One line saying why the export cannot start (an output path that is a file, an empty catalog), or None."""
+    if out_dir.exists() and not out_dir.is_dir():
+        return f"-o {out_dir}: exists and is not a directory (the export writes several files into a folder)"
+    if not catalog.is_file():
+        return None  # export() says there is no catalog
+    if catalog.stat().st_size == 0:
+        return f"{catalog} is empty, not a catalog (crawl first, or `scrapy rebuild` from the WARCs)"
+    try:
+        con = sqlite3.connect(f"file:{catalog}?mode=ro", uri=True)
+        try:
+            tables = {name for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as e:
+        return f"{catalog} is not a readable catalog ({e}); `scrapy rebuild` makes it again from the WARCs"
+    if "reports" not in tables:
+        return f"{catalog} is not a catalog (no reports table); `scrapy rebuild` makes one from the WARCs"
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from archive.cdxj import build_index
+from archive.lock import ArchiveBusy, ArchiveLock
 from pipelines.config import CatalogConfig
 
 
@@ -28,8 +30,9 @@ class Command(ScrapyCommand):
         return ("Read every WARC under --warc-dir (default <ARCHIVE_DIR>/warc; ours or another tool's), recognise "
                 "the report captures (metadata records, else the title rules), parse them with N worker processes "
                 "through the same code as the crawl's pipelines, and replace the catalog (default CATALOG_PATH). "
-                "Damaged records are skipped and listed at the end. Progress (captures/s, ETA) goes to stderr. "
-                "The new catalog replaces the old one when complete: do not run it while a crawl writes the catalog.")
+                "Damaged records (file, offset, why) are listed at the end and make the exit status 1. Progress "
+                "(captures/s, ETA) goes to stderr. The new catalog is written beside the old one and replaces it "
+                "when complete. Refused while a crawl, an export or another rebuild holds ARCHIVE_DIR.")
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
@@ -54,11 +57,26 @@ class Command(ScrapyCommand):
         if not warc_dir.is_dir():
             self._fail(f"scrapy rebuild: --warc-dir {warc_dir}: no such directory")
             return
-        result = rebuild(warc_dir, catalog, workers=opts.workers, progress=sys.stderr)
-        for line in result.summary_lines():
-            print(line)
-        if not opts.no_index:
-            self._index(warc_dir, Path(self.settings.get("ARCHIVE_DIR") or "data") / "index")
+        archive_dir = Path(self.settings.get("ARCHIVE_DIR") or "data")
+        try:
+            lock = ArchiveLock.acquire(archive_dir, "scrapy rebuild")
+        except ArchiveBusy as e:
+            self._fail(f"scrapy rebuild: {e}")
+            return
+        with lock:
+            try:
+                result = rebuild(warc_dir, catalog, workers=opts.workers, progress=sys.stderr)
+            except (OSError, sqlite3.Error) as e:
+                self._fail(f"scrapy rebuild: {e} (the old catalog {catalog} is left as it was)")
+                return
+            for line in result.summary_lines():
+                print(line)
+            if not opts.no_index:
+                self._index(warc_dir, archive_dir / "index")
+        if result.damaged:
+            print(f"scrapy rebuild: {len(result.damaged)} damaged records skipped (listed above); what they held is "
+                  "not in the catalog", file=sys.stderr)
+            self.exitcode = 1
 
     def _index(self, warc_dir: Path, index_dir: Path) -> None:
         report = build_index(warc_dir, index_dir)

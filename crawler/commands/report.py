@@ -41,6 +41,7 @@ class Command(ScrapyCommand):
             report_from_archive,
             report_from_file,
             summary_lines,
+            unreadable,
         )
 
         if len(args) != 1:
@@ -63,3 +64,7 @@ class Command(ScrapyCommand):
             print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         else:
             print("\n".join(summary_lines(report)))
+        why = unreadable(report)
+        if why is not None:
+            print(f"scrapy report: {target}: not read as a report: {why}", file=sys.stderr)
+            self.exitcode = 1

@@ -6,13 +6,16 @@ path of the live item pipelines, so the rebuilt catalog equals the live one; the
 tables (report groups, agencies, cross-year checks: :mod:`pipelines.catalog.identity`) are derived as after a
 crawl. Parsing runs in ``workers`` processes; the parent reads and writes.
 
-The catalog is written to a temporary file next to the target and moved into place at the end, so an interrupted
-rebuild never leaves a half catalog behind.
+The catalog is written to a temporary file next to the target and moved into place at the end in one rename
+(:func:`_swap`), so an interrupted or failed rebuild (a kill, a full disk) leaves the old catalog whole and no half
+one behind. ``scrapy rebuild`` runs under the lock of ``ARCHIVE_DIR`` (:mod:`archive.lock`), so no crawl writes the
+old catalog meanwhile: rows written to a file about to be replaced would be lost.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -86,6 +89,7 @@ def rebuild(
         leftover.unlink(missing_ok=True)
     conn = open_catalog(tmp)
     meter = _Progress(progress, sum(p.stat().st_size for p in files))
+    complete = False
     try:
         candidates = _candidates(files, result, meter)
         batch: list[StoreEntry] = []
@@ -104,12 +108,14 @@ def rebuild(
         result.identity = refresh_identity(conn)
         result.reports = conn.execute("SELECT count(*) FROM reports").fetchone()[0]
         conn.execute("PRAGMA journal_mode=DELETE")
+        complete = True
     finally:
         conn.close()
         meter.done()
-    for stale in _sqlite_files(catalog_path)[1:]:
-        stale.unlink(missing_ok=True)  # a WAL left by a crashed writer must not be replayed onto the new file
-    os.replace(tmp, catalog_path)
+        if not complete:  # a full disk, a bad file: the old catalog stays as it was, and no half one beside it
+            for leftover in _sqlite_files(tmp):
+                leftover.unlink(missing_ok=True)
+    _swap(tmp, catalog_path)
     result.failed.sort()
     result.seconds = time.monotonic() - started
     return result
@@ -117,6 +123,24 @@ def rebuild(
 
 def _sqlite_files(path: Path) -> list[Path]:
     return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
+def _swap(new: Path, catalog_path: Path) -> None:
+    """Put the finished catalog ``new`` in place of ``catalog_path`` in one rename. The old catalog's WAL (left by a
+    killed writer) is first checkpointed into it, so that whenever this is interrupted the old catalog is whole, and
+    a WAL is never replayed onto the new file (SQLite does not check which database a WAL belongs to)."""
+    if catalog_path.exists():
+        try:
+            old = sqlite3.connect(catalog_path, timeout=30)
+            try:
+                old.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                old.close()
+        except sqlite3.Error:
+            pass  # not a database (corrupt, or not ours): it is replaced all the same, and its WAL is worthless
+    for stale in _sqlite_files(catalog_path)[1:]:
+        stale.unlink(missing_ok=True)
+    os.replace(new, catalog_path)
 
 
 # --- reading -----------------------------------------------------------------------------------------------
