@@ -661,7 +661,7 @@ def _text_rows(image: Any) -> list[tuple[int, int]]:
     return out
 
 
-_LABEL_TRIES = ((40, "line"), (30, "line"), (56, "line"), (40, "raw"))
+_LABEL_TRIES = ((40, "line"), (30, "line"), (56, "line"), (34, "line"), (48, "line"), (26, "line"), (40, "raw"))
 
 
 def _read_label(crop: _Crop) -> tuple[str, float]:
