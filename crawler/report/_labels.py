@@ -278,19 +278,24 @@ def leaf_label(text: str) -> str:
     return stripped if stripped != norm else leaf
 
 
-def similarity(a: str, b: str) -> float:
-    """1 - Levenshtein distance / length of the longer string (0 for two empty strings)."""
-    if not a or not b:
-        return 0.0
-    if a == b:
-        return 1.0
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: insertions, deletions and substitutions of one character each."""
     prev = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         cur = [i]
         for j, cb in enumerate(b, 1):
             cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
         prev = cur
-    return 1.0 - prev[-1] / max(len(a), len(b))
+    return prev[-1]
+
+
+def similarity(a: str, b: str) -> float:
+    """1 - Levenshtein distance / length of the longer string (0 for two empty strings)."""
+    if not a or not b:
+        return 0.0
+    if a == b:
+        return 1.0
+    return 1.0 - edit_distance(a, b) / max(len(a), len(b))
 
 
 def fuzzy_key(label: str, table: dict[str, tuple[str, ...]]) -> tuple[str | None, float]:
