@@ -76,6 +76,31 @@ def parse_line(line: str) -> tuple[str, str, dict[str, str]]:
     return key, ts, json.loads(data)
 
 
+def cut_off(warc: Path, index_dir: Path | None) -> list[DamagedRecord]:
+    """Captures the WARC's own CDXJ index lists at or past the end of the file: a file cut (or lost its tail) after
+    it was closed and indexed, at a record boundary, where the records left are whole and nothing else tells. A
+    capture only partly cut is the reader's to report. Empty without an index, or with one that cannot be read."""
+    if index_dir is None:
+        return []
+    idx = index_path_for(index_dir, warc.name)
+    try:
+        size = warc.stat().st_size
+        lines = idx.read_text(encoding="utf-8").splitlines() if idx.is_file() else []
+    except (OSError, UnicodeDecodeError):
+        return []
+    out = []
+    for line in lines:
+        try:
+            _key, _ts, data = parse_line(line)
+            offset = int(data["offset"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if offset >= size:
+            out.append(DamagedRecord(str(warc), offset, f"{data.get('url')}: listed in {idx.name} but the file "
+                                                        f"ends at byte {size} (cut off after it was indexed)"))
+    return sorted(out, key=lambda d: d.offset)
+
+
 # --- sorting ------------------------------------------------------------------------------------
 
 def sorted_lines(lines: Iterable[str], buffer_lines: int = SORT_BUFFER_LINES,

@@ -1,4 +1,4 @@
-"""Mending WARCs a crash left `.open`: cut back to the last complete record, close, index, log."""
+"""Mending WARCs a crash left `.open`: cut back to the last complete record group, close, index, log."""
 
 from __future__ import annotations
 
@@ -23,27 +23,47 @@ class MendResult:
     cut_bytes: int
 
 
-def _record_complete(data: bytes) -> bool:
+_CAPTURE_TYPES = (b"response", b"resource", b"revisit")
+
+
+def _record_fields(data: bytes) -> tuple[str, bytes, list[str]] | None:
+    """(record id, type, ids named in WARC-Concurrent-To) of one complete record, or None when it is not whole."""
     if not data.startswith(b"WARC/1."):
-        return False
+        return None
     end = data.find(b"\r\n\r\n")
     if end < 0:
-        return False
+        return None
     length = None
+    rid, rtype, concurrent = "", b"", []
     for line in data[:end].split(b"\r\n")[1:]:
         name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
+        key = name.strip().lower()
+        if key == b"content-length":
             try:
                 length = int(value.strip())
             except ValueError:
-                return False
-    return length is not None and len(data) >= end + 4 + length + 4
+                return None
+        elif key == b"warc-record-id":
+            rid = value.strip().decode("latin-1")
+        elif key == b"warc-type":
+            rtype = value.strip().lower()
+        elif key == b"warc-concurrent-to":
+            concurrent.append(value.strip().decode("latin-1"))
+    if length is None or len(data) < end + 4 + length + 4:
+        return None
+    return rid, rtype, concurrent
 
 
 def complete_prefix(path: Path) -> tuple[int, int]:
-    """(bytes, records) of the longest prefix of whole gzip members that each hold one complete record."""
+    """(bytes, records) of the longest prefix of whole gzip members that each hold one complete record and that
+    ends with a whole record group: a capture record naming later records in ``WARC-Concurrent-To`` (its request
+    and metadata, :func:`archive.writer.link_group`) is kept only with all of them, so a kill between two records
+    of a group never leaves a report's response without the metadata that says it is one."""
     good = 0
     records = 0
+    kept = 0  # records read so far, whole
+    seen: set[str] = set()
+    waiting: set[str] = set()  # ids named by a capture of the open group and not read yet
     with open(path, "rb") as fh:
         pos = 0
         d = zlib.decompressobj(zlib.MAX_WBITS + 16)
@@ -61,9 +81,17 @@ def complete_prefix(path: Path) -> tuple[int, int]:
                 if d.eof:
                     used = len(data) - len(d.unused_data)
                     member_end = pos + used
-                    if not _record_complete(bytes(out)):
+                    fields = _record_fields(bytes(out))
+                    if fields is None:
                         return good, records
-                    good, records = member_end, records + 1
+                    rid, rtype, concurrent = fields
+                    kept += 1
+                    seen.add(rid)
+                    waiting.discard(rid)
+                    if rtype in _CAPTURE_TYPES:
+                        waiting.update(c for c in concurrent if c not in seen)
+                    if not waiting:
+                        good, records = member_end, kept
                     data = d.unused_data
                     pos = member_end
                     d = zlib.decompressobj(zlib.MAX_WBITS + 16)

@@ -243,12 +243,20 @@ def _iter_file(path: Path, start: int, end: int | None, on_error: ErrorHandler,
                limit: int | None = None) -> Iterator[Capture]:
     name = str(path)
     size = path.stat().st_size
+    whole = start == 0 and end is None and limit is None  # the file read through: its groups can be checked
+    groups = _Groups()
+    reported: list[int] = []  # offsets of the damaged stretches named
+
+    def damaged(offset: int, reason: str) -> None:
+        reported.append(offset)
+        on_error(DamagedRecord(name, offset, reason))
+
     with open(path, "rb") as fh:
         gz = fh.read(3) == _GZIP_MAGIC
         pos: int | None = start
         yielded = 0
         while pos is not None and pos < size and (end is None or pos < end):
-            state = _FileState(name, path, gz, size)
+            state = _FileState(name, path, gz, size, groups)
             fh.seek(pos)
             failure: str | None = None
             try:
@@ -259,68 +267,148 @@ def _iter_file(path: Path, start: int, end: int | None, on_error: ErrorHandler,
                         return
             except (OSError, ValueError, UnicodeDecodeError) as exc:
                 failure = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            if limit is not None and yielded >= limit:
-                return
-            for cap in state.drain(fh):
+                state.stopped_at = None  # where FastWARC gave up says nothing of where the last record ended
+            for cap in state.finish(fh):
                 yield cap
-            good_end = state.good_end(fh, pos)
-            if good_end is None or good_end >= size or (end is not None and good_end >= end):
-                return
-            reason = failure or "truncated or unreadable record"
-            on_error(DamagedRecord(name, good_end, reason))
+                yielded += 1
+                if limit is not None and yielded >= limit:
+                    return
+            good_end = state.last_end if state.last_end is not None else pos
+            if good_end >= size or (end is not None and good_end >= end):
+                break
+            damaged(good_end, failure or state.why or "truncated or unreadable record")
             pos = _resync(fh, good_end, gz, size)
+    if whole:
+        for offset, missing in groups.incomplete():
+            if not any(r >= offset for r in reported):  # a damaged stretch after it already says what was lost
+                damaged(offset, f"record group cut short: {missing} record(s) it names in WARC-Concurrent-To "
+                                "(its request, metadata…) are not in the file")
+
+
+class _Headers:
+    """A record's WARC headers, copied out of FastWARC's record (read after the iterator has moved on)."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self.pairs = pairs
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        low = name.lower()
+        for k, v in self.pairs:
+            if k.lower() == low:
+                return v
+        return default
+
+    def get_multiple(self, name: str) -> list[str]:
+        low = name.lower()
+        return [v for k, v in self.pairs if k.lower() == low]
+
+
+@dataclass
+class _Record:
+    headers: _Headers
+    block: bytes
+    pos: int
+    content_length: int
+
+
+class _Groups:
+    """Record groups of one file: a capture record that names later records in ``WARC-Concurrent-To`` (our writer
+    names its request and metadata records so) is complete once they have all been read. A file cut exactly between
+    records (by a copy, a full disk, a mend of another tool) loses no bytes of a record, but a group; this names it."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self.waiting: dict[str, int] = {}  # a record id named by a capture and not read yet -> that capture's offset
+
+    def read(self, rtype: str, rid: str, concurrent: list[str], pos: int) -> None:
+        self.seen.add(rid)
+        self.waiting.pop(rid, None)
+        if rtype in CAPTURE_TYPES:
+            for other in concurrent:
+                if other not in self.seen:
+                    self.waiting[other] = pos
+
+    def incomplete(self) -> list[tuple[int, int]]:
+        """(offset of the capture, records missing) of every group not complete at the end of the file."""
+        missing: dict[int, int] = {}
+        for pos in self.waiting.values():
+            missing[pos] = missing.get(pos, 0) + 1
+        return sorted(missing.items())
 
 
 class _FileState:
-    """Reading one run of records with FastWARC; keeps one capture back until its request/metadata are seen."""
+    """Reading one run of records with FastWARC. A record is taken only once its end is known: where the next one
+    starts, or, for the last one, where its gzip member (or its Content-Length) ends — FastWARC hands out a record
+    whose member was cut inside its headers as an empty one, and a member cut in its trailer as whole. A capture is
+    kept back until its request/metadata are seen."""
 
-    def __init__(self, name: str, path: Path, gz: bool, size: int) -> None:
+    def __init__(self, name: str, path: Path, gz: bool, size: int, groups: _Groups) -> None:
         self.name, self.path, self.gz, self.size = name, path, gz, size
+        self.groups = groups
         self.pending: Capture | None = None
         self.last_request: _Request | None = None
-        self.last_pos: int | None = None      # start of the last complete record read
-        self.unsized: list[Capture] = []       # captures waiting for the next record's position
+        self.last_end: int | None = None      # end of the last complete record taken
+        self.held: _Record | None = None      # the last record read, not taken yet
+        self.stopped_at: int | None = None     # where the record that stopped the walk starts
+        self.why: str | None = None
 
     def walk(self, fh, end: int | None) -> Iterator[Capture]:  # type: ignore[no-untyped-def]
         for rec in ArchiveIterator(fh, parse_http=False, stream_detect=True):
             pos = rec.stream_pos
-            for cap in self.unsized:
-                cap.length = pos - cap.offset
-            self.unsized.clear()
+            if self.held is not None:  # its member ended where this record starts
+                held, self.held = self.held, None
+                ready = self._take(held, pos)
+                if ready is not None:
+                    yield ready
+            self.stopped_at = pos
             if end is not None and pos >= end:
-                break
+                return
             block = rec.reader.read()
             if len(block) < rec.content_length:
-                break  # cut short: good_end() reports it
-            self.last_pos = pos
-            ready = self._take(rec, block, pos)
-            if ready is not None:
-                yield ready
+                self.why = f"record cut short: {len(block)} of its {rec.content_length} bytes"
+                return  # finish() takes what came before it; the file's reader names it
+            self.held = _Record(_Headers(list(rec.headers.astuples())), block, pos, rec.content_length)
+        self.stopped_at = None  # the end of the data: the last record's own end must be checked
 
-    def drain(self, fh) -> Iterator[Capture]:  # type: ignore[no-untyped-def]
-        if self.last_pos is not None and self.unsized:
-            last_end = _member_end(fh, self.last_pos, self.gz, self.size)
-            for cap in self.unsized:
-                cap.length = (last_end - cap.offset) if last_end is not None else None
-            self.unsized.clear()
+    def finish(self, fh) -> Iterator[Capture]:  # type: ignore[no-untyped-def]
+        held, self.held = self.held, None
+        if held is not None:
+            record_end = self.stopped_at if self.stopped_at is not None else self._record_end(fh, held)
+            if record_end is not None:
+                ready = self._take(held, record_end)
+                if ready is not None:
+                    yield ready
+            else:
+                self.why = "record cut short (its gzip member or its block ends before the file does)"
         if self.pending is not None:
             cap, self.pending = self.pending, None
             yield cap
 
-    def good_end(self, fh, start: int) -> int | None:  # type: ignore[no-untyped-def]
-        if self.last_pos is None:
-            return start
-        return _member_end(fh, self.last_pos, self.gz, self.size)
+    def _record_end(self, fh, rec: _Record) -> int | None:  # type: ignore[no-untyped-def]
+        """Where the last record read ends, or None when it is cut short."""
+        if self.gz:
+            return _member_end(fh, rec.pos, True, self.size)
+        fh.seek(rec.pos)
+        head = fh.read(1 << 16)
+        sep = head.find(b"\r\n\r\n")
+        if sep < 0:
+            return None
+        record_end = rec.pos + sep + 4 + rec.content_length + 4
+        return record_end if record_end <= self.size else None
 
-    def _take(self, rec, block: bytes, pos: int) -> Capture | None:  # type: ignore[no-untyped-def]
-        h = rec.headers
+    def _take(self, rec: _Record, record_end: int) -> Capture | None:
+        h, block, pos = rec.headers, rec.block, rec.pos
+        self.last_end = record_end
         rtype = h.get("WARC-Type", "") or ""
         rid = h.get("WARC-Record-ID", "") or ""
         uri = (h.get("WARC-Target-URI", "") or "").strip().strip("<>")
         concurrent = list(h.get_multiple("WARC-Concurrent-To"))
+        self.groups.read(rtype, rid, concurrent, pos)
         if rtype in CAPTURE_TYPES:
             out, self.pending = self.pending, self._capture(rtype, h, block, pos, rid, uri)
-            self.unsized.append(self.pending)
+            self.pending.length = record_end - pos
             req = self.last_request
             if req is not None and (rid in req.concurrent_to or req.record_id in concurrent or req.uri == uri):
                 self._attach(self.pending, req)
@@ -348,7 +436,7 @@ class _FileState:
                         p.metadata = data
         return None
 
-    def _capture(self, rtype: str, h, block: bytes, pos: int, rid: str, uri: str) -> Capture:  # type: ignore[no-untyped-def]
+    def _capture(self, rtype: str, h: _Headers, block: bytes, pos: int, rid: str, uri: str) -> Capture:
         cap = Capture(url=uri, captured_at=h.get("WARC-Date", "") or "", record_type=rtype, record_id=rid,
                       warc_file=self.name, offset=pos, length=None,
                       payload_digest=h.get("WARC-Payload-Digest"), ip_address=h.get("WARC-IP-Address"),

@@ -3,7 +3,8 @@
 The reactor thread only calls `submit()`, which decides synchronously which file the group goes to (so the
 file name can be put on the response at once) and queues the work. A group (response + request + metadata)
 is written with a single `write()` and never split across files; a file is `<name>.open` while written and
-is renamed, and its CDXJ index written, when it closes.
+is renamed, and its CDXJ index written, when it closes. The group's first record names the others
+(:func:`link_group`), so a reader can tell a whole group from one a cut left short.
 """
 
 from __future__ import annotations
@@ -61,6 +62,23 @@ class _OpenFile:
     # CDXJ lines in write order, spilled to a temp file so memory stays flat however big the WARC grows
     index_spool: tempfile.SpooledTemporaryFile[str] = field(
         default_factory=lambda: tempfile.SpooledTemporaryFile(max_size=4 << 20, mode="w+", encoding="utf-8"))
+
+
+def link_group(built: list[BuiltRecord]) -> None:
+    """The group's first record names every other record of the group in ``WARC-Concurrent-To`` (WARC 1.1: records
+    of one capture event; the field may repeat). A group is written whole or not at all, but a file can still be cut
+    between two of its records later (a copy, a full disk, another tool's repair): a reader that sees the first
+    record and not the ones it names knows the group was cut (``archive.reader``), and the mend cuts back to the
+    last whole group (``archive.mend``). Only the headers change: the block and its digests do not."""
+    if len(built) < 2:
+        return
+    head = built[0][0].rec_headers
+    named = {v for k, v in head.headers if k.lower() == "warc-concurrent-to"}
+    for record, _ in built[1:]:
+        rid = record.rec_headers.get_header("WARC-Record-ID")
+        if rid and rid not in named:
+            head.add_header("WARC-Concurrent-To", rid)
+            named.add(rid)
 
 
 class RotatingWarcWriter:
@@ -174,6 +192,7 @@ class RotatingWarcWriter:
 
     def _write_group_timed(self, f: _OpenFile, job: _Job) -> list[WrittenRecord]:
         built = job.builder()
+        link_group(built)
         chunks: list[bytes] = []
         written: list[WrittenRecord] = []
         offset = f.size

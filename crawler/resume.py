@@ -187,6 +187,9 @@ class DurableScheduler:
                 self._inc(f"nianbao/resume/catchup_{key}", getattr(result, key))
             for where in result.unresolved:
                 logger.warning("resume: capture not recognised (a rebuild lists it too): %s", where)
+            for damaged in result.damaged:
+                logger.warning("resume: damaged WARC record skipped: %s", damaged)
+            self._inc("nianbao/resume/catchup_damaged", len(result.damaged))
             return result.urls
         logger.warning("resume: the catalog cannot catch up from the killed run's WARCs alone (%s); rebuilding it "
                        "from the whole archive", result.needs_rebuild)
@@ -199,6 +202,8 @@ class DurableScheduler:
             return
         result = rebuild(warc_dir, config.path)
         logger.info("resume: catalog rebuilt from the WARCs: %s", result.summary_lines()[0])
+        for damaged in result.damaged:
+            logger.warning("resume: damaged WARC record skipped: %s", damaged)
         self._inc("nianbao/resume/catalog_rebuilt")
 
     def close(self, reason: str) -> None:

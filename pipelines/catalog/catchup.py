@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from archive.cdxj import cut_off
 from archive.naming import OPEN_SUFFIX, parse_warc_name
 from archive.reader import DamagedRecord, iter_captures, read_capture_at
 from pipelines.catalog.identity import refresh_identity
@@ -49,13 +50,19 @@ class CatchUpResult:
     def summary_line(self) -> str:
         return (f"{self.files} WARC files, {self.records} captures read, {self.known} already in the catalog, "
                 f"{self.parsed} parsed, {self.stored} stored, {self.offsets_filled} offsets filled, "
-                f"{self.stale} stale rows removed ({self.seconds:.1f}s) -> {self.catalog}")
+                f"{self.stale} stale rows removed, {len(self.damaged)} damaged records skipped "
+                f"({self.seconds:.1f}s) -> {self.catalog}")
 
 
-def catch_up(files: Iterable[Path], catalog_path: Path, warc_dir: Path, dedup_path: Path | None = None) -> CatchUpResult:
+def catch_up(files: Iterable[Path], catalog_path: Path, warc_dir: Path, dedup_path: Path | None = None,
+             index_dir: Path | None = None) -> CatchUpResult:
     """Add to the catalog at ``catalog_path`` what ``files`` (the killed run's WARCs, already mended) hold and it
-    does not; ``warc_dir`` is where the catalog's WARC file names live (older originals of revisits)."""
+    does not; ``warc_dir`` is where the catalog's WARC file names live (older originals of revisits). Damaged
+    records are named in :attr:`CatchUpResult.damaged` as a rebuild names them (``index_dir``: default
+    ``<warc_dir>/../index``)."""
     started = time.monotonic()
+    if index_dir is None and (warc_dir.parent / "index").is_dir():
+        index_dir = warc_dir.parent / "index"
     paths = sorted(files)
     result = CatchUpResult(catalog=catalog_path, files=len(paths))
     names = {p.name for p in paths}
@@ -110,6 +117,8 @@ def catch_up(files: Iterable[Path], catalog_path: Path, warc_dir: Path, dedup_pa
                     store_entries(conn, batch)
                     result.stored += len(batch)
                     batch = []
+            for lost in cut_off(path, index_dir):
+                damaged(lost)
         store_entries(conn, batch)
         result.stored += len(batch)
         result.offsets_filled = _fill_offsets(conn, present)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from archive.cdxj import cut_off
 from archive.naming import parse_warc_name
 from archive.reader import DamagedRecord, iter_captures, warc_files
 from pipelines.catalog.identity import IdentityResult, refresh_identity
@@ -77,8 +78,12 @@ def rebuild(
     *,
     workers: int = 1,
     progress: TextIO | None = None,
+    index_dir: Path | None = None,
 ) -> RebuildResult:
-    """Rebuild ``catalog_path`` from every WARC under ``warc_dir`` with ``workers`` parser processes."""
+    """Rebuild ``catalog_path`` from every WARC under ``warc_dir`` with ``workers`` parser processes. Every damaged
+    record is in :attr:`RebuildResult.damaged` (file, offset, why): cut short, garbage, a record group cut between
+    its records, or a capture the file's CDXJ index (under ``index_dir``, default ``<warc_dir>/../index``) lists
+    past the end of a file that lost its tail."""
     if workers < 1:
         raise ValueError(f"--workers {workers}: must be at least 1")
     started = time.monotonic()
@@ -91,7 +96,8 @@ def rebuild(
     meter = _Progress(progress, sum(p.stat().st_size for p in files))
     complete = False
     try:
-        candidates = _candidates(files, result, meter)
+        index = index_dir if index_dir is not None else warc_dir.parent / "index"
+        candidates = _candidates(files, result, meter, index if index.is_dir() else None)
         batch: list[StoreEntry] = []
         for entry in _parse_all(candidates, workers):
             if entry is None:
@@ -146,7 +152,8 @@ def _swap(new: Path, catalog_path: Path) -> None:
 # --- reading -----------------------------------------------------------------------------------------------
 
 
-def _candidates(files: list[Path], result: RebuildResult, meter: _Progress) -> Iterator[Candidate]:
+def _candidates(files: list[Path], result: RebuildResult, meter: _Progress,
+                index_dir: Path | None) -> Iterator[Candidate]:
     linked: dict[str, str] = {}  # report URL -> listing title, from listings without metadata
     seen: dict[str, Seen] = {}  # record id (and "uri date") -> where it is, to resolve revisit records
 
@@ -168,6 +175,8 @@ def _candidates(files: list[Path], result: RebuildResult, meter: _Progress) -> I
             if candidate is not None:
                 result.candidates += 1
                 yield candidate
+        for lost in cut_off(path, index_dir):
+            damaged(lost)
         meter.file_done(path)
 
 
