@@ -9,6 +9,12 @@ decode+repair throughput. Run from the project root:
 Targets (issue 3): >= 99.9 % character accuracy for pinyin, whole-document mis-decoding and Traditional
 (the Traditional ceiling is OpenCC's own s2t -> t2s round trip); 100 % of byte-shift spans detected with
 <= 1 false span per 100,000 clean characters.
+
+`--sweep` (issue 16) instead times decode+repair on generated inputs of growing size, each in a fresh process,
+and prints seconds and peak memory growth per input MB, and each size's ratio to the smallest (flat per-MB
+figures = linear; the caps in docs/textfix.md, "Bounded work", make garbage cheaper per MB as it grows):
+
+    .venv/bin/python bench/textfix.py --sweep [--sizes 1,2,4,8] [--kinds random,table,misdecoded,garbage]
 """
 
 from __future__ import annotations
@@ -356,6 +362,146 @@ def held_out(samples_dir: Path, samples: dict[str, str], args: argparse.Namespac
     return totals
 
 
+# --- size sweep (issue 16): bounded work per input ------------------------------------------------------------
+
+_LABELS = (
+    "本年新收政府信息公开申请数量",
+    "上年结转政府信息公开申请数量",
+    "予以公开",
+    "部分公开（区分处理的，只计这一情形）",
+    "属于国家秘密",
+    "危及“三安全一稳定”",
+    "保护第三方合法权益",
+    "本机关不掌握相关政府信息",
+    "补正后申请内容仍不明确",
+    "信访举报投诉类申请",
+    "结转下年度继续办理",
+    "主动公开规范性文件",
+    "行政许可决定",
+    "行政复议结果维持",
+)
+
+
+def _prose(size: int, rng: random.Random) -> str:
+    """Report-like Chinese lines with numbers, about `size` bytes in UTF-8."""
+    lines: list[str] = []
+    total = 0
+    while total < size:
+        line = (
+            "，".join(f"{rng.choice(_LABELS)}{rng.randint(0, 999)}件" for _ in range(rng.randint(2, 6)))
+            + "。"
+        )
+        lines.append(line)
+        total += len(line.encode("utf-8")) + 1
+    return "\n".join(lines)
+
+
+def _table_page(size: int, rng: random.Random) -> bytes:
+    """An HTML page with one <table> of label + 7 number cells per row, about `size` bytes."""
+    head = (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>2024年政府信息公开工作年度报告</title></head>'
+        "<body><h1>2024年政府信息公开工作年度报告</h1><table>\n"
+    )
+    rows = [head]
+    total = len(head.encode("utf-8"))
+    while total < size:
+        cells = "".join(f"<td>{rng.randint(0, 999)}</td>" for _ in range(7))
+        row = f"<tr><td>{rng.choice(_LABELS)}</td>{cells}</tr>\n"
+        rows.append(row)
+        total += len(row.encode("utf-8"))
+    rows.append("</table></body></html>")
+    return "".join(rows).encode("utf-8")
+
+
+def _garble_lines(text: str) -> str:
+    """The first 12 characters of every line read one byte out of step (the rest resynchronised)."""
+    return "\n".join(shift_garble(line[:12]) + line[12:] for line in text.split("\n"))
+
+
+def _sweep_input(kind: str, size: int, seed: int) -> bytes:
+    rng = random.Random(seed)
+    if kind == "random":  # what a hostile server sends
+        return rng.randbytes(size)
+    if kind == "table":  # a huge but clean page
+        return _table_page(size, rng)
+    if (
+        kind == "misdecoded"
+    ):  # a mirror's copy: UTF-8 once read as GBK, saved as UTF-8 (whole-text re-decoding)
+        text = _prose(size * 2 // 3, rng).encode("utf-8").decode("gb18030", "replace")
+        return text.encode("utf-8")
+    if kind == "garbage":  # GBK byte-shift garbage at the start of every line (served as UTF-8)
+        return _garble_lines(_prose(size * 2 // 3, rng)).encode("utf-8")
+    raise ValueError(f"unknown sweep kind {kind!r}")
+
+
+SWEEP_KINDS = ("random", "table", "misdecoded", "garbage")
+
+
+def _rss_mb(field: str = "VmRSS") -> float:
+    """This process's resident memory (VmRSS), or its high-water mark (VmHWM), in MB (Linux)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1e3
+    return 0.0
+
+
+def sweep_one(path: Path) -> dict[str, object]:
+    """decode + repair of one file in this process: seconds, peak RSS growth (MB), and the caps hit."""
+    body = path.read_bytes()
+    # Tables built on first use (suspect pattern, dictionary word pairs, regexes) are not the input's cost.
+    warm = _prose(20_000, random.Random(0))
+    repair(warm.encode("utf-8").decode("gb18030", "replace") + "\n" + _garble_lines(warm))
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset the high-water mark: what the warm-up touched is not the input's peak
+    before = _rss_mb()
+    started = time.perf_counter()
+    result = repair(decode(body).text)
+    seconds = time.perf_counter() - started
+    capped = [
+        i["detail"].split(" after ")[0].split(":")[0]
+        for i in result.issues
+        if "the rest left as is" in i["detail"]
+    ]
+    return {"seconds": seconds, "peak_mb": max(0.0, _rss_mb("VmHWM") - before), "capped": capped}
+
+
+def run_sweep(sizes_mb: list[float], kinds: list[str], seed: int) -> None:
+    print(
+        "decode+repair, one fresh process per input; peak = its RSS high-water mark over its RSS before (MB)"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in kinds:
+            print()
+            print(
+                f"{kind:<11} {'MB':>6}  {'seconds':>8}  {'s/MB':>6}  {'peak MB':>8}  {'MB/MB':>6}  "
+                f"{'time x':>7}  {'peak x':>7}  caps hit"
+            )
+            first: tuple[float, float, float] | None = None
+            for mb in sizes_mb:
+                path = Path(tmp) / f"{kind}-{mb}.bin"
+                path.write_bytes(_sweep_input(kind, int(mb * 1_048_576), seed))
+                size = path.stat().st_size / 1_048_576
+                out = subprocess.run(
+                    [sys.executable, str(Path(__file__).resolve()), "--sweep-one", str(path)],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+                got = json.loads(out)
+                seconds, peak = float(got["seconds"]), float(got["peak_mb"])
+                first = first or (size, seconds, peak)
+                # ratios against the smallest input, per MB: 1.0 = linear
+                time_x = (seconds / size) / (first[1] / first[0]) if first[1] else 0.0
+                peak_x = (peak / size) / (first[2] / first[0]) if first[2] else 0.0
+                caps = ", ".join(got["capped"]) or "-"  # type: ignore[arg-type]
+                print(
+                    f"{'':<11} {size:>6.1f}  {seconds:>8.2f}  {seconds / size:>6.2f}  {peak:>8.0f}  "
+                    f"{peak / size:>6.1f}  {time_x:>7.2f}  {peak_x:>7.2f}  {caps}"
+                )
+                path.unlink()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Benchmark crawler.textfix on corrupted real reports.")
     parser.add_argument("--samples", type=Path, default=DEFAULT_SAMPLES, help="folder of clean UTF-8 reports")
@@ -368,7 +514,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--held-out", action="store_true", help="also evaluate each sample with the model rebuilt without it"
     )
+    parser.add_argument("--sweep", action="store_true", help="time decode+repair on generated inputs by size")
+    parser.add_argument("--sizes", default="1,2,4,8", help="--sweep: input sizes in MB, comma-separated")
+    parser.add_argument(
+        "--kinds", default=",".join(SWEEP_KINDS), help="--sweep: input kinds, comma-separated"
+    )
+    parser.add_argument("--sweep-one", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.sweep_one:
+        print(json.dumps(sweep_one(args.sweep_one)))
+        return 0
+    if args.sweep:
+        kinds = [k for k in args.kinds.split(",") if k]
+        unknown = sorted(set(kinds) - set(SWEEP_KINDS))
+        if unknown:
+            print(
+                f"bench/textfix.py: --kinds {','.join(unknown)}: not one of {','.join(SWEEP_KINDS)}",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            sizes = [float(x) for x in args.sizes.split(",") if x]
+        except ValueError:
+            print(
+                f"bench/textfix.py: --sizes {args.sizes!r}: give MB as numbers, e.g. 1,2,4,8", file=sys.stderr
+            )
+            return 2
+        run_sweep(sizes, kinds, args.seed)
+        return 0
     if not args.samples.is_dir():
         print(f"bench/textfix.py: --samples {args.samples} is not a folder", file=sys.stderr)
         return 2

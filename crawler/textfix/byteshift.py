@@ -10,7 +10,9 @@ re-paired character is kept only when the model finds it plausible, the rest bec
 
 from __future__ import annotations
 
+import heapq
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -75,42 +77,71 @@ def _ratios(text: str) -> list[float]:
     return ratios
 
 
+class _Runs:
+    """Maximal-scoring runs (start, end, score) >= SPAN_THRESHOLD of a window read in slices; newlines end a run.
+
+    Kadane's algorithm with its state kept between slices, so a window of any size is read in bounded memory.
+    """
+
+    def __init__(self) -> None:
+        self.spans: list[tuple[int, int, float]] = []
+        self.cur = 0.0
+        self.start = -1  # -1: not started yet
+        self.best = 0.0
+        self.best_end = 0
+
+    def feed(self, text: str, ratios: list[float], offset: int) -> None:
+        spans = self.spans
+        cur, start, best, best_end = self.cur, self.start, self.best, self.best_end
+        if start < 0:
+            start = offset
+        for k, ch in enumerate(text):
+            i = offset + k
+            if ch in "\n\r":
+                if best >= SPAN_THRESHOLD:
+                    spans.append((start, best_end, best))
+                cur = best = 0.0
+                start = i + 1
+                continue
+            if cur <= 0.0:
+                if best >= SPAN_THRESHOLD:
+                    spans.append((start, best_end, best))
+                cur = best = 0.0
+                start = i
+            cur += ratios[k]
+            if cur > best:
+                best = cur
+                best_end = i + 1
+            if i - start > _MAX_SPAN and best >= SPAN_THRESHOLD:
+                spans.append((start, best_end, best))
+                cur = best = 0.0
+                start = i + 1
+        self.cur, self.start, self.best, self.best_end = cur, start, best, best_end
+
+    def finish(self) -> list[tuple[int, int, float]]:
+        if self.best >= SPAN_THRESHOLD:
+            self.spans.append((self.start, self.best_end, self.best))
+        return self.spans
+
+
 def _kadane(text: str, ratios: list[float], offset: int) -> list[tuple[int, int, float]]:
     """Maximal-scoring runs of `text` (start, end, score) >= SPAN_THRESHOLD; newlines end a run."""
-    spans: list[tuple[int, int, float]] = []
-    cur = 0.0
-    start = 0
-    best = 0.0
-    best_end = 0
-    for i, ch in enumerate(text):
-        if ch in "\n\r":
-            if best >= SPAN_THRESHOLD:
-                spans.append((offset + start, offset + best_end, best))
-            cur = best = 0.0
-            start = i + 1
-            continue
-        if cur <= 0.0:
-            if best >= SPAN_THRESHOLD:
-                spans.append((offset + start, offset + best_end, best))
-            cur = best = 0.0
-            start = i
-        cur += ratios[i]
-        if cur > best:
-            best = cur
-            best_end = i + 1
-        if i - start > _MAX_SPAN and best >= SPAN_THRESHOLD:
-            spans.append((offset + start, offset + best_end, best))
-            cur = best = 0.0
-            start = i + 1
-    if best >= SPAN_THRESHOLD:
-        spans.append((offset + start, offset + best_end, best))
-    return spans
+    runs = _Runs()
+    runs.feed(text, ratios, offset)
+    return runs.finish()
 
 
 # Spans are only searched around clusters of suspects (see charmodel.suspect_pattern), which keeps a
 # clean 100 KB page to a regex scan.
 _CLUSTER_GAP = 16
 _WINDOW_MARGIN = 4
+# A window is scored a slice at a time; a slice's ratios see this many characters either side of it (a
+# bracketed syllable is at most 11 long, a repeat looks one character away).
+_SLICE = 1 << 14
+_SLICE_CONTEXT = 12
+# Characters of suspect windows the search reads at most. A real report's windows are a few thousand
+# characters; garbage through and through usually stops at MAX_SPANS long before.
+SCAN_CHARS = 2_000_000
 
 
 # A run counts only if garbage characters themselves (not just scattered `?` marks) make it suspicious.
@@ -131,30 +162,63 @@ def _suspects() -> re.Pattern[str]:
     return re.compile(suspect_pattern().pattern[:-1] + r"?\ufffd]")
 
 
-def _candidate_spans(text: str) -> list[tuple[int, int, float]]:
-    """Maximal-scoring runs (start, end, score) with score >= SPAN_THRESHOLD, searched near suspects."""
-    positions = [m.start() for m in _suspects().finditer(text)]
-    spans: list[tuple[int, int, float]] = []
-    i = 0
-    while i < len(positions):
-        j = i
-        while j + 1 < len(positions) and positions[j + 1] - positions[j] <= _CLUSTER_GAP:
-            j += 1
-        lo = max(0, positions[i] - _WINDOW_MARGIN)
-        hi = min(len(text), positions[j] + _WINDOW_MARGIN)
+@lru_cache(maxsize=1)
+def _clusters() -> re.Pattern[str]:
+    """Suspects no more than _CLUSTER_GAP apart, as one match (possessive: no backtracking state kept)."""
+    one = _suspects().pattern
+    return re.compile(f"{one}(?:.{{0,{_CLUSTER_GAP - 1}}}{one})*+", re.DOTALL)
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _window_spans(text: str, lo: int, hi: int, scan: _Scan) -> list[tuple[int, int, float]]:
+    """The runs of the window text[lo:hi]; a long window is read a slice at a time, within what `scan` has left."""
+    if hi - lo <= _SLICE:
+        scan.left -= hi - lo
         window = text[lo:hi]
-        if window.isascii():  # only `?` marks: nothing garbled around them
-            i = j + 1
-            continue
         ratios = _ratios(window)
-        if sum(r for r in ratios if r > 0) >= SPAN_THRESHOLD:
-            spans.extend(
-                span
-                for span in _kadane(window, ratios, lo)
-                if _has_garbage(text[max(0, span[0] - 1) : span[1] + 1])
-            )
-        i = j + 1
-    return spans
+        if sum(r for r in ratios if r > 0) < SPAN_THRESHOLD:  # no run can reach it
+            return []
+        return _kadane(window, ratios, lo)
+    runs = _Runs()
+    for start in range(lo, hi, _SLICE):
+        if scan.left <= 0:
+            scan.stopped_at = start
+            break
+        end = min(hi, start + _SLICE)
+        scan.left -= end - start
+        before = max(lo, start - _SLICE_CONTEXT)
+        ratios = _ratios(text[before : min(hi, end + _SLICE_CONTEXT)])
+        runs.feed(text[start:end], ratios[start - before : end - before], start)
+    return runs.finish()
+
+
+class _Scan:
+    """How much of the SCAN_CHARS allowance the candidate search has left, and where it stopped."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.left = SCAN_CHARS if limit is None else limit
+        self.stopped_at: int | None = None
+
+
+def _candidate_spans(text: str, scan: _Scan | None = None) -> Iterator[tuple[int, int, float]]:
+    """Maximal-scoring runs (start, end, score) with score >= SPAN_THRESHOLD, searched near suspects, in
+    order of position."""
+    scan = scan or _Scan()
+    for cluster in _clusters().finditer(text):
+        lo = max(0, cluster.start() - _WINDOW_MARGIN)
+        hi = min(len(text), cluster.end() - 1 + _WINDOW_MARGIN)
+        if _NON_ASCII.search(text, lo, hi) is None:  # only `?` marks: nothing garbled around them
+            continue
+        if scan.left <= 0:
+            scan.stopped_at = lo
+            return
+        for span in _window_spans(text, lo, hi, scan):
+            if _has_garbage(text[max(0, span[0] - 1) : span[1] + 1]):
+                yield span
+        if scan.stopped_at is not None:
+            return
 
 
 def _units(span: str) -> list[int | None]:
@@ -285,7 +349,7 @@ def recover(
 # beside it is garbage if re-pairing it one byte later reads this much better (nats).
 ANCHOR_GAIN = 4.0
 # Only marks with a non-ASCII neighbour can border garbage; at most _MAX_ANCHORS of them are examined.
-_ANCHOR = re.compile(r"[?\ufffd]")
+_ANCHOR = re.compile(r"(?<=[^\x00-\x7f])[?\ufffd]|[?\ufffd](?=[^\x00-\x7f])")
 _MAX_ANCHORS = 4 * MAX_SPANS
 _MAX_RUN = 40
 
@@ -311,8 +375,6 @@ def _anchored_spans(text: str) -> list[tuple[int, int, float]]:
     count = 0
     for match in _ANCHOR.finditer(text):
         p = match.start()
-        if not ((p > 0 and text[p - 1] >= "\x80") or (p + 1 < len(text) and text[p + 1] >= "\x80")):
-            continue
         count += 1
         if count > _MAX_ANCHORS or len(spans) > MAX_SPANS:
             break
@@ -368,27 +430,38 @@ def _pair_bonus(a: str | None, b: str | None) -> float:
     return _PAIR_BONUS if known_pair(a, b) else 0.0
 
 
-def _merge(spans: list[tuple[int, int, float, bool]]) -> list[tuple[int, int, float, bool]]:
-    """Overlapping candidates become one; a span is 'anchored' if any of its parts was."""
-    merged: list[tuple[int, int, float, bool]] = []
-    for start, end, score, anchored in sorted(spans):
-        if merged and start < merged[-1][1] and end - merged[-1][0] <= _MAX_SPAN:
-            last = merged[-1]
-            merged[-1] = (last[0], max(last[1], end), max(last[2], score), last[3] or anchored)
-        else:
-            merged.append((start, end, score, anchored))
-    return merged
+def _merge(spans: Iterable[tuple[int, int, float, bool]]) -> Iterator[tuple[int, int, float, bool]]:
+    """Overlapping candidates (given in order) become one; a span is 'anchored' if any of its parts was."""
+    last: tuple[int, int, float, bool] | None = None
+    for start, end, score, anchored in spans:
+        if last is not None and start < last[1] and end - last[0] <= _MAX_SPAN:
+            last = (last[0], max(last[1], end), max(last[2], score), last[3] or anchored)
+            continue
+        if last is not None:
+            yield last
+        last = (start, end, score, anchored)
+    if last is not None:
+        yield last
 
 
-def find_and_recover(text: str) -> tuple[list[ShiftSpan], bool]:
+def find_and_recover(text: str, scan_limit: int | None = None) -> tuple[list[ShiftSpan], str | None]:
     """The byte-shift spans of `text` with their recovery (offsets into `text`), in order and disjoint;
-    and whether the search stopped at MAX_SPANS."""
+    and, when the search stopped early (more than MAX_SPANS spans, or SCAN_CHARS characters of suspect
+    windows read), what it left unsearched.
+
+    Candidates come in order of position and are taken as they come, so the search ends where a cap is hit
+    instead of scoring the whole text first."""
     found: list[ShiftSpan] = []
-    candidates = [(a, b, score, False) for a, b, score in _candidate_spans(text)]
-    candidates += [(a, b, score, True) for a, b, score in _anchored_spans(text)]
-    for start, end, score, anchored in _merge(candidates):
+    scan_limit = SCAN_CHARS if scan_limit is None else scan_limit
+    scan = _Scan(scan_limit)
+    ratio_spans = ((a, b, score, False) for a, b, score in _candidate_spans(text, scan))
+    anchored_spans = sorted((a, b, score, True) for a, b, score in _anchored_spans(text))
+    for start, end, score, anchored in _merge(heapq.merge(ratio_spans, anchored_spans)):
         if len(found) >= MAX_SPANS:
-            return found, True
+            return (
+                found,
+                f"more than {MAX_SPANS} byte-shift spans: text is mostly garbage; the rest left as is",
+            )
         # A run found by its ratios starts at its first garbage-looking character; an anchored run was
         # placed by re-pairing and starts where the re-paired reading starts paying off.
         while not anchored and start < end and llr(text[start]) <= 0.0:
@@ -443,7 +516,12 @@ def find_and_recover(text: str) -> tuple[list[ShiftSpan], bool]:
         if found and start < found[-1].end:
             continue
         found.append(ShiftSpan(start, end, garbled, recovered, holes, round(score, 2)))
-    return found, False
+    if scan.stopped_at is not None:
+        return found, (
+            f"byte-shift search stopped at character {scan.stopped_at:,} of {len(text):,} after reading "
+            f"{scan_limit:,} characters of suspect text; the rest left as is"
+        )
+    return found, None
 
 
 def _left(text: str, start: int) -> str | None:

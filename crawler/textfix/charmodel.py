@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 from importlib import resources
+from itertools import chain
 
 import opencc
 
@@ -192,6 +194,24 @@ def simplified_char(ch: str) -> str:
     return _T2S_CHAR.get(ch, ch)
 
 
+# The characters of the CJK table, and those t2s changes, as regex classes: counting them is a C scan.
+_CJK_CLASS = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+@lru_cache(maxsize=1)
+def _traditional_class() -> re.Pattern[str]:
+    return re.compile("[" + "".join(re.escape(ch) for ch in sorted(_T2S_CHAR)) + "]")
+
+
+def script_counts(text: str) -> tuple[int, int]:
+    """(CJK characters, those t2s changes) in `text`: is_cjk(ch), and simplified_char(ch) != ch."""
+    cjk = traditional = 0
+    for start in range(0, len(text), _SCORE_SLICE):
+        cjk += len(_CJK_CLASS.findall(text, start, start + _SCORE_SLICE))
+        traditional += len(_traditional_class().findall(text, start, start + _SCORE_SLICE))
+    return cjk, traditional
+
+
 def context_logp(prev: str | None, ch: str, nxt: str | None) -> float:
     """log P(ch | prev) + log P(nxt | ch), bigrams from real reports smoothed towards the unigram model.
 
@@ -302,23 +322,55 @@ def suspect_pattern() -> re.Pattern[str]:
     return re.compile("[" + "".join(re.escape(ch) for ch in sorted(chars)) + "]")
 
 
+class _LogpTable(dict[str, float]):
+    """clean_logp memoised per character: scoring a text is one C-level dict lookup a character."""
+
+    def __missing__(self, ch: str) -> float:
+        if len(self) >= _LOGP_CACHED:  # text with every code point in it: start again rather than grow
+            self.clear()
+        logp = self[ch] = clean_logp(ch)
+        return logp
+
+
+_LOGP_CACHED = 1 << 16
+
+
+_LOGP = _LogpTable()
+# Texts are scored a slice at a time, so scoring a 60 MB page holds one slice's characters, not the page's.
+_SCORE_SLICE = 1 << 14
+
+
 def text_score(text: str, limit: int = 0) -> float:
     """Mean clean log-probability of the non-ASCII characters of `text` (higher reads more like a report).
 
     Texts without non-ASCII characters score 0. `limit` > 0 looks at only that many non-ASCII characters,
     spread over the text. Used to choose between candidate decodings and to spot mis-decoded text.
+    Linear in the text, in memory bounded by a slice.
     """
     if limit and len(text) > 4 * limit:
         # Four slices spread over the text instead of the whole of it.
         step = len(text) // 4
         text = "".join(text[k * step : k * step + limit] for k in range(4))
-    chars = _NON_ASCII.findall(text)
-    if not chars:
-        return 0.0
-    if limit and len(chars) > limit:
-        step_f = len(chars) / limit
-        chars = [chars[int(k * step_f)] for k in range(limit)]
-    return sum(map(clean_logp, chars)) / len(chars)
+    if limit:
+        chars = _NON_ASCII.findall(text)
+        if not chars:
+            return 0.0
+        if len(chars) > limit:
+            step_f = len(chars) / limit
+            chars = [chars[int(k * step_f)] for k in range(limit)]
+        return sum(map(_LOGP.__getitem__, chars)) / len(chars)
+    count = 0
+
+    def slices() -> Iterator[list[str]]:
+        nonlocal count
+        for start in range(0, len(text), _SCORE_SLICE):
+            chars = _NON_ASCII.findall(text, start, start + _SCORE_SLICE)
+            count += len(chars)
+            yield chars
+
+    # One sum over every character in order: the same additions as summing one list of them.
+    total = sum(map(_LOGP.__getitem__, chain.from_iterable(slices())))
+    return total / count if count else 0.0
 
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import operator
 import re
+from array import array
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
 import opencc
 
-from .byteshift import MAX_SPANS, find_and_recover
+from .byteshift import find_and_recover
 from .misdecoding import redecode
 from .pinyin import remove_pinyin
 
@@ -19,6 +21,10 @@ _T2S = opencc.OpenCC("t2s")
 _TRADITIONAL_SHARE = 0.05
 _TRADITIONAL_MIN_CHANGED = 3
 _CJK = re.compile(r"[\u3400-\u9fff]")
+# Long texts go through OpenCC a slice at a time, cut before an ASCII character (its conversion rules are
+# runs of CJK characters, none spans one): its UTF-8 buffers then stay the size of a slice, not of the page.
+_T2S_SLICE = 1 << 20
+_ASCII = re.compile(r"[\x00-\x7f]")
 
 
 @dataclass(frozen=True)
@@ -52,26 +58,36 @@ def is_traditional(original: str, simplified: str) -> bool:
     changed = sum(map(operator.ne, original, simplified))
     if changed < _TRADITIONAL_MIN_CHANGED:
         return False
-    cjk = _CJK.subn("", original)[1]
+    cjk = sum(
+        len(_CJK.findall(original, start, start + _T2S_SLICE))
+        for start in range(0, len(original), _T2S_SLICE)
+    )
     return cjk > 0 and changed >= _TRADITIONAL_MIN_CHANGED and changed / cjk >= _TRADITIONAL_SHARE
 
 
-def _to_input(position: int, removed: list[tuple[int, int]], inclusive: bool) -> int:
-    """Map a position in the text after pinyin removal back to the text before it."""
-    shift = 0
-    for start, end in removed:
-        out_start = start - shift
-        if out_start < position or (inclusive and out_start == position):
-            shift += end - start
-        else:
-            break
-    return position + shift
+class _Removed:
+    """Pinyin removals as prefix sums: a position in the text after removal maps back by bisection (a
+    scan per span made 200 spans over a page of annotations quadratic)."""
+
+    def __init__(self, removed: array[int]) -> None:
+        self.out_starts = array("q")  # where each removal starts in the text after removal
+        self.shifts = array("q", [0])  # characters removed before removal k (and after all of them, last)
+        for k in range(0, len(removed), 2):
+            start, end = removed[k], removed[k + 1]
+            self.out_starts.append(start - self.shifts[-1])
+            self.shifts.append(self.shifts[-1] + end - start)
+
+    def to_input(self, position: int, inclusive: bool) -> int:
+        # The removals that start before `position` (or at it, when inclusive) in the text after removal.
+        k = (bisect_right if inclusive else bisect_left)(self.out_starts, position)
+        return position + self.shifts[k]
 
 
-def _fix_byte_shifts(text: str, removed: list[tuple[int, int]]) -> tuple[str, list[dict[str, Any]], bool]:
-    spans, truncated = find_and_recover(text)
+def _fix_byte_shifts(text: str, removed: array[int]) -> tuple[str, list[dict[str, Any]], str | None]:
+    spans, capped = find_and_recover(text)
     if not spans:
-        return text, [], truncated
+        return text, [], capped
+    positions = _Removed(removed)
     pieces: list[str] = []
     records: list[dict[str, Any]] = []
     last = 0
@@ -81,15 +97,31 @@ def _fix_byte_shifts(text: str, removed: list[tuple[int, int]]) -> tuple[str, li
         last = span.end
         records.append(
             {
-                "start": _to_input(span.start, removed, inclusive=True),
-                "end": _to_input(span.end, removed, inclusive=False),
+                "start": positions.to_input(span.start, inclusive=True),
+                "end": positions.to_input(span.end, inclusive=False),
                 "garbled": span.garbled,
                 "recovered": span.recovered,
                 "unrecovered": span.unrecovered,
             }
         )
     pieces.append(text[last:])
-    return "".join(pieces), records, truncated
+    return "".join(pieces), records, capped
+
+
+def _t2s(text: str) -> str:
+    """OpenCC t2s; the same object back when nothing changed (a 60 MB page is not held twice for nothing)."""
+    if len(text) <= _T2S_SLICE:
+        converted = _T2S.convert(text)
+    else:
+        pieces = []
+        start = 0
+        while start < len(text):
+            cut = _ASCII.search(text, start + _T2S_SLICE, start + 2 * _T2S_SLICE)
+            end = min(len(text), start + 2 * _T2S_SLICE) if cut is None else cut.start()
+            pieces.append(_T2S.convert(text[start:end]))
+            start = end
+        converted = "".join(pieces)
+    return text if converted == text else converted
 
 
 def repair(text: str) -> Repaired:
@@ -105,7 +137,7 @@ def repair(text: str) -> Repaired:
         return Repaired(text="", original="")
     issues: list[dict[str, Any]] = []
     redecoded = redecode(text)
-    if redecoded is not None:
+    if redecoded is not None and redecoded.family:
         where = "the whole text" if redecoded.lines == 0 else f"text in {redecoded.lines} line(s)"
         issues.append(
             _issue(
@@ -113,8 +145,15 @@ def repair(text: str) -> Repaired:
             )
         )
         text = redecoded.text
+    if redecoded is not None and redecoded.capped:
+        issues.append(_issue(redecoded.capped))
+    # Each stage's input is let go once the next copy exists (the caller's is often a temporary): at most
+    # about three copies of a 60 MB text are alive at once, two of them the result.
+    del redecoded
     stripped, pinyin_removed, removed = remove_pinyin(text)
-    shifted, spans, truncated = _fix_byte_shifts(stripped, removed)
+    del text
+    shifted, spans, capped = _fix_byte_shifts(stripped, removed)
+    del stripped
     for span in spans:
         lost = f"{span['unrecovered']} unrecoverable" if span["unrecovered"] else "all recovered"
         issues.append(
@@ -123,16 +162,14 @@ def repair(text: str) -> Repaired:
                 f"{span['recovered']!r} ({lost})"
             )
         )
-    if truncated:
-        issues.append(
-            _issue(f"more than {MAX_SPANS} byte-shift spans: text is mostly garbage; the rest left as is")
-        )
+    if capped:
+        issues.append(_issue(capped))
     if spans:
         # Recovered characters free the annotations that followed them: `钨M(fèi)` -> `費(fèi)` -> `費`.
         shifted, more, _ = remove_pinyin(shifted)
         pinyin_removed += more
     original = shifted
-    simplified = _T2S.convert(original)
+    simplified = _t2s(original)
     return Repaired(
         text=simplified,
         original=original,
