@@ -41,6 +41,9 @@ META_WARC_FILE = "archive_warc_file"
 META_METADATA = "archive_metadata"
 META_SKIP = "archive_skip"
 META_CONDITIONAL = "archive_conditional"
+# bool: a revisit of this request keeps its own metadata record (its archive_metadata is not the earlier capture's:
+# a picture fetched again for another capture of the page that shows it)
+META_REVISIT_METADATA = "archive_revisit_metadata"
 
 
 def _pairs(headers: Any) -> list[tuple[str, str]]:
@@ -203,7 +206,8 @@ class WarcCaptureMiddleware:
         meta_fields = metadata_of(request.meta.get(META_METADATA))
         # A revisit of the same URL repeats what its earlier capture's request and metadata said; one of another
         # URL (the same report posted twice) keeps them, so a rebuild still knows what that URL was.
-        full = ex.revisit is None or self.cfg.revisit_full or ex.revisit.uri != cached_target_uri(ex.url)
+        full = (ex.revisit is None or self.cfg.revisit_full or ex.revisit.uri != cached_target_uri(ex.url)
+                or bool(request.meta.get(META_REVISIT_METADATA)))
         # metadata describes the payload: for a 304 that is the earlier capture's, handed on in `replay`
         meta_source = (replay.body, _pairs(replay.headers)) if replay is not None else (body, ex.response_headers)
         name, stamp = self.recorder.submit(

@@ -22,3 +22,6 @@ class ReportItem:
     content_type: str | None = None
     archived: CaptureStamp | None = None  # where the archive put the response (None: not archived)
     catalog_entry: StoreEntry | None = None  # set by ParseReportPipeline for CatalogStorePipeline
+    # the pictures a report page's article shows, fetched (and archived) with it: absolute URL -> bytes as decoded
+    # from Content-Encoding (the parser reads tables published as pictures from them by OCR)
+    resources: dict[str, bytes] = field(default_factory=dict)

@@ -19,14 +19,15 @@ from urllib.parse import urlsplit
 META_KEY = "archive_metadata"
 
 #: Roles whose capture is a report by itself; a ``detail`` page is one when :func:`crawler.families.links.
-#: is_report_page` says so; a ``listing`` never is.
+#: is_report_page` says so; a ``listing`` never is, nor a ``resource`` (a picture a report page shows, fetched with
+#: it for OCR: :func:`crawler.families.links.article_pictures`).
 REPORT_ROLES = frozenset({"report", "attachment"})
 PAGE_ROLES = frozenset({"report", "attachment", "detail"})
 
 
 @dataclass(frozen=True)
 class Routing:
-    role: str  # "listing", "detail", "report" (a document linked from a listing) or "attachment"
+    role: str  # "listing", "detail", "report" (a document linked from a listing), "attachment" or "resource"
     source: str | None = None  # the sources.toml entry
     agency: str | None = None
     family: str | None = None  # the portal family the column was read as
@@ -36,6 +37,8 @@ class Routing:
     list_year: int | None = None  # the year in that title
     attachment_of: str | None = None  # the detail page that links this attachment
     domains: tuple[str, ...] = ()  # the source's allowed domains (empty: any): the attachments the crawl follows
+    # a resource: the WARC-Record-ID of the report page capture it was fetched for (the page's parse reads it)
+    resource_of: str | None = None
 
     @property
     def url(self) -> str | None:
@@ -56,9 +59,12 @@ class Routing:
 
     def metadata_fields(self) -> dict[str, Any]:
         """The record as the WARC metadata record holds it (JSON values)."""
-        return {"role": self.role, "source": self.source, "agency": self.agency, "family": self.family,
-                "discovery": list(self.discovery), "list_title": self.list_title, "list_date": self.list_date,
-                "list_year": self.list_year, "attachment_of": self.attachment_of, "domains": list(self.domains)}
+        fields = {"role": self.role, "source": self.source, "agency": self.agency, "family": self.family,
+                  "discovery": list(self.discovery), "list_title": self.list_title, "list_date": self.list_date,
+                  "list_year": self.list_year, "attachment_of": self.attachment_of, "domains": list(self.domains)}
+        if self.resource_of is not None:  # only resources carry it: every other metadata record is as it was
+            fields["resource_of"] = self.resource_of
+        return fields
 
     @classmethod
     def from_metadata(cls, fields: Mapping[str, Any]) -> Routing:
@@ -70,7 +76,7 @@ class Routing:
             family=_text(fields.get("family")), discovery=tuple(str(u) for u in fields.get("discovery") or ()),
             list_title=_text(fields.get("list_title")), list_date=_text(fields.get("list_date")),
             list_year=year if isinstance(year, int) else None, attachment_of=_text(fields.get("attachment_of")),
-            domains=tuple(str(d) for d in fields.get("domains") or ()),
+            domains=tuple(str(d) for d in fields.get("domains") or ()), resource_of=_text(fields.get("resource_of")),
         )
 
 

@@ -3,9 +3,12 @@
 Routing only. Per source (``sources.toml``, see :mod:`crawler.sources`) it opens the column, decides the portal
 family (declared, or detected from the page), follows that family's pagination to the end (capped by
 ``NIANBAO_MAX_LIST_PAGES``), picks report links by their listed title and year (:mod:`crawler.titles`), opens
-each detail page and, when the report is published as attachments (PDF/DOCX/DOC linked as 附件), fetches those.
-One :class:`crawler.items.ReportItem` per report capture: the detail page itself, each attachment, or both when
-the page prints the report and links a copy (the attachment's item has ``attachment_of`` = the page).
+each detail page and, when the report is published as attachments (PDF/DOCX/DOC, or pictures, linked as 附件),
+fetches those. One :class:`crawler.items.ReportItem` per report capture: the detail page itself, each attachment,
+or both when the page prints the report and links a copy (the attachment's item has ``attachment_of`` = the page).
+A report page's article pictures (:func:`crawler.families.links.article_pictures`: tables published as images)
+are fetched with it, archived like every other response (routing role ``resource``, ``resource_of`` = the page's
+WARC record), and ride on the page's item (``resources``) to the parser; a page without pictures costs nothing.
 
 Every request carries one :class:`crawler.routing.Routing` record under ``archive_metadata`` (role, source, agency,
 family, discovery path, listing title/date/year, attachment_of, the source's domains): the capture layer writes it
@@ -18,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -31,14 +33,19 @@ from scrapy.http import FormRequest, Response, TextResponse
 from scrapy.settings import BaseSettings
 from scrapy_playwright.page import PageMethod
 
+from archive.capture import META_RECORD_ID, META_REVISIT_METADATA
 from archive.recorder import META_STAMP
 from crawler.crawl_events import LOGGED_AS_EVENT, send_event
 from crawler.families import detect_family, hanweb, jsapi, trs
 from crawler.families.links import (
+    MAX_PICTURE_BYTES,
     ListedLink,
+    article_pictures,
     followed_attachments,
     is_document_url,
     is_report_page,
+    may_link_document,
+    may_show_pictures,
     next_page_link,
     report_links,
 )
@@ -49,9 +56,6 @@ from crawler.textfix import decode
 from crawler.titles import match_report_title
 
 logger = logging.getLogger(__name__)
-
-# A detail page can only link an attachment if its bytes mention one of the document extensions.
-_MAY_LINK_DOCUMENT = re.compile(rb"\.(?:pdf|docx?)\b", re.I)
 
 META_LISTING = "nianbao_listing"
 
@@ -350,19 +354,23 @@ class AnnualReportsSpider(Spider):
                 self._stat("report_links")
                 yield req
 
-    def parse_detail(self, response: Response) -> Iterator[Request | ReportItem]:
+    async def parse_detail(self, response: Response) -> AsyncIterator[Request | ReportItem]:
         routing = self._routing(response)
         if not isinstance(response, TextResponse) or is_document_url(response.url):
             yield self._item(response, routing)
             return
-        if not _MAY_LINK_DOCUMENT.search(response.body):  # most detail pages are the report: skip the DOM walk
+        links, shows = may_link_document(response.body), may_show_pictures(response.body)
+        if not links and not shows:  # most detail pages are the report, without pictures: skip the DOM walk
             yield self._item(response, routing)
             return
         sel = _decoded(response).sel
-        attachments = followed_attachments(sel, response.url, routing.allows)
+        attachments = followed_attachments(sel, response.url, routing.allows) if links else []
         if is_report_page(sel, attachments):
-            # The page is the report (and any attachment a copy of it, captured as well).
-            yield self._item(response, routing)
+            # The page is the report (and any attachment a copy of it, captured as well); its article's pictures
+            # are fetched first, so that the parser can read tables published as pictures.
+            pictures = article_pictures(sel, response.url, routing.allows) if shows else []
+            resources = await self._fetch_pictures(response, routing, pictures) if pictures else {}
+            yield self._item(response, routing, resources)
         page = routing.reached(response.url)
         for url, _text in attachments:
             attachment = replace(page, role="attachment", discovery=tuple(_path(list(page.discovery), url)),
@@ -374,7 +382,37 @@ class AnnualReportsSpider(Spider):
     def parse_report(self, response: Response) -> Iterator[ReportItem]:
         yield self._item(response, self._routing(response))
 
-    def _item(self, response: Response, routing: Routing) -> ReportItem:
+    async def _fetch_pictures(self, page: TextResponse, routing: Routing, urls: list[str]) -> dict[str, bytes]:
+        """The pictures of a report page, fetched one after the other through the downloader (robots.txt, the
+        address guard, retries and the archive apply; the scheduler does not: they belong to this page's item).
+        Each is archived with routing role ``resource`` naming the page's capture; one that fails is left out."""
+        assert self.crawler.engine is not None
+        base = routing.reached(page.url)
+        out: dict[str, bytes] = {}
+        for url in urls:
+            record = replace(base, role="resource", discovery=tuple(_path(list(base.discovery), url)),
+                             resource_of=page.meta.get(META_RECORD_ID))
+            request = self._request(url, self.parse_report, record)
+            if request is None:
+                continue
+            # its own metadata record even when the bytes are those of an earlier capture (a revisit): it names
+            # this page's capture, which the earlier one does not
+            request.meta.update({META_REVISIT_METADATA: True, "download_maxsize": MAX_PICTURE_BYTES})
+            try:
+                response = await self.crawler.engine.download_async(request)
+            except Exception as e:  # noqa: BLE001 - any download failure (refused, timeout, too large) skips it
+                self._stat("pictures/failed")
+                logger.info("source %s: picture %s of %s not fetched: %s", routing.source, url, page.url,
+                            f"{type(e).__name__}: {e}")
+                continue
+            if not 200 <= response.status < 300:
+                self._stat("pictures/failed")
+                continue
+            self._stat("pictures/fetched")
+            out[url] = response.body
+        return out
+
+    def _item(self, response: Response, routing: Routing, resources: dict[str, bytes] | None = None) -> ReportItem:
         self._stat("reports/attachment" if routing.attachment_of else "reports/page")
         ctype = response.headers.get("Content-Type")
         return ReportItem(
@@ -387,6 +425,7 @@ class AnnualReportsSpider(Spider):
             status=response.status,
             content_type=ctype.decode("latin-1") if ctype else None,
             archived=response.meta.get(META_STAMP),
+            resources=resources or {},
         )
 
     # --- plumbing ---------------------------------------------------------------------------------------------

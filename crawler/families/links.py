@@ -1,7 +1,8 @@
-"""Family-independent link extraction: report links in a listing, attachments on a detail page, "next page".
+"""Family-independent link extraction: report links in a listing, attachments on a detail page, "next page",
+the pictures a report page's article shows.
 
-Routing only: these functions read ``<a>`` elements and the text around them; they never look at a report's
-content.
+Routing only: these functions read ``<a>`` and ``<img>`` elements and the text around them; they never look at a
+report's content.
 """
 
 from __future__ import annotations
@@ -15,7 +16,18 @@ from parsel import Selector
 
 from crawler.titles import match_report_title, normalise
 
-DOC_EXTENSIONS = (".pdf", ".docx", ".doc")
+# Attachments the crawl follows: documents, and pictures (a report published as a scan; read by OCR)
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".tif", ".tiff")
+DOC_EXTENSIONS = (".pdf", ".docx", ".doc", *IMAGE_EXTENSIONS)
+# A page's bytes can only link an attachment if they mention one of the extensions, and only show a picture if
+# they hold an <img> (checked on the raw bytes first, so most pages skip the DOM walk).
+# (A picture's extension counts only in an href: every page shows logos by src.)
+_MAY_LINK_DOCUMENT = re.compile(rb"\.(?:pdf|docx?)\b|href\s*=\s*[\"']?[^\"'\s>]*\.(?:jpe?g|png|gif|tiff?)\b", re.I)
+_MAY_SHOW_PICTURE = re.compile(rb"<img\b", re.I)
+# The pictures of one report page the crawl fetches (and archives) for OCR: at most this many, of at most this
+# many bytes each (a 300 dpi A4 scan is 1-3 MB as JPEG), from the report's own site.
+MAX_ARTICLE_PICTURES = 12
+MAX_PICTURE_BYTES = 16 * 1024 * 1024
 _DATE = re.compile(r"(20\d{2}|19\d{2})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})")
 _NEXT_TEXTS = frozenset({"下一页", "下页", "后页", "下一頁", "next", "next»", "›", "»", ">", "下一页>", "下一页»"})
 # Containers that hold the article body on the families we know (TRS, Hanweb, ucap, gov.cn, generic CMSs).
@@ -27,6 +39,18 @@ _CONTENT_PREDICATE = (
     " or contains(@class, 'wp_articlecontent') or contains(@class, 'bt-article')]"
 )
 _CONTENT_XPATH = "ancestor::*" + _CONTENT_PREDICATE
+# Where a report page's pictures count: the article containers above, those the parser also knows (TRS_UEDITOR,
+# Custom_UnionStyle, #content, #article, <article>), else the body outside its chrome (logos, QR codes, share bars).
+_ARTICLE_PREDICATE = (
+    "[contains(concat(' ', normalize-space(@class), ' '), ' TRS_Editor ')"
+    " or contains(concat(' ', normalize-space(@class), ' '), ' TRS_UEDITOR ')"
+    " or @id='zoom' or @id='zoomcon' or @id='UCAP-CONTENT' or @id='Zoom' or @id='content' or @id='article'"
+    " or contains(@class, 'article_content') or contains(@class, 'pages_content')"
+    " or contains(@class, 'wp_articlecontent') or contains(@class, 'bt-article')"
+    " or contains(@class, 'Custom_UnionStyle')]"
+)
+_CHROME = re.compile(r"header|footer|nav|menu|logo|banner|share|qrcode|ewm|breadcrumb|position|crumb|toolbar|print",
+                     re.I)
 # The body's own text: no scripts, no styles, no link texts (an attachment's title is not the report).
 _BODY_TEXT = ".//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::a)]"
 # Headings every annual report has (2019+ and legacy wording); a note that points to the 附件 has none of them.
@@ -99,8 +123,19 @@ def report_links(sel: Selector, base_url: str) -> list[ListedLink]:
     return list(out.values())
 
 
+def may_link_document(body: bytes) -> bool:
+    """Whether a page's raw bytes can link an attachment at all (a cheap test before any parsing)."""
+    return _MAY_LINK_DOCUMENT.search(body) is not None
+
+
+def may_show_pictures(body: bytes) -> bool:
+    """Whether a page's raw bytes hold an ``<img>`` at all (a cheap test before any parsing)."""
+    return _MAY_SHOW_PICTURE.search(body) is not None
+
+
 def is_document_url(url: str) -> bool:
-    """A PDF/DOCX/DOC by its path, or by a file name passed in the query (``downfile.jsp?filename=x.pdf``)."""
+    """A PDF/DOCX/DOC or a picture (JPEG, PNG, GIF, TIFF) by its path, or by a file name passed in the query
+    (``downfile.jsp?filename=x.pdf``)."""
     parts = urlsplit(url)
     if parts.path.lower().endswith(DOC_EXTENSIONS):
         return True
@@ -134,6 +169,47 @@ def followed_attachments(sel: Selector, base_url: str, allows: Callable[[str], b
     """The attachments of a detail page the crawl follows: those :func:`attachment_links` finds on a host the
     source allows."""
     return [(url, text) for url, text in attachment_links(sel, base_url) if allows(url)]
+
+
+def article_pictures(sel: Selector, base_url: str, allows: Callable[[str], bool]) -> list[str]:
+    """The pictures a report page's article shows, as absolute URLs in page order, unique: what the crawl fetches
+    (and archives) with the page, so that tables published as pictures can be read by OCR, and what ``scrapy
+    rebuild`` expects to find archived with it.
+
+    ``<img src>`` inside the article container (else the ``<body>`` outside elements whose tag, class or id says
+    page chrome: header, footer, nav, logo, banner, QR code …), on a host the source allows (``allows``), over
+    http(s), not an SVG or an icon; at most :data:`MAX_ARTICLE_PICTURES`."""
+    nodes = sel.xpath("//*" + _ARTICLE_PREDICATE)
+    in_body = not nodes
+    if in_body:
+        nodes = sel.xpath("//body")
+    out: dict[str, None] = {}
+    for node in nodes[:1]:
+        for img in node.xpath(".//img[@src]"):
+            src = img.attrib["src"].strip()
+            if not src or _skip_href(src):
+                continue
+            url = urljoin(base_url, src)
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or parts.path.lower().endswith((".svg", ".ico")):
+                continue
+            if in_body and _in_chrome(img):
+                continue
+            if allows(url):
+                out.setdefault(url, None)
+            if len(out) >= MAX_ARTICLE_PICTURES:
+                return list(out)
+    return list(out)
+
+
+def _in_chrome(el: Selector) -> bool:
+    for anc in el.xpath("ancestor-or-self::*"):
+        if anc.root.tag in ("header", "footer", "nav"):
+            return True
+        marks = f"{anc.attrib.get('class', '')} {anc.attrib.get('id', '')}"
+        if marks.strip() and _CHROME.search(marks):
+            return True
+    return False
 
 
 def is_report_page(sel: Selector, attachments: list[tuple[str, str]]) -> bool:
