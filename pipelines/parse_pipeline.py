@@ -8,6 +8,9 @@ thread inside the crawl process instead (one core, no process start-up).
 A worker process that dies on a document (a segfault in a C extension, the OOM killer) costs that one document,
 stored as a failed capture with the reason; the pool is started again for the next item.
 
+A report page's pictures (``item.resources``, fetched and archived with it by the spider) go to the parser with it:
+OCR of tables published as pictures runs here, in the workers, and only for pages that have such pictures.
+
 The result, a :class:`pipelines.catalog.StoreEntry`, is the item's ``catalog_entry`` for
 :class:`pipelines.store_pipeline.CatalogStorePipeline`. Items other than :class:`crawler.items.ReportItem` pass.
 """
@@ -99,7 +102,7 @@ class ParseReportPipeline:
         for attempt in (1, 2):
             executor = self.executor
             try:
-                entry = await self.runner(executor, process_capture, body, info, raw_ctype)
+                entry = await self.runner(executor, process_capture, body, info, raw_ctype, item.resources or None)
                 break
             except BrokenProcessPool as exc:
                 # a document killed a worker; every item in flight in that pool sees the same error. Each is tried

@@ -24,8 +24,17 @@ from archive.cdxj import cut_off
 from archive.naming import OPEN_SUFFIX, parse_warc_name
 from archive.reader import DamagedRecord, iter_captures, read_capture_at
 from pipelines.catalog.identity import refresh_identity
+from pipelines.catalog.pictures import PagePictures
 from pipelines.catalog.rebuild import BATCH_SIZE
-from pipelines.catalog.recognise import Damaged, Seen, Unresolved, parse_candidate, recognise, remember
+from pipelines.catalog.recognise import (
+    Awaiting,
+    Damaged,
+    Seen,
+    Unresolved,
+    parse_candidate,
+    recognise,
+    remember,
+)
 from pipelines.catalog.runs import refresh_runs
 from pipelines.catalog.schema import ids_in, open_catalog, transaction
 from pipelines.catalog.store import StoreEntry, place_captures, store_entries
@@ -74,6 +83,7 @@ def catch_up(files: Iterable[Path], catalog_path: Path, warc_dir: Path, dedup_pa
         linked: dict[str, str] = {}
         present: dict[str, tuple[str, int]] = {}  # record id -> (file, offset), for every capture read
         batch: list[StoreEntry] = []
+        pictures = PagePictures.over(paths)  # report pages that show pictures wait for theirs, as in a rebuild
 
         def damaged(d: DamagedRecord) -> None:
             result.damaged.append(Damaged.of(d))
@@ -107,11 +117,14 @@ def catch_up(files: Iterable[Path], catalog_path: Path, warc_dir: Path, dedup_pa
                 except Unresolved as e:
                     result.unresolved.append(str(e))  # as a rebuild lists it (a payload past the limit…)
                     continue
+                pictures.note(cap, seen)
                 if candidate is None:
                     continue
                 result.parsed += 1
                 entry = parse_candidate(candidate)
-                if entry is not None:
+                if isinstance(entry, Awaiting):
+                    pictures.wait(entry)
+                elif entry is not None:
                     batch.append(entry)
                 if len(batch) >= BATCH_SIZE:
                     store_entries(conn, batch)
@@ -119,6 +132,11 @@ def catch_up(files: Iterable[Path], catalog_path: Path, warc_dir: Path, dedup_pa
                     batch = []
             for lost in cut_off(path, index_dir):
                 damaged(lost)
+        for candidate in pictures.candidates(linked, seen):
+            entry = parse_candidate(candidate)
+            if isinstance(entry, StoreEntry):
+                batch.append(entry)
+        result.unresolved.extend(pictures.unresolved)
         store_entries(conn, batch)
         result.stored += len(batch)
         result.offsets_filled = _fill_offsets(conn, present)

@@ -2,11 +2,17 @@
 
 ``process_capture(body, capture)`` is pure (bytes and capture facts in, a :class:`StoreEntry` out), so it runs in
 worker processes (or a thread, ``CATALOG_PARSE_WORKERS=0``) during a crawl and in worker processes during a rebuild
-with the same result.
+with the same result. A report page's pictures (``resources``: the archived bytes of its article's ``<img>``) go to
+the parser with it, which reads tables published as pictures by OCR.
+
+A capture read through pictures in which the parser found nothing of a report (no text in any section, no table:
+a poster, a logo, an 一图读懂 page listed like a report) is stored as ``not_report``, not as a report without
+figures (issue 17).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from crawler.report import PARSER_VERSION, parse_report
@@ -42,13 +48,16 @@ def validate_report(report: dict[str, Any]) -> list[str]:
     return problems
 
 
-def process_capture(body: bytes, capture: CaptureInfo, content_type_header: str | None) -> StoreEntry:
-    """Repair → parse → validate one report capture. A parser failure becomes an entry with ``error`` set
-    (stored as a failed capture and counted), never an exception that would stop a crawl or a rebuild."""
+def process_capture(body: bytes, capture: CaptureInfo, content_type_header: str | None,
+                    resources: Mapping[str, bytes] | None = None) -> StoreEntry:
+    """Repair → parse → validate one report capture (``resources``: its pictures, absolute URL → bytes). A parser
+    failure becomes an entry with ``error`` set (stored as a failed capture and counted), never an exception that
+    would stop a crawl or a rebuild."""
     version = parser_version()
     headers = {"Content-Type": content_type_header} if content_type_header else {}
     try:
-        report = parse_report(body, url=capture.url, content_type=content_type_header, headers=headers)
+        report = parse_report(body, url=capture.url, content_type=content_type_header, headers=headers,
+                              resources=resources or None)
     except Exception as exc:  # the parser must not take the crawl down with one bad document
         return StoreEntry(capture, None, version, f"parse failed: {type(exc).__name__}: {exc}")
     report.source = capture.source_dict()
@@ -56,4 +65,32 @@ def process_capture(body: bytes, capture: CaptureInfo, content_type_header: str 
     problems = validate_report(data)
     if problems:
         return StoreEntry(capture, None, version, "invalid report: " + "; ".join(problems))
+    if read_from_pictures(data, capture.content_type, bool(resources)) and nothing_of_a_report(data):
+        return StoreEntry(capture, None, version)  # a poster or a logo: not a report
     return StoreEntry(capture, data, version)
+
+
+# The parser's word for a picture in which OCR found neither text nor a table (crawler/report/_parse.py)
+_NOT_A_REPORT_PAGE = "no text and no table"
+
+
+def read_from_pictures(report: dict[str, Any], content_type: str | None, had_pictures: bool) -> bool:
+    """The capture was read through pictures: an image file, a page whose article pictures were given to the
+    parser, or a document OCR read."""
+    ocr = (report.get("text") or {}).get("ocr")
+    return (had_pictures or ocr is not None or (content_type or "").startswith("image/")
+            or any(_NOT_A_REPORT_PAGE in str(issue.get("detail") or "") for issue in report.get("issues") or []
+                   if issue.get("code") == "unparsed_document"))
+
+
+def nothing_of_a_report(report: dict[str, Any]) -> bool:
+    """No text in any section, no table, and nothing that could not be read (an unreadable picture, or no OCR
+    engine, keeps its report row: its ``unparsed_document`` issue says what is missing), except the parser's own
+    verdict that a picture holds neither text nor a table."""
+    for section in report.get("sections") or []:
+        if (section.get("text") or "").strip() or section.get("subsections"):
+            return False
+    if any(table is not None for table in (report.get("tables") or {}).values()):
+        return False
+    return all(_NOT_A_REPORT_PAGE in str(issue.get("detail") or "") for issue in report.get("issues") or []
+               if issue.get("code") == "unparsed_document")

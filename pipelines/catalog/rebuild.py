@@ -4,7 +4,9 @@ Every capture is read through :func:`archive.reader.iter_captures`; report captu
 :mod:`pipelines.catalog.recognise` says, and stored with :func:`pipelines.catalog.store.store_entries`, the write
 path of the live item pipelines, so the rebuilt catalog equals the live one; then ``crawl_runs`` and the identity
 tables (report groups, agencies, cross-year checks: :mod:`pipelines.catalog.identity`) are derived as after a
-crawl. Parsing runs in ``workers`` processes; the parent reads and writes.
+crawl. Parsing runs in ``workers`` processes; the parent reads and writes. Report pages that show pictures are
+parsed once every capture has been read, with the pictures the crawl archived for them
+(:mod:`pipelines.catalog.pictures`), as the crawl parsed them.
 
 The catalog is written to a temporary file next to the target and moved into place at the end in one rename
 (:func:`_swap`), so an interrupted or failed rebuild (a kill, a full disk) leaves the old catalog whole and no half
@@ -27,7 +29,16 @@ from archive.cdxj import cut_off
 from archive.naming import parse_warc_name
 from archive.reader import DamagedRecord, iter_captures, warc_files
 from pipelines.catalog.identity import IdentityResult, refresh_identity
-from pipelines.catalog.recognise import Candidate, Damaged, Seen, Unresolved, parse_candidate, recognise
+from pipelines.catalog.pictures import PagePictures
+from pipelines.catalog.recognise import (
+    Awaiting,
+    Candidate,
+    Damaged,
+    Seen,
+    Unresolved,
+    parse_candidate,
+    recognise,
+)
 from pipelines.catalog.runs import refresh_runs
 from pipelines.catalog.schema import open_catalog
 from pipelines.catalog.store import StoreEntry, store_entries
@@ -94,21 +105,31 @@ def rebuild(
         leftover.unlink(missing_ok=True)
     conn = open_catalog(tmp)
     meter = _Progress(progress, sum(p.stat().st_size for p in files))
+    pictures = PagePictures.over(files)
+    linked: dict[str, str] = {}  # report URL -> listing title, from listings without metadata
+    seen: dict[str, Seen] = {}  # record id (and "uri date") -> where it is, to resolve revisit records
     complete = False
     try:
         index = index_dir if index_dir is not None else warc_dir.parent / "index"
-        candidates = _candidates(files, result, meter, index if index.is_dir() else None)
         batch: list[StoreEntry] = []
-        for entry in _parse_all(candidates, workers):
-            if entry is None:
-                continue
-            if entry.error:
-                result.failed.append((entry.capture.url, entry.error))
-            batch.append(entry)
-            if len(batch) >= BATCH_SIZE:
-                store_entries(conn, batch)
-                batch = []
-            meter.reports += entry.report is not None
+        # every capture in order; then the report pages that show pictures, with theirs (archived after them)
+        for candidates in (lambda: _candidates(files, result, meter, index if index.is_dir() else None, pictures,
+                                               linked, seen),
+                           lambda: pictures.candidates(linked, seen)):
+            for entry in _parse_all(candidates(), workers):
+                if entry is None:
+                    continue
+                if isinstance(entry, Awaiting):
+                    pictures.wait(entry)
+                    continue
+                if entry.error:
+                    result.failed.append((entry.capture.url, entry.error))
+                batch.append(entry)
+                if len(batch) >= BATCH_SIZE:
+                    store_entries(conn, batch)
+                    batch = []
+                meter.reports += entry.report is not None
+        result.unresolved.extend(pictures.unresolved)
         store_entries(conn, batch)
         refresh_runs(conn, warc_dir)
         result.identity = refresh_identity(conn)
@@ -152,11 +173,8 @@ def _swap(new: Path, catalog_path: Path) -> None:
 # --- reading -----------------------------------------------------------------------------------------------
 
 
-def _candidates(files: list[Path], result: RebuildResult, meter: _Progress,
-                index_dir: Path | None) -> Iterator[Candidate]:
-    linked: dict[str, str] = {}  # report URL -> listing title, from listings without metadata
-    seen: dict[str, Seen] = {}  # record id (and "uri date") -> where it is, to resolve revisit records
-
+def _candidates(files: list[Path], result: RebuildResult, meter: _Progress, index_dir: Path | None,
+                pictures: PagePictures, linked: dict[str, str], seen: dict[str, Seen]) -> Iterator[Candidate]:
     def damaged(d: DamagedRecord) -> None:
         result.damaged.append(Damaged.of(d))
 
@@ -172,6 +190,7 @@ def _candidates(files: list[Path], result: RebuildResult, meter: _Progress,
             except Unresolved as e:
                 result.unresolved.append(str(e))
                 continue
+            pictures.note(cap, seen)
             if candidate is not None:
                 result.candidates += 1
                 yield candidate
@@ -180,7 +199,7 @@ def _candidates(files: list[Path], result: RebuildResult, meter: _Progress,
         meter.file_done(path)
 
 
-def _parse_all(candidates: Iterable[Candidate], workers: int) -> Iterator[StoreEntry | None]:
+def _parse_all(candidates: Iterable[Candidate], workers: int) -> Iterator[StoreEntry | Awaiting | None]:
     if workers == 1:
         for c in candidates:
             yield parse_candidate(c)
@@ -189,7 +208,7 @@ def _parse_all(candidates: Iterable[Candidate], workers: int) -> Iterator[StoreE
     # forked (the parser, imported with this module, is loaded once here, not in each worker), and killed with
     # the rebuild if it is killed (no worker left parsing for nobody)
     with ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
-        pending: set[Future[StoreEntry | None]] = set()
+        pending: set[Future[StoreEntry | Awaiting | None]] = set()
         for c in candidates:
             pending.add(pool.submit(parse_candidate, c))
             if len(pending) >= window:

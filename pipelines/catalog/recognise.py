@@ -5,6 +5,10 @@ or a ``detail`` page that is a report by the spider's own rule, :func:`crawler.f
 WARCs without them (other tools') fall back to the same title rules the spider uses on listings
 (:mod:`crawler.titles`). Each report goes through :func:`pipelines.catalog.processing.process_capture`, the very
 function the live item pipeline calls, so the rebuilt catalog equals the live one.
+
+A report page whose article shows pictures (:func:`crawler.families.links.article_pictures`, the spider's rule) is
+parsed with the pictures the crawl archived for it (:mod:`pipelines.catalog.pictures`): those come after the page
+in the WARCs, so its first parse answers :class:`Awaiting` and the page is parsed again once they are gathered.
 """
 
 from __future__ import annotations
@@ -18,7 +22,14 @@ from parsel import Selector
 
 from archive.payload import PayloadTooLarge
 from archive.reader import Capture, DamagedRecord, read_capture_at
-from crawler.families.links import followed_attachments, is_document_url, is_report_page, report_links
+from crawler.families.links import (
+    article_pictures,
+    followed_attachments,
+    is_document_url,
+    is_report_page,
+    may_show_pictures,
+    report_links,
+)
 from crawler.routing import PAGE_ROLES, Routing
 from crawler.textfix import decode
 from crawler.titles import match_report_title
@@ -55,6 +66,19 @@ class Candidate:
     check_page: bool  # a detail page: a report only by crawler.families.links.is_report_page (the spider's rule)
     charset: str | None = None  # detected at crawl time (metadata record), so the check need not detect again
     doc_links: bool | None = None  # the metadata's outlinks include a PDF/DOCX/DOC (None: no outlinks recorded)
+    # a page's pictures (URL, bytes) as archived for it; None: not gathered yet (a page that shows some awaits them)
+    resources: tuple[tuple[str, bytes], ...] | None = None
+
+
+@dataclass(frozen=True)
+class Awaiting:
+    """The answer for a report page whose article shows pictures, parsed before they were gathered: parse it again
+    with them (:class:`pipelines.catalog.pictures.PagePictures`)."""
+
+    record_id: str
+    warc_file: str  # basename, as the capture's CaptureInfo names it
+    offset: int | None
+    pictures: tuple[str, ...]  # what the spider's rule picks (the crawl fetched those it could)
 
 
 class Unresolved(Exception):
@@ -197,12 +221,29 @@ def _html_text(body: bytes, ctype_header: str | None, charset: str | None = None
 # --- parsing, in worker processes -------------------------------------------------------------------------
 
 
-def parse_candidate(c: Candidate) -> StoreEntry | None:
+def parse_candidate(c: Candidate) -> StoreEntry | Awaiting | None:
     """Parse one candidate (in a worker process); ``None`` when it is a detail page whose report is its
-    attachments (the spider yields those instead of the page)."""
+    attachments (the spider yields those instead of the page); :class:`Awaiting` when it is a report page whose
+    pictures have not been gathered yet."""
     if c.check_page and not _is_report_page(c):
         return None
-    return process_capture(c.body, c.capture, c.content_type_header)
+    if c.resources is None and c.check_page:
+        pictures = _shown_pictures(c)
+        if pictures:
+            return Awaiting(c.capture.record_id, c.capture.warc_file or "", c.capture.warc_offset, pictures)
+    return process_capture(c.body, c.capture, c.content_type_header, dict(c.resources or ()))
+
+
+def _shown_pictures(c: Candidate) -> tuple[str, ...]:
+    """The pictures the spider fetched with this page, by its rule (:func:`crawler.families.links.
+    article_pictures`): only for a page it read as HTML (not a document) whose bytes hold an ``<img>``."""
+    ctype = c.capture.content_type or ""
+    if is_document_url(c.capture.url) or not ("html" in ctype or "xml" in ctype or ctype.startswith("text/")):
+        return ()
+    if not may_show_pictures(c.body):
+        return ()
+    sel = Selector(text=_html_text(c.body, c.content_type_header, c.charset))
+    return tuple(article_pictures(sel, c.capture.url, c.capture.routing.allows))
 
 
 def _is_report_page(c: Candidate) -> bool:
