@@ -65,6 +65,16 @@ def test_image_report_cells_right_and_no_silent_error() -> None:
     assert total.numbers_right == total.numbers or total.flagged, total.wrong
 
 
+def test_screenshot_at_96_dpi() -> None:
+    """The commonest image table in a report page: a PNG screenshot of the Word table at 100 % zoom."""
+    report = generate_report(201, "2021", "某某县人民政府", 2024)
+    data, truth = render_table_image(report, "applications", Degradation(dpi=96, jpeg_quality=None), "shot")
+    score = _score(data, truth.tables)
+    assert score.numbers_right == score.numbers, score.wrong
+    assert score.right >= 0.97 * score.cells, score.wrong
+    assert score.silent == 0
+
+
 def test_every_wrong_number_is_below_the_threshold() -> None:
     """Cells under the signature are lost: whatever is read there must carry a low confidence."""
     report = generate_report(4, "2019", "江城市统计局", 2021)

@@ -228,6 +228,11 @@ def _rotate(image: Any, angle: float, fill: int) -> Any:
 def _line_kernel(ink: Any) -> int:
     """Shortest run that counts as a ruling line: twice the typical glyph height, so that no stroke of a
     character (at most about one glyph long) is taken for a line, whatever the resolution."""
+    return int(max(20, min(150, 2 * _glyph_size(ink))))
+
+
+def _glyph_size(ink: Any) -> float:
+    """Median size of the connected components that may be glyphs or their parts."""
     import cv2
     import numpy as np
 
@@ -236,8 +241,7 @@ def _line_kernel(ink: Any) -> int:
     widths = stats[1:, cv2.CC_STAT_WIDTH]
     glyph = (stats[1:, cv2.CC_STAT_AREA] >= 10) & (heights >= 5) & (heights <= 200) & (widths <= 200) \
         & (widths <= 4 * heights) & (heights <= 4 * widths)
-    size = float(np.median(np.maximum(heights[glyph], widths[glyph]))) if glyph.any() else 12.0
-    return int(max(20, min(150, 2 * size)))
+    return float(np.median(np.maximum(heights[glyph], widths[glyph]))) if glyph.any() else 12.0
 
 
 @dataclass
@@ -256,6 +260,11 @@ def _prepare(data: bytes) -> _Page:
     angle = _skew(_ink(flat))
     flat = _rotate(flat, angle, 255)
     ink = _ink(flat)
+    if _glyph_size(ink) < 16 and flat.size * 4 <= WORK_PIXELS:
+        # a screenshot-sized picture (glyphs of 10-15 px): everything below works on twice the pixels, so
+        # that removing lines and specks leaves the strokes whole
+        flat = cv2.resize(flat, (flat.shape[1] * 2, flat.shape[0] * 2), interpolation=cv2.INTER_CUBIC)
+        ink = _ink(flat)
     k = _line_kernel(ink)
     # ruling lines are thin and, after JPEG, faint: found on a looser threshold than the text's (paper is
     # ~255 after flattening, so 190 still leaves the noise out), a slightly thickened copy bridging the
@@ -470,7 +479,13 @@ def _cell_image(page: _Page, box: tuple[int, int, int, int]) -> _Crop | None:
     if len(ys) < 12:
         return None
     top, bottom, left, right = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    image = np.where(mask[top:bottom, left:right], grey[top:bottom, left:right], 255).astype(np.uint8)
+    # the print with its anti-aliased edges (which a low-resolution glyph needs), everything else paper:
+    # the ink of dropped marks and ruling lines, grown by a pixel to take their edges too
+    drop = cv2.dilate(((ink > 0) & ~mask).astype(np.uint8) | (page.hlines[window] > 0) | (page.vlines[window] > 0),
+                      np.ones((3, 3), np.uint8)) > 0
+    near = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    keep_px = near & ~(drop & ~mask)
+    image = np.where(keep_px[top:bottom, left:right], grey[top:bottom, left:right], 255).astype(np.uint8)
     glyphs = sorted((int(stats[i, 0] - left), int(stats[i, 1] - top), int(stats[i, 2]), int(stats[i, 3]))
                     for i in main)
     height, lines = _line_height(image)
