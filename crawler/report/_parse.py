@@ -60,6 +60,9 @@ from crawler.textfix import decode, repair
 # read comes next (Table 4's first row after Table 3). See _attachments.antiword_tables. Added only when antiword
 # gave the text (LibreOffice, preferred where installed, reads such rows).
 _DOC_TABLE_HINT = "; or antiword lost its rows, as it may for rows of seven or more cells"
+# A page or text body larger than this is refused unread: ~20x the largest real report page (370 KB); at this
+# size the worst case costs ~0.4 GB and ~10 s (the HTML tree is ~35x the input). PDF/DOCX have their own caps.
+MAX_MARKUP_BYTES = 8 * 1024 * 1024
 _NOTHING_TO_REPAIR = re.compile(r"^[0-9.,，\-—－/／ ]*$")
 _HTML_SNIFF = re.compile(r"<(?:!doctype\s+html|html|head|body|table|div|p|meta|br)[\s>/]", re.I)
 
@@ -95,7 +98,15 @@ def _parse(report: Report, content: bytes | str, url: str | None, content_type: 
         kind = "image" if is_image(raw) else sniff(raw, content_type, url)
         text = ""
         if kind == "markup":
+            if len(raw) > MAX_MARKUP_BYTES:
+                report.issues.append(Issue("unparsed_document", detail=f"the body is {len(raw) / 1e6:.1f} MB, over "
+                                           f"the {MAX_MARKUP_BYTES / 1e6:.0f} MB a report page can be: not parsed"))
+                return
             decoded = decode(raw, headers, url)
+            if "binary content" in decoded.problems and not _HTML_SNIFF.search(decoded.text[:4096]):
+                report.issues.append(Issue("unparsed_document", detail="binary content, not a page or a text: "
+                                                                       "not parsed"))
+                return
             text, report.charset = decoded.text, decoded.charset
     scanned: Scanned | None = None
     if kind == "image":
