@@ -22,8 +22,10 @@ from crawler.portal.image_tables import (
     render_poster,
     render_table_image,
     score_table,
+    score_values,
 )
 from crawler.report._ocr import (
+    _NUMBER,  # the number pattern the reader itself uses
     LOW_CONFIDENCE,
     MAX_PIXELS,
     OcrInputError,
@@ -95,6 +97,24 @@ def test_spans_are_recovered_as_ids() -> None:
     table = read_tables(data)[0]
     assert table.ids == truth.tables[0].ids
     assert table.rows[0][:5] == ["行政复议"] * 5  # a spanned cell's text in every slot
+
+
+def test_table_without_ruling_lines_gives_values_never_trusted() -> None:
+    """No lines: rows and columns come from alignment, so values are read but always below the threshold."""
+    report = generate_report(301, "2021", "某某县人民政府", 2024)
+    data, truth = render_table_image(report, "applications",
+                                     Degradation(dpi=200, rotation=-0.9, jpeg_quality=75, ruled=False), "bl")
+    tables = read_tables(data)
+    assert len(tables) == 1
+    table = tables[0]
+    score = score_values(truth.tables[0], table.rows, table.confidence, LOW_CONFIDENCE,
+                         lambda text: bool(_NUMBER.fullmatch(text)))
+    assert score.right >= 0.9 * score.cells, score.wrong
+    assert score.silent == 0
+    values = [(text, conf) for row, confs in zip(table.rows, table.confidence, strict=True)
+              for text, conf in zip(row, confs, strict=True) if _NUMBER.fullmatch(text)]
+    assert values and all(conf < LOW_CONFIDENCE for _, conf in values)
+    assert any("本机关不掌握相关政府信息" in text for row in table.rows for text in row)  # labels beside values
 
 
 def test_poster_has_no_table() -> None:

@@ -51,6 +51,7 @@ class Degradation:
     noise: float = 0.0  # standard deviation of the sensor noise, in grey levels
     stamp: bool = False  # a red seal over the table's lower right cells
     signature: bool = False  # a dark pen signature crossing one or two cells: those cells are lost
+    ruled: bool = True  # False: the table printed without ruling lines (Word's "no borders")
 
 
 CLEAN = Degradation(dpi=200, jpeg_quality=None)
@@ -160,7 +161,8 @@ def _layout(matrix, spans, key: str, scale: float, font) -> _Layout:
 
 
 def _draw_table(draw, matrix, spans, layout: _Layout, origin: tuple[int, int], scale: float, font,
-                rows: range, keep_text: set[tuple[int, int]] | None = None) -> dict[tuple[int, int], tuple]:
+                rows: range, keep_text: set[tuple[int, int]] | None = None,
+                ruled: bool = True) -> dict[tuple[int, int], tuple]:
     """Draw rows ``rows`` of the matrix at ``origin``; returns owner slot -> text box (x0, y0, x1, y1).
     A cell spanning rows outside ``rows`` is drawn clipped, its text only where its first row is drawn."""
     ox, oy = origin
@@ -185,7 +187,8 @@ def _draw_table(draw, matrix, spans, layout: _Layout, origin: tuple[int, int], s
             top, bottom = max(o[0], rows.start), min(r2, rows.stop - 1)
             x0, x1 = ox + layout.xs[o[1]], ox + layout.xs[c2 + 1]
             y0, y1 = oy + layout.ys[top] - y_base, oy + layout.ys[bottom + 1] - y_base
-            draw.rectangle((x0, y0, x1, y1), outline=(0, 0, 0), width=line_w)
+            if ruled:
+                draw.rectangle((x0, y0, x1, y1), outline=(0, 0, 0), width=line_w)
             cell = matrix[o[0]][o[1]]
             if cell is None or not cell.text or (o[0] < rows.start and (keep_text is None or o not in keep_text)):
                 continue
@@ -335,7 +338,8 @@ def _table_picture(grid: Grid, key: str, degradation: Degradation, seed: str, ro
     height = layout.ys[rows.stop] - layout.ys[rows.start]
     image = Image.new("RGB", (layout.xs[-1] + 2 * margin, height + 2 * margin), (255, 255, 255))
     draw = ImageDraw.Draw(image)
-    boxes = _draw_table(draw, matrix, spans, layout, (margin, margin), scale, font, rows, keep_text)
+    boxes = _draw_table(draw, matrix, spans, layout, (margin, margin), scale, font, rows, keep_text,
+                        degradation.ruled)
     lost = _overlays(image, draw, boxes, degradation, seed, scale)
     return image, _truth(key, matrix, spans, rows, boxes, lost, keep_text)
 
@@ -556,4 +560,54 @@ def score_table(truth: TableTruth, rows: list[list[str]] | None, ids: list[list[
                     s.wrong.append(f"{truth.key}[{r}][{c}] {want!r} read {got!r} ({conf:.0f})"
                                    + ("" if legible else " lost"))
     s.tables_missed += not shape_ok
+    return s
+
+
+def data_rows(truth: TableTruth) -> list[list[str]]:
+    """The rows of printed values (a spanned value once), in order: what a reader of a table without ruling
+    lines can be held to, since without lines no span is visible."""
+    out = []
+    for r, row in enumerate(truth.rows):
+        seen: set[int] = set()
+        values = []
+        for c, text in enumerate(row):
+            if truth.numeric[r][c] and truth.ids[r][c] not in seen and text:
+                seen.add(truth.ids[r][c])
+                values.append(text)
+        if values:
+            out.append(values)
+    return out
+
+
+def score_values(truth: TableTruth, rows: list[list[str]], confidence: list[list[float]], low: float,
+                 is_number) -> Score:
+    """Score a table read without ruling lines on its values only: the k-th row of printed values against
+    the k-th read row that has values (``is_number`` says which read cells are values), position by position.
+    A read row of another length, or a missing one, is wrong in every cell; its confident cells are silent."""
+    s = Score(tables=1)
+    want_rows = data_rows(truth)
+    got_rows = []
+    for r, row in enumerate(rows):
+        values = [(text, confidence[r][c]) for c, text in enumerate(row) if text and is_number(text)]
+        if values:
+            got_rows.append(values)
+    for k, want in enumerate(want_rows):
+        got = got_rows[k] if k < len(got_rows) else []
+        aligned = len(got) == len(want)
+        for i, value in enumerate(want):
+            s.cells += 1
+            s.numbers += 1
+            text, conf = got[i] if aligned else ("", 0.0)
+            if text == value:
+                s.right += 1
+                s.numbers_right += 1
+            elif conf < low:
+                s.flagged += 1
+            else:
+                s.silent += 1
+            if text != value:
+                s.wrong.append(f"{truth.key} values[{k}][{i}] {value!r} read {text!r} ({conf:.0f})")
+        if not aligned:
+            s.silent += sum(conf >= low for _, conf in got)
+    s.tables_missed += len(got_rows) != len(want_rows)
     return s

@@ -202,17 +202,24 @@ def _skew(ink: Any) -> float:
         order = np.argsort(angles)
         cum = np.cumsum(np.asarray(weights)[order])
         return float(np.asarray(angles)[order][np.searchsorted(cum, cum[-1] / 2)])
-    # text lines: the angle whose row profile is sharpest
-    small = cv2.resize(ink, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+    # text lines: the angle at which the centres of the glyphs fall into the fewest, fullest rows (the
+    # centres rotated, not the picture: cheap enough for steps of 0.05°)
+    n, _, stats, centres = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    keep = (stats[1:, cv2.CC_STAT_AREA] >= 10) & (stats[1:, cv2.CC_STAT_HEIGHT] <= 200)
+    if keep.sum() < 10:
+        return 0.0
+    xs, ys = centres[1:][keep, 0], centres[1:][keep, 1]
+    weight = stats[1:, cv2.CC_STAT_AREA][keep].astype(np.float64)
+    step = max(1.0, float(np.median(stats[1:, cv2.CC_STAT_HEIGHT][keep])) / 4)
     best, best_score = 0.0, -1.0
-    centre = (small.shape[1] / 2, small.shape[0] / 2)
-    for a in np.arange(-3.0, 3.01, 0.25):
-        m = cv2.getRotationMatrix2D(centre, a, 1.0)
-        rot = cv2.warpAffine(small, m, (small.shape[1], small.shape[0]), flags=cv2.INTER_NEAREST)
-        score = float(np.var(rot.sum(axis=1, dtype=np.float64)))
+    for a in np.arange(-3.0, 3.001, 0.05):
+        t = np.radians(a)
+        y = -np.sin(t) * xs + np.cos(t) * ys  # where cv2's rotation by a puts each centre
+        hist = np.bincount(((y - y.min()) / step).astype(np.int64), weights=weight)
+        score = float((hist ** 2).sum())
         if score > best_score:
             best, best_score = float(a), score
-    return -best
+    return round(best, 2)
 
 
 def _rotate(image: Any, angle: float, fill: int) -> Any:
@@ -543,7 +550,14 @@ def _looks_numeric(crop: _Crop) -> bool:
     if any(w > 0.85 * h for _, _, w, h in crop.glyphs):
         return False
     # glyphs of one character overlap horizontally (the parts of a CJK character): digits never do
-    return all(b[0] >= a[0] + a[2] - 1 for a, b in zip(crop.glyphs, crop.glyphs[1:], strict=False))
+    if not all(b[0] >= a[0] + a[2] - 1 for a, b in zip(crop.glyphs, crop.glyphs[1:], strict=False)):
+        return False
+    # the digits of a number share their height and top line; the side-by-side parts of CJK characters
+    # (氵去 of 法) do not
+    heights = [h for _, _, _, h in crop.glyphs]
+    tops = [y for _, y, _, _ in crop.glyphs]
+    tall = max(heights)
+    return min(heights) >= 0.85 * tall and max(tops) - min(tops) <= 0.15 * tall
 
 
 def _strip(crops: list[Any], height: int, gap: int, thicken: bool = False) -> tuple[Any, list[tuple[int, int]]]:
@@ -775,12 +789,18 @@ def _limits() -> Iterator[None]:
 
 
 def read_tables(image: bytes, *, time_limit: float = 20.0) -> list[OcrTable]:
-    """The ruled tables on the picture, top to bottom. Cells not reached within ``time_limit`` seconds are
+    """The tables on the picture, top to bottom: ruled ones, or, when there is none, one table from the
+    alignment of the values (``_ocr_borderless``). Cells not reached within ``time_limit`` seconds are
     returned empty with confidence 0. Raises ``OcrInputError`` for bytes that are no picture or too large."""
     deadline = _Deadline(time_limit)
     with _limits():
         page = _prepare(image)
-        return [_table(page, grid, deadline) for grid in _find_grids(page)]
+        grids = _find_grids(page)
+        if not grids:
+            from crawler.report._ocr_borderless import read_borderless
+
+            return read_borderless(page, deadline)
+        return [_table(page, grid, deadline) for grid in grids]
 
 
 def read_text(image: bytes, *, time_limit: float = 20.0) -> list[str]:
