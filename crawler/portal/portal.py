@@ -16,6 +16,7 @@ from crawler.portal.endless import EndlessSite
 from crawler.portal.faults import TRANSIENT, TransientFault, parse_faults, plan_transient
 from crawler.portal.govcn import GovcnSite
 from crawler.portal.hanweb import HanwebSite
+from crawler.portal.image_reports import PictureSite
 from crawler.portal.jsapp import JsAppSite
 from crawler.portal.mirror import MirrorSite
 from crawler.portal.samples import load_samples
@@ -36,6 +37,7 @@ SITE_TABLE: dict[str, tuple[str, str, str]] = {
     "ucap": ("ucap", "/ucap", "江南市"),
     "mirror": ("mirror", "/mirror", "青山县"),
     "endless": ("endless", "/endless", "白沙镇"),
+    "pic": ("generic", "/pic", "石溪县"),
     "govcn": ("govcn", "/govcn", "国务院办公厅"),
 }
 # sites that exist only when their fault is switched on
@@ -53,7 +55,7 @@ def _build_site(name: str, seed: int | str, size: int, faults: frozenset[str], b
         others = [(title, path) for site in built for title, path in site.column_titles()]
         return GovcnSite(name, prefix, agency, seed, size, faults=faults, other_columns=others)
     classes: dict[str, type[Site]] = {"hanweb": HanwebSite, "jsapi": JsAppSite, "ucap": UcapSite,
-                                      "mirror": MirrorSite, "endless": EndlessSite}
+                                      "mirror": MirrorSite, "endless": EndlessSite, "generic": PictureSite}
     return classes[family](name, prefix, agency, seed, size, faults=faults)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import random
+from collections.abc import Mapping
 
 from crawler.portal.generator import GeneratedReport
 from crawler.portal.grid import Cell, Grid, report_grids
@@ -113,8 +114,10 @@ def _para_html(text: str, layout: str, heading: bool = False) -> str:
             f'<span style="font-family:{font};font-size:16.0pt">{_esc(text)}</span></p>')
 
 
-def render_html(report: GeneratedReport, layout: str = "trs", seed: int | str = 0) -> str:
-    """The report body as an HTML fragment (what sits inside the CMS's content div)."""
+def render_html(report: GeneratedReport, layout: str = "trs", seed: int | str = 0,
+                pictures: Mapping[str, str] | None = None) -> str:
+    """The report body as an HTML fragment (what sits inside the CMS's content div). ``pictures``: section key ->
+    the markup printed in place of that section's table (a table published as a picture)."""
     if layout not in HTML_LAYOUTS:
         raise ValueError(f"unknown HTML layout {layout!r}: expected one of {HTML_LAYOUTS}")
     rng = random.Random(f"html:{seed}:{report.title}")
@@ -123,7 +126,9 @@ def render_html(report: GeneratedReport, layout: str = "trs", seed: int | str = 
     for section in report.sections:
         parts.append(_para_html(section.title, layout, heading=True))
         parts.extend(_para_html(p, layout) for p in section.paragraphs)
-        if section.key in grids:
+        if pictures is not None and section.key in pictures:
+            parts.append(pictures[section.key])
+        elif section.key in grids:
             parts.append(_table_html(grids[section.key], layout, rng))
     return "\n".join(parts)
 

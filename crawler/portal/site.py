@@ -19,6 +19,8 @@ from crawler.portal.titles import NO_AGENCY_VARIANT
 from crawler.portal.years import DELIBERATE_BREAKS, year_links
 
 _COLUMNS = ("natural_person", "commercial", "research", "social_welfare", "legal_services", "other_org")
+# kinds whose report is a file linked from its detail page (jpg: a report attached as one scanned page)
+FILE_KINDS = ("pdf", "docx", "jpg")
 
 # How a page's bytes and charset declarations relate (wrong or missing declarations are real and common).
 ENCODINGS: dict[str, tuple[str, str, str | None]] = {
@@ -100,21 +102,21 @@ class ReportPlan:
     agency: str
     year: int
     fmt: str
-    kind: str  # html | pdf | docx | image
+    kind: str  # html | pdf | docx | jpg (a scanned page attached) | image (a page whose tables are pictures)
     layout: str = "trs"
     broken: str | None = None
     title_variant: int = 0
     encoding: str = "utf-8"
     gzip: bool = False
     detail_path: str = ""
-    file_path: str | None = None  # the attachment (pdf/docx) or image
+    file_path: str | None = None  # the attachment (pdf/docx/jpg) or the table picture (image)
     sample: Sample | None = None
     transform: str | None = None  # mirror: "pinyin" | "traditional" | "byteshift"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # a file has no page around it that names the agency: its title must (variant 4 has none)
-        if self.kind in ("pdf", "docx") and self.title_variant == NO_AGENCY_VARIANT:
+        if self.kind in FILE_KINDS and self.title_variant == NO_AGENCY_VARIANT:
             self.title_variant = 0
 
     @cached_property
@@ -138,8 +140,8 @@ class ReportPlan:
 
     @property
     def report_path(self) -> str:
-        """The URL path of the report itself (the attachment for pdf/docx)."""
-        if self.kind in ("pdf", "docx") and self.file_path:
+        """The URL path of the report itself (the attachment for pdf/docx/jpg)."""
+        if self.kind in FILE_KINDS and self.file_path:
             return self.file_path
         return self.detail_path
 
@@ -149,11 +151,14 @@ class ReportPlan:
             agency, year, origin = self.sample.agency, self.sample.year, self.sample.origin
         else:
             report = self.report
-            tables = None if self.kind == "image" else report.tables
+            # a report printed (partly) as pictures: what OCR must read is under "pictures"
+            tables = None if self.kind == "image" or self.pictured else report.tables
             issues = ["table_missing"] if self.kind == "image" else list(report.issues_expected)
+            issues = list(self.extra.get("issues_expected", issues))
             fmt, agency, year, origin = report.fmt, report.agency, report.year, "generated"
         issues = issues + [code for code in self.extra.get("issues", []) if code not in issues]
-        attachment_of = base + self.detail_path if self.kind in ("pdf", "docx") else None
+        attachment_of = base + self.detail_path if self.kind in FILE_KINDS else None
+        pictures = self.extra.get("pictures_fn")
         return {
             "url": base + self.report_path,
             "site": self.site,
@@ -181,10 +186,18 @@ class ReportPlan:
             # the demo's deliberate carry-over mismatch: the applicant column whose 上年结转 breaks the chain
             "carryover_break": (_COLUMNS[DELIBERATE_BREAKS[(agency, year)][0]]
                                 if origin == "generated" and (agency, year) in DELIBERATE_BREAKS else None),
+            # tables published as pictures (crawler.portal.image_reports.pictures_truth): their URLs, the report's
+            # tables as printed, which are pictures, and the cells a signature makes illegible
+            "pictures": pictures(self, base) if pictures is not None else None,
         }
 
+    @property
+    def pictured(self) -> bool:
+        """Some of the report's tables are pictures (read by OCR)."""
+        return "pictures_fn" in self.extra
+
     def identities_hold(self) -> bool:
-        if self.sample is not None or self.kind == "image":
+        if self.sample is not None or self.kind == "image" or self.pictured:
             return True
         return not check_identities(self.report.tables, self.fmt)
 
@@ -307,7 +320,8 @@ class Site:
             if plan.detail_path not in details:  # a report page and the attachment copying it share one page
                 details.add(plan.detail_path)
                 paths.append(plan.detail_path)
-            if plan.file_path and plan.kind in ("pdf", "docx"):
+            if plan.file_path and plan.kind in (*FILE_KINDS, "image"):  # an image's table picture is fetched too
                 paths.append(plan.file_path)
+            paths.extend(plan.extra.get("picture_paths", ()))  # the pictures a report page's article shows
         paths.extend(self.extra_urls)
         return paths

@@ -14,6 +14,7 @@ from typing import Any
 from crawler.portal.content import detail_body, file_href, file_response, kind_for
 from crawler.portal.faults import gzip_bomb
 from crawler.portal.generator import generate_report
+from crawler.portal.image_reports import table_picture_truth
 from crawler.portal.site import (
     Notice,
     ReportPlan,
@@ -259,6 +260,7 @@ class TrsSite(Site):
             plan.file_path = f"{folder}P0{ymd}{doc_id:09d}.{plan.kind}"
         elif plan.kind == "image":
             plan.file_path = f"{folder}W0{ymd}{doc_id:09d}.png"
+            plan.extra["pictures_fn"] = table_picture_truth  # Table 3 is that picture (OCR reads it)
         self.reports.append(plan)
         self.pages[plan.detail_path] = self._detail_page(plan)
         if plan.file_path:
