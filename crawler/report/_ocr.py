@@ -5,11 +5,13 @@ tesserocr (libtesseract in-process) with Debian's ``chi_sim`` model, one thread,
 same bytes give the same result (``rebuild`` is byte-identical). Why this engine: docs/ocr.md.
 
 Tables are never read whole-page (Tesseract then reads ruling lines as ``|``, merges rows): the grid is
-found first (ruling lines by morphology, after deskew, seal removal and lighting correction), cells with
-their row/column spans are recovered from which grid segments are drawn, and each cell is read on its
-own: number-looking cells with a digits-only model and a second, independent reading that must agree,
-labels with ``chi_sim``. A number whose readings disagree, or whose engine confidence is low, gets a
-confidence below ``LOW_CONFIDENCE``: the caller reports it (``ocr_low_confidence``) instead of trusting it.
+found first (ruling lines by morphology, after seal removal, lighting correction and deskew), cells with
+their row/column spans are recovered from which grid segments are drawn, and the cells are read apart:
+numbers ten to an engine call, by two digit-only readings that must agree with each other and with the
+printed glyphs (a third votes when they do not), labels as one ``chi_sim`` line. A number whose readings
+disagree, or whose engine confidence is low, gets a confidence below ``LOW_CONFIDENCE``: the caller reports
+it (``ocr_low_confidence``) instead of trusting it. A picture with no ruled grid goes to
+``_ocr_borderless`` (values aligned in columns, never trusted).
 """
 
 from __future__ import annotations
@@ -73,43 +75,46 @@ def ocr_available() -> bool:
 
 
 class _Engines(threading.local):
-    """One Tesseract API per model and thread (an API is not thread-safe; loading chi_sim costs ~0.3 s)."""
+    """One Tesseract API per language and thread (an API is not thread-safe; a chi_sim API holds ~45 MB and
+    takes ~0.3 s to load, so the chi_sim readings share one, set up for each call)."""
 
     def __init__(self) -> None:
         self.apis: dict[str, Any] = {}
 
     def get(self, name: str) -> Any:
-        api = self.apis.get(name)
-        if api is None:
-            import tesserocr
+        import tesserocr
 
+        lang, psm, variables = _MODELS[name]
+        api = self.apis.get(lang)
+        if api is None:
             path = _tessdata()
             if path is None:
                 raise RuntimeError("Tesseract models not found: install Debian tesseract-ocr-chi-sim "
                                    "(scripts/install-system.sh)")
-            lang, psm, variables = _MODELS[name]
             api = tesserocr.PyTessBaseAPI(path=path, lang=lang, psm=psm, oem=tesserocr.OEM.LSTM_ONLY)
-            for key, value in variables.items():
-                api.SetVariable(key, value)
-            self.apis[name] = api
+            self.apis[lang] = api
+        api.SetPageSegMode(psm)
+        for key in _SWITCHED:
+            api.SetVariable(key, variables.get(key, _SWITCHED[key]))
+        for key, value in variables.items():
+            api.SetVariable(key, value)
         return api
 
 
-# name -> (language, page segmentation mode, variables). PSM 7: one text line; 6: a block of lines.
+# name -> (language, page segmentation mode, variables). PSM 7: one text line; 13: a raw line.
 _MODELS: dict[str, tuple[str, int, dict[str, str]]] = {
-    "digits": ("eng", 7, {"tessedit_char_whitelist": "-0123456789.", "classify_bln_numeric_mode": "1",
-                          "load_system_dawg": "0", "load_freq_dawg": "0"}),
+    "digits": ("eng", 7, {"tessedit_char_whitelist": "-0123456789.", "classify_bln_numeric_mode": "1"}),
     "digits_zh": ("chi_sim", 7, {"tessedit_char_whitelist": "-0123456789."}),
     "line": ("chi_sim", 7, {}),
     "raw": ("chi_sim", 13, {}),  # a raw line: for the clean lines Tesseract 5.5's psm 7 returns nothing for
-    "char": ("chi_sim", 10, {}),
-    "block": ("chi_sim", 6, {}),
 }
+# variables some readings of a shared API set, with the value that undoes them
+_SWITCHED = {"tessedit_char_whitelist": ""}
 _ENGINES = _Engines()
 
 
 def _recognise(name: str, image: Any) -> tuple[str, float]:
-    """(text, mean word confidence 0..100) of a grey numpy image with one model."""
+    """(text, lowest word confidence 0..100) of a grey numpy image with one reading."""
     from PIL import Image
 
     api = _ENGINES.get(name)
