@@ -1,7 +1,9 @@
 """What earlier captures hold, for revisits: payload digest → first capture, URL → last capture.
 
 Loaded into memory when a crawl starts; entries are saved to `state/dedup.sqlite` only when the WARC holding
-the capture has been closed, so a crash can never leave the store pointing at records a mend cut away.
+the capture has been closed, so a crash can never leave the store pointing at records a mend cut away. A killed
+run's file never closed: once mended, what it holds is saved from the file itself (:meth:`DedupStore.absorb`), so
+the next run finds those payloads and validators as if that run had ended well.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+from .reader import DamagedRecord, iter_captures
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS payloads (digest TEXT PRIMARY KEY, uri TEXT NOT NULL, date TEXT NOT NULL,
@@ -95,3 +99,28 @@ class DedupStore:
         finally:
             con.close()
         return len(refs)
+
+    def absorb(self, warc: Path) -> int:
+        """Remember the captures of ``warc`` (a file the mend closed) as its writer would have on closing it: full
+        2xx captures as originals, 2xx GET captures (revisits too) with their validators; returns entries saved."""
+        name = Path(warc).name
+
+        def ignore(_: DamagedRecord) -> None:  # a mended file is whole; anything else is the catalog's to name
+            return None
+
+        for cap in iter_captures(warc, errors=ignore):
+            digest = cap.payload_digest
+            if (cap.record_type == "resource" or cap.status is None or not 200 <= cap.status < 300
+                    or cap.truncated or not digest):
+                continue
+            if cap.record_type == "response":
+                if not cap.raw_payload:
+                    continue
+                self.remember_payload(PayloadRef(digest, cap.url, cap.captured_at, cap.record_id, name, cap.offset))
+                payload = self.payloads[digest]
+            else:
+                payload = self.payloads.get(digest) or PayloadRef(digest, cap.refers_to_uri or cap.url,
+                                                                  cap.refers_to_date or "", cap.refers_to or "", name)
+            if cap.method == "GET":
+                self.remember_url(UrlRef(cap.url, payload, cap.header("ETag"), cap.header("Last-Modified")), name)
+        return self.save_file(name)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .cdxj import index_warc
+from .dedup import DedupStore
 from .naming import OPEN_SUFFIX, parse_warc_name, safe_host
 
 logger = logging.getLogger("archive.mend")
@@ -135,8 +136,10 @@ def mend_open_file(open_path: Path, index_dir: Path | None) -> MendResult:
     return MendResult(open_path, final, records, good, size - good)
 
 
-def mend_open_files(warc_dir: Path, index_dir: Path | None = None) -> list[MendResult]:
-    """Mend every `.open` WARC under `warc_dir` left by a crawler that is no longer running on this host.
+def mend_open_files(warc_dir: Path, index_dir: Path | None = None,
+                    dedup_path: Path | None = None) -> list[MendResult]:
+    """Mend every `.open` WARC under `warc_dir` left by a crawler that is no longer running on this host; with
+    `dedup_path`, the dedup store learns what each mended file holds (its writer never saved it).
 
     Files of a live process, or of another host (it may still be writing to a shared folder), are left alone.
     """
@@ -148,5 +151,8 @@ def mend_open_files(warc_dir: Path, index_dir: Path | None = None) -> list[MendR
             logger.info("archive: %s is still being written by %s pid %d; not mended", path.name, parts.host,
                         parts.pid)
             continue
-        results.append(mend_open_file(path, index_dir))
+        result = mend_open_file(path, index_dir)
+        if dedup_path is not None and result.path is not None:
+            DedupStore(dedup_path).absorb(result.path)
+        results.append(result)
     return results

@@ -80,12 +80,13 @@ class Recorder:
         if self.writer is not None:
             return self.writer
         cfg = self.cfg
+        dedup_path = cfg.state_dir / "dedup.sqlite" if cfg.dedup or cfg.conditional else None
         if cfg.mend_on_start and cfg.warc_dir.exists():
-            for res in mend_open_files(cfg.warc_dir, cfg.index_dir):
+            for res in mend_open_files(cfg.warc_dir, cfg.index_dir, dedup_path):
                 self.count("archive/mended_files", 1)
                 self.count("archive/mended_cut_bytes", res.cut_bytes)
-        if cfg.dedup or cfg.conditional:
-            self.dedup = DedupStore(cfg.state_dir / "dedup.sqlite")
+        if dedup_path is not None:
+            self.dedup = DedupStore(dedup_path)
         threading.Thread(target=warm_up, name="archive-warm-up", daemon=True).start()
         self.writer = RotatingWarcWriter(cfg.warc_dir, cfg.index_dir, cfg.max_size, self.warcinfo_fields,
                                          cfg.gzip_level, on_file_closed=self._file_closed)

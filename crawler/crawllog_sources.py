@@ -23,7 +23,10 @@ from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.logformatter import LogFormatter, LogFormatterResult
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
+from twisted.internet.defer import Deferred
 
 from crawler.crawl_events import ForbiddenByRobots, describe, send_event
 
@@ -137,7 +140,25 @@ class CompressionEventsMiddleware(HttpCompressionMiddleware):
 
 class RobotsEventsMiddleware(RobotsTxtMiddleware):
     """``RobotsTxtMiddleware``; its refusal is a :class:`ForbiddenByRobots` (an ``IgnoreRequest``), which
-    CrawlLogMiddleware writes as ``robots_forbidden``."""
+    CrawlLogMiddleware writes as ``robots_forbidden``.
+
+    It also mends a fault of Scrapy 2.19's: requests that wait for a host's robots.txt while it is being fetched all
+    await the one Deferred it is fetched into, and ``asFuture`` hands the parser to the first of them and ``None``
+    (no robots.txt: everything allowed) to the others. A crawl resumed from JOBDIR starts with many such requests
+    for one host, so a page robots.txt forbids was fetched. Here each waiter gets its own Deferred."""
+
+    async def robot_parser(self, request: Request) -> RobotParser | None:
+        pending = self._parsers.get(urlparse_cached(request).netloc)
+        if isinstance(pending, Deferred):
+            mine: Deferred[RobotParser | None] = Deferred()
+
+            def hand_on(parser: RobotParser | None) -> RobotParser | None:
+                mine.callback(parser)
+                return parser  # the next waiter gets it too
+
+            pending.addCallback(hand_on)
+            return await maybe_deferred_to_future(mine)
+        return await super().robot_parser(request)
 
     def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
         try:

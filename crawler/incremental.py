@@ -29,6 +29,14 @@ the run's ``crawl_runs`` row, which the catalog derives from the WARCs (``pipeli
 ``nianbao/reports_unreachable`` counts report links that got no usable answer (an HTTP error after the retries, or
 no answer at all): a known one is also in ``not_rechecked``, a new one is not known yet. Listing pages are never
 skipped, and ``NIANBAO_INCREMENTAL = False`` turns the skipping off (counting stays).
+
+The state is written in batches and when the spider closes, so a crawl killed with SIGKILL leaves it behind its
+WARCs (or, past a batch, ahead of them: a page noted as checked whose answer the kill lost). The resume
+(:mod:`crawler.resume`) brings it level with the killed run's WARCs before this middleware opens it
+(:func:`catch_up_state`): every page the killed run archived is noted as checked when it was captured, with the
+catalog saying which were reports, and a page noted in that run without an archived answer is to be checked again.
+A request the resume queues again is never skipped as fresh. So the resumed run, and the runs after it, count what
+``crawl_runs`` counts.
 """
 
 from __future__ import annotations
@@ -36,14 +44,19 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
 
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 
+from archive.payload import PayloadTooLarge
+from archive.reader import DamagedRecord, iter_captures
 from archive.records import sha1_of
 from crawler.routing import PAGE_ROLES, Routing, routing_of
 from pipelines.catalog.schema import ids_in
@@ -159,6 +172,18 @@ class PageState:
     def is_report(self, url: str) -> bool:
         row = self.pages.get(url)
         return row is not None and row[5] != 0
+
+    def recheck(self, url: str) -> None:
+        """Keep what is known of ``url`` but have the next run check it again, however fresh it looked."""
+        row = self.pages.get(url)
+        if row is not None and row[2] != 0.0:
+            self._put(url, (row[0], row[1], 0.0, *row[3:]))
+
+    def forget(self, url: str) -> None:
+        if self.pages.pop(url, None) is not None:
+            self._dirty.pop(url, None)
+            with self._con:
+                self._con.execute("DELETE FROM pages WHERE url = ?", (url,))
 
     def _put(self, url: str, row: Row) -> None:
         self.pages[url] = row
@@ -323,9 +348,79 @@ class IncrementalMiddleware:
         return counts
 
 
+@dataclass
+class StateCatchUp:
+    recorded: int = 0  # pages the killed run archived, noted as checked
+    rechecked: int = 0  # pages noted in the killed run without an archived answer, or queued again: due again
+    forgotten: int = 0  # pages first noted in the killed run without an archived answer
+
+
+def catch_up_state(state_path: Path, files: Iterable[Path], since: float, reports: set[str] | None,
+                   again: set[str]) -> StateCatchUp:
+    """Bring the incremental state at ``state_path`` level with ``files``, the WARCs of a run killed after ``since``
+    (epoch seconds; the files already mended). ``reports``: the URLs the catalog holds a capture of in those files
+    (the spider made items of them; None: no catalog, report flags stay as they are); ``again``: URLs of the
+    requests the resume queues again, to be fetched whatever the state says."""
+    result = StateCatchUp()
+    state = PageState(state_path)
+    archived: set[str] = set()
+
+    def ignore(_: DamagedRecord) -> None:  # the catalog's catch-up names damaged records; once is enough
+        return None
+
+    try:
+        for cap in iter_captures(list(files), errors=ignore):
+            routing = Routing.from_metadata(cap.metadata) if cap.metadata else None
+            if routing is None or routing.role not in PAGE_ROLES:
+                continue
+            when = _epoch(cap.captured_at, since)
+            if cap.status is not None and 300 <= cap.status < 400:
+                location = cap.header("Location")
+                if location:
+                    state.redirected(cap.url, urljoin(cap.url, location))
+                continue
+            if cap.status != 200 and cap.record_type != "revisit":
+                continue
+            known = state.pages.get(cap.url)
+            if cap.record_type == "revisit":  # the same payload as a capture the state already describes
+                if known is None:
+                    continue
+                digest = known[0]
+            else:
+                try:
+                    digest = sha1_of(cap.payload).hex()  # as the middleware hashes it: encoding undone
+                except PayloadTooLarge:
+                    continue
+            state.record(cap.url, digest, when, routing.attachment_of)
+            archived.add(cap.url)
+            result.recorded += 1
+        if reports is not None:
+            for url in archived:
+                state.set_report(url, url in reports)
+        for url, row in list(state.pages.items()):
+            if row[2] < since or (url in archived and url not in again):
+                continue
+            if url not in archived and row[1] >= since:
+                state.forget(url)  # first seen by the killed run, and its answer is not in any WARC
+                result.forgotten += 1
+            else:
+                state.recheck(url)
+                result.rechecked += 1
+    finally:
+        state.close()
+    return result
+
+
+def _epoch(captured_at: str, default: float) -> float:
+    try:
+        return datetime.fromisoformat(captured_at.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return default
+
+
 def count_stats(stats: dict[str, Any]) -> dict[str, int]:
     """The five run counts from a crawl's stats (0 when absent), for summaries and tests."""
     return {k: int(stats.get(f"nianbao/reports_{k}", 0)) for k in STATS}
 
 
-__all__ = ["FreshSkip", "IncrementalMiddleware", "PageState", "count_stats"]
+__all__ = ["FreshSkip", "IncrementalMiddleware", "PageState", "StateCatchUp", "catch_up_state", "count_stats"]

@@ -41,6 +41,7 @@ from archive.config import ArchiveConfig
 from archive.mend import mend_open_files
 from archive.naming import parse_warc_name
 from archive.reader import iter_captures, warc_files
+from crawler.incremental import IncrementalConfig, catch_up_state
 from pipelines.catalog.catchup import catch_up
 from pipelines.catalog.rebuild import rebuild
 from pipelines.config import CatalogConfig
@@ -156,8 +157,9 @@ class DurableScheduler:
         the catalog up to date with the WARCs before the item pipelines open it."""
         archive = ArchiveConfig.from_settings(self.crawler.settings)
         warc_dir = archive.warc_dir
-        if archive.mend_on_start and warc_dir.is_dir():
-            mend_open_files(warc_dir, archive.index_dir)  # the killed run's .open file; the archive would do it later
+        if archive.mend_on_start and warc_dir.is_dir():  # the killed run's .open file (the archive would do it later)
+            mend_open_files(warc_dir, archive.index_dir,
+                            archive.state_dir / "dedup.sqlite" if archive.dedup or archive.conditional else None)
         started = time.strftime("%Y%m%d%H%M%S", time.gmtime(run_started))
         recent = [p for p in (warc_files(warc_dir) if warc_dir.is_dir() else [])
                   if (name := parse_warc_name(p.name)) is not None and name.timestamp[:14] >= started]
@@ -173,6 +175,34 @@ class DurableScheduler:
         if lost:
             logger.info("resume: %d processed requests had no WARC record yet; queued again", len(lost))
         self._inc("nianbao/resume/unarchived_requeued", len(lost))
+        self._catch_up_state(recent, run_started)
+
+    def _catch_up_state(self, recent: list[Path], run_started: float) -> None:
+        """The incremental state level with the killed run's WARCs (:func:`crawler.incremental.catch_up_state`),
+        every request queued again due whatever it says."""
+        settings = self.crawler.settings
+        if not settings.getwithbase("DOWNLOADER_MIDDLEWARES").get("crawler.incremental.IncrementalMiddleware"):
+            return
+        config = IncrementalConfig.from_settings(settings)
+        again = {url for (url,) in self.frontier.db.execute(
+            "SELECT url FROM requests WHERE state IN ('queued', 'taken')")}
+        result = catch_up_state(config.state_path, recent, run_started, self._catalog_urls(recent), again)
+        logger.info("resume: incremental state caught up: %d pages noted as checked, %d due again, %d forgotten",
+                    result.recorded, result.rechecked, result.forgotten)
+        self._inc("nianbao/resume/state_recorded", result.recorded)
+        self._inc("nianbao/resume/state_rechecked", result.rechecked)
+
+    def _catalog_urls(self, recent: list[Path]) -> set[str] | None:
+        """URLs the catalog holds captures of in ``recent`` (the killed run's reports), None without a catalog."""
+        config = CatalogConfig.from_settings(self.crawler.settings)
+        if not config.enabled or not config.path.exists():
+            return None
+        names = {p.name for p in recent}
+        con = sqlite3.connect(f"file:{config.path}?mode=ro", uri=True)
+        try:
+            return {url for url, warc_file in con.execute("SELECT url, warc_file FROM captures") if warc_file in names}
+        finally:
+            con.close()
 
     def _catch_up_catalog(self, recent: list[Path], warc_dir: Path, dedup: Path) -> set[str] | None:
         """Catch the catalog up with the killed run's WARCs ``recent``; returns the URLs captured in them (None

@@ -16,7 +16,11 @@ middleware checks the address every request would connect to and refuses, with :
 
 A source may live on a private network (the demo portal does): the spider sets the request meta key
 ``nianbao_allow_private`` for its requests. That allowance is scoped to the hosts the spider itself asked for (and
-their robots.txt); a redirect that leaves them for another private host is still refused. Cloud-metadata addresses
+their robots.txt); a redirect that leaves them for another private host is still refused. The hosts allowed so far
+survive a kill, so a redirect hop queued again by the resume is judged as it would have been: each request the
+allowance was granted to carries its host (``nianbao_private_host``, copied onto its redirect hops, through a JOBDIR
+or a Redis queue), and with ``JOBDIR`` the set is also kept in ``<JOBDIR>/private_hosts.json`` (emptied when a run
+finishes, as the frontier is). Cloud-metadata addresses
 are refused even then, unless listed in ``NIANBAO_ALLOWED_NETWORKS``. Settings: ``NIANBAO_ADDRESS_GUARD``,
 ``NIANBAO_ALLOW_PRIVATE``, ``NIANBAO_ALLOWED_NETWORKS`` (docs/settings.md). Stats: ``nianbao/security/refused`` and
 ``nianbao/security/refused/<category>``.
@@ -26,13 +30,17 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import logging
+import os
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from playwright.async_api import Error as PlaywrightError
+from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -52,6 +60,8 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 META_ALLOW = "nianbao_allow_private"
+META_HOST = "nianbao_private_host"  # the host:port the allowance was granted for, carried on to redirect hops
+HOSTS_FILE = "private_hosts.json"
 
 # Instance-metadata endpoints: they hand out cloud credentials to whoever asks from inside the VM.
 CLOUD_METADATA: frozenset[IPAddress] = frozenset(
@@ -182,20 +192,30 @@ class GuardConfig:
 class AddressGuardMiddleware:
     """Downloader middleware: refuse requests whose address is not public (see the module docstring)."""
 
-    def __init__(self, crawler: Crawler, config: GuardConfig) -> None:
+    def __init__(self, crawler: Crawler, config: GuardConfig, hosts_file: Path | None = None) -> None:
         self.crawler = crawler
         self.config = config
         # host:port pairs the spider itself asked for with nianbao_allow_private (not reached by a redirect)
         self._private_ok: set[str] = set()
+        self._hosts_file = hosts_file
+        if hosts_file is not None:
+            self._private_ok |= _load_hosts(hosts_file)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         global _ACTIVE
         if not crawler.settings.getbool("NIANBAO_ADDRESS_GUARD", True):
             raise NotConfigured("NIANBAO_ADDRESS_GUARD is off: requests to private addresses are not checked")
-        guard = cls(crawler, GuardConfig.from_settings(crawler.settings))
+        jobdir = crawler.settings.get("JOBDIR")
+        guard = cls(crawler, GuardConfig.from_settings(crawler.settings),
+                    Path(jobdir) / HOSTS_FILE if jobdir else None)
+        crawler.signals.connect(guard.spider_closed, signal=signals.spider_closed)
         _ACTIVE = guard  # for abort_browser_request, which Playwright calls without a crawler
         return guard
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        if reason == "finished" and self._hosts_file is not None:  # the next run starts afresh, as the frontier
+            self._hosts_file.unlink(missing_ok=True)
 
     async def process_request(self, request: Request) -> None:
         parts = urlsplit(request.url)
@@ -230,12 +250,19 @@ class AddressGuardMiddleware:
         return response
 
     def _allowance(self, request: Request, netloc: str) -> bool:
-        if netloc in self._private_ok:
-            return True
         if request.meta.get(META_ALLOW) and not request.meta.get("redirect_urls"):
-            self._private_ok.add(netloc)
+            request.meta[META_HOST] = netloc  # its redirect hops carry it, wherever and whenever they are fetched
+            self._allow(netloc)
             return True
-        return False
+        return netloc in self._private_ok or (bool(request.meta.get(META_ALLOW))
+                                              and request.meta.get(META_HOST) == netloc)
+
+    def _allow(self, netloc: str) -> None:
+        if netloc in self._private_ok:
+            return
+        self._private_ok.add(netloc)
+        if self._hosts_file is not None:
+            _save_hosts(self._hosts_file, self._private_ok)
 
     def _verdict(self, ip: IPAddress, allowed_here: bool) -> str | None:
         """The category that makes ``ip`` refused here, or None when it may be fetched."""
@@ -316,6 +343,30 @@ class AddressGuardMiddleware:
             return ipaddress.ip_address(answer)
         except ValueError:
             return None
+
+
+def _load_hosts(path: Path) -> set[str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return set()
+    except (OSError, ValueError) as e:
+        logger.warning("address guard: %s unreadable (%s); private hosts are allowed again as the spider asks for "
+                       "them", path, e)
+        return set()
+    return {str(h) for h in data} if isinstance(data, list) else set()
+
+
+def _save_hosts(path: Path, hosts: set[str]) -> None:
+    """Written whole and renamed into place (a kill never leaves half a list); a host is added once a run, so this
+    is rare."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(sorted(hosts)), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as e:  # a full disk: the allowance holds for this run; its redirect hops carry their host
+        logger.warning("address guard: cannot save %s (%s)", path, e)
 
 
 __all__ = ["CLOUD_METADATA", "AddressGuardMiddleware", "RefusedAddress", "abort_browser_request", "classify",

@@ -1,0 +1,155 @@
+"""Issue 16, items 3 and 4: what the guard, the dedup store and the incremental state need survives a kill.
+
+The crawl is killed at the worst moment for the address guard: a report link on the (private) demo portal has
+answered 301, and its redirect hop is queued in the frontier, not fetched. The resumed crawl must fetch it (the guard
+used to refuse it: the hosts the source asked for lived only in memory). It is killed in turn once it has archived a
+few reports (the incremental state of those lived only in memory too), and resumed again: that run must end with
+every report, the dedup store must know the killed files' payloads, and its stats must count what ``crawl_runs``
+counts — as must the next run, which checks every report again (it used to count what the resume had recovered as
+new)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from archive.testing import run_crawl, start_site
+from crawler.portal import start_portal
+from tests.conftest import ROOT
+
+STATS = ("new", "changed", "unchanged", "failed", "not_rechecked")
+
+
+@dataclass
+class Resumed:
+    archive: Path
+    truth: set[str]
+    killed_pid: int
+    redirect: list[str]
+    resumed: subprocess.CompletedProcess[str]
+    next_run: subprocess.CompletedProcess[str]
+
+
+def _queued(frontier: Path, url: str) -> bool:
+    """The request for ``url`` is in the frontier, not yet fetched (a redirect hop is taken at once: its priority
+    is raised; DOWNLOAD_DELAY keeps it waiting for the downloader)."""
+    if not frontier.exists():
+        return False
+    try:
+        con = sqlite3.connect(f"file:{frontier}?mode=ro", uri=True, timeout=1)
+        try:
+            return con.execute("SELECT 1 FROM requests WHERE url = ? AND state IN ('queued', 'taken')",
+                               (url,)).fetchone() is not None
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return False
+
+
+@pytest.fixture(scope="module")
+def resumed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Resumed]:
+    tmp = tmp_path_factory.mktemp("resume-redirect")
+    portal = start_portal(host="127.0.0.1", port=0, seed=3, sites=["trs"], reports_per_site=5)
+    try:
+        sources = tmp / "sources.toml"
+        portal.write_sources(sources)
+        archive = tmp / "data"
+        job = archive / "state" / "job"
+        crawl = [sys.executable, "-m", "scrapy", "crawl", "annual_reports", "-s", f"NIANBAO_SOURCES={sources}",
+                 "-s", f"ARCHIVE_DIR={archive}", "-s", "LOG_LEVEL=INFO", "-s", "CATALOG_BATCH_SIZE=2",
+                 "-s", "AUTOTHROTTLE_ENABLED=False"]
+        slow = ["-s", "CONCURRENT_REQUESTS=1", "-s", "DOWNLOAD_DELAY=0.6", "-s", "RANDOMIZE_DOWNLOAD_DELAY=False"]
+        old, target = portal.special["redirect"]
+        first = subprocess.Popen([*crawl, *slow, "-s", f"JOBDIR={job}"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while not _queued(job / "frontier.sqlite", target):
+            assert first.poll() is None, "the crawl ended before the redirect hop was queued"
+            assert time.monotonic() < deadline, "the redirect hop was never queued"
+            time.sleep(0.02)
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+        assert sum(n for p, n in portal.hits.items() if target.endswith(p)) == 0, "the hop was fetched: kill sooner"
+        # killed again, once the resumed crawl has archived a few more reports: their incremental state dies too
+        report_paths = {urlsplit(str(r["url"])).path for r in portal.ground_truth}
+        before = sum(portal.hits[p] for p in report_paths)
+        second = subprocess.Popen([*crawl, *slow, "-s", f"JOBDIR={job}"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        while sum(portal.hits[p] for p in report_paths) < before + 3:
+            assert second.poll() is None, "the resumed crawl ended before it could be killed"
+            assert time.monotonic() < deadline + 120, "the resumed crawl made no progress"
+            time.sleep(0.02)
+        time.sleep(1.5)  # their groups reach the WARC
+        os.kill(second.pid, signal.SIGKILL)
+        second.wait()
+        again = subprocess.run([*crawl, "-s", f"JOBDIR={job}"], cwd=ROOT, capture_output=True, text=True,
+                               timeout=300)
+        assert again.returncode == 0, again.stderr[-3000:]
+        nxt = subprocess.run([*crawl, "-s", "NIANBAO_REFRESH_DAYS=0"], cwd=ROOT, capture_output=True, text=True,
+                             timeout=300)
+        assert nxt.returncode == 0, nxt.stderr[-3000:]
+        yield Resumed(archive, {str(r["url"]) for r in portal.ground_truth}, first.pid, [old, target], again, nxt)
+    finally:
+        portal.stop()
+
+
+def test_the_queued_redirect_hop_is_fetched_after_the_kill(resumed: Resumed) -> None:
+    events = [json.loads(line) for line in (resumed.archive / "crawl.log").read_text(encoding="utf-8").splitlines()]
+    refused = [e for e in events if e["event"] == "refused"]
+    assert refused == [], refused
+    con = sqlite3.connect(resumed.archive / "catalog.sqlite")
+    reports = {url for (url,) in con.execute("SELECT url FROM reports")}
+    con.close()
+    assert resumed.redirect[1] in reports
+    assert reports == resumed.truth, f"lost: {sorted(resumed.truth - reports)}"
+
+
+def test_the_killed_file_is_known_to_the_dedup_store(resumed: Resumed) -> None:
+    killed = sorted(p.name for p in (resumed.archive / "warc").glob(f"*-{resumed.killed_pid}.warc.gz"))
+    assert killed
+    con = sqlite3.connect(resumed.archive / "state" / "dedup.sqlite")
+    files = {f for (f,) in con.execute("SELECT warc_file FROM payloads WHERE offset IS NOT NULL")}
+    con.close()
+    assert set(killed) <= files
+
+
+def _stats(proc: subprocess.CompletedProcess[str]) -> tuple[int, ...]:
+    found = {k: int(v) for k, v in re.findall(r"'nianbao/reports_(\w+)': (\d+)", proc.stderr)}
+    return tuple(found.get(k, 0) for k in STATS)
+
+
+def test_stats_agree_with_crawl_runs_after_the_resume(resumed: Resumed) -> None:
+    con = sqlite3.connect(resumed.archive / "catalog.sqlite")
+    runs = con.execute(f"SELECT {', '.join(STATS)} FROM crawl_runs ORDER BY started_at").fetchall()
+    con.close()
+    assert len(runs) == 4  # killed, resumed and killed, resumed, the next run
+    assert sum(runs[1]) > 0, "the second kill came before the resumed crawl archived a report"
+    assert _stats(resumed.resumed) == runs[2], "the resumed run"
+    assert _stats(resumed.next_run) == runs[3], "the run after it"
+    assert runs[3][STATS.index("new")] == 0 and runs[3][STATS.index("unchanged")] == len(resumed.truth)
+
+
+def test_every_request_waiting_for_robots_txt_obeys_it(tmp_path: Path) -> None:
+    """Scrapy 2.19 gave the parser to the first request waiting for a host's robots.txt and None (allow all) to the
+    others: a resumed crawl starts with many of them, and fetched a page robots.txt forbids."""
+    site = start_site()
+    try:
+        run_crawl(tmp_path / "data", [site.u("/private/a.html"), site.u("/final.html"), site.u("/private/b.html"),
+                                      site.u("/private/c.html")], follow=False)
+    finally:
+        site.stop()
+    fetched = [path for _method, path, _headers in site.hits]
+    assert "/final.html" in fetched and "/robots.txt" in fetched
+    assert [p for p in fetched if p.startswith("/private/")] == []
