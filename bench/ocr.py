@@ -34,8 +34,8 @@ from crawler.portal.image_tables import (  # noqa: E402
     score_table,
     score_values,
 )
-from crawler.report._ocr import _NUMBER as NUMBER  # noqa: E402
 from crawler.report._ocr import LOW_CONFIDENCE, ocr_available, read_tables  # noqa: E402
+from crawler.report._ocr_tables import NUMBER  # noqa: E402
 
 AGENCIES = ("某某县人民政府", "江城市统计局", "平潭综合实验区管理委员会", "青山区教育局")
 

@@ -25,7 +25,6 @@ from crawler.portal.image_tables import (
     score_values,
 )
 from crawler.report._ocr import (
-    _NUMBER,  # the number pattern the reader itself uses
     LOW_CONFIDENCE,
     MAX_PIXELS,
     OcrInputError,
@@ -34,6 +33,7 @@ from crawler.report._ocr import (
     read_tables,
     read_text,
 )
+from crawler.report._ocr_tables import NUMBER  # the number pattern the reader itself uses
 
 pytestmark = pytest.mark.skipif(
     not ocr_available(),
@@ -108,11 +108,11 @@ def test_table_without_ruling_lines_gives_values_never_trusted() -> None:
     assert len(tables) == 1
     table = tables[0]
     score = score_values(truth.tables[0], table.rows, table.confidence, LOW_CONFIDENCE,
-                         lambda text: bool(_NUMBER.fullmatch(text)))
+                         lambda text: bool(NUMBER.fullmatch(text)))
     assert score.right >= 0.9 * score.cells, score.wrong
     assert score.silent == 0
     values = [(text, conf) for row, confs in zip(table.rows, table.confidence, strict=True)
-              for text, conf in zip(row, confs, strict=True) if _NUMBER.fullmatch(text)]
+              for text, conf in zip(row, confs, strict=True) if NUMBER.fullmatch(text)]
     assert values and all(conf < LOW_CONFIDENCE for _, conf in values)
     assert any("本机关不掌握相关政府信息" in text for row in table.rows for text in row)  # labels beside values
 

@@ -4,7 +4,7 @@ Used by ``crawler.report._ocr.read_tables`` on a picture where no ruled grid is 
 visible, so the table comes back as one row per line of values: the labels left of the values (each label,
 however many lines it wraps to, one cell; a group label beside its rows in a cell before the row's own),
 then one cell per value column. Every slot is its own cell (``ids`` all distinct). The values are read like the
-numbers of a ruled table (``_read_numbers``), but their confidence stays under ``LOW_CONFIDENCE``: the row
+numbers of a ruled table (``read_numbers``), but their confidence stays under ``LOW_CONFIDENCE``: the row
 and column a value lands in is a guess from alignment (bench/ocr.py --borderless measures how good a guess).
 """
 
@@ -12,17 +12,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crawler.report._ocr import (
+from crawler.report._ocr_tables import (
     LOW_CONFIDENCE,
+    Crop,
+    Deadline,
     OcrTable,
-    _cell_image,
-    _Crop,
-    _Deadline,
-    _glyph_size,
-    _looks_numeric,
-    _Page,
-    _read_label,
-    _read_numbers,
+    Page,
+    cell_image,
+    glyph_size,
+    looks_numeric,
+    read_label,
+    read_numbers,
 )
 
 # Without lines a value may land in the wrong row or column, which no reading of its digits can tell: every
@@ -33,7 +33,7 @@ BORDERLESS_CONFIDENCE = LOW_CONFIDENCE - 1
 @dataclass
 class _Word:
     box: tuple[int, int, int, int]  # x0, y0, x1, y1 (page pixels)
-    crop: _Crop
+    crop: Crop
     numeric: bool
 
     @property
@@ -45,7 +45,7 @@ class _Word:
         return (self.box[1] + self.box[3]) / 2
 
 
-def _words(page: _Page, glyph: float) -> list[_Word]:
+def _words(page: Page, glyph: float) -> list[_Word]:
     """Runs of ink closer than about a glyph's width, each with its crop."""
     import cv2
 
@@ -58,9 +58,9 @@ def _words(page: _Page, glyph: float) -> list[_Word]:
         if bh < 0.4 * glyph or bh > 6 * glyph or area < 10:
             continue
         box = (max(0, x - 4), max(0, y - 4), min(w - 1, x + bw + 4), min(h - 1, y + bh + 4))
-        crop = _cell_image(page, box)
+        crop = cell_image(page, box)
         if crop is not None:
-            out.append(_Word(box, crop, _looks_numeric(crop)))
+            out.append(_Word(box, crop, looks_numeric(crop)))
     return out
 
 
@@ -89,8 +89,8 @@ def _value_columns(numbers: list[_Word], glyph: float) -> list[float]:
             if len(c) >= min(biggest, max(2, biggest / 3)) or any(min(c) <= x <= max(c) for x in anchors)]
 
 
-def read_borderless(page: _Page, deadline: _Deadline) -> list[OcrTable]:
-    glyph = _glyph_size(page.ink)
+def read_borderless(page: Page, deadline: Deadline) -> list[OcrTable]:
+    glyph = glyph_size(page.ink)
     words = _words(page, glyph)
     numbers = [w for w in words if w.numeric]
     if len(numbers) < 4:
@@ -125,12 +125,12 @@ def read_borderless(page: _Page, deadline: _Deadline) -> list[OcrTable]:
         k = min(range(len(lines)), key=lambda i: abs(centres[i] - word.cy))
         if abs(centres[k] - word.cy) <= max(spacing, 2 * glyph):
             labels[k].append(word)
-    read_numbers = dict(zip(map(id, numbers), _read_numbers([w.crop for w in numbers], deadline), strict=True))
+    readings = dict(zip(map(id, numbers), read_numbers([w.crop for w in numbers], deadline), strict=True))
     # above the first full line of values, a line of a few doubtful "numbers" is the header's characters that
     # looked like digits (业 is two strokes of one height)
     first_full = next((k for k, line in enumerate(lines) if 2 * len(line) >= len(columns)), 0)
     sparse = [line for line in lines[:first_full]
-              if all(read_numbers[id(w)][1] < LOW_CONFIDENCE for w in line)]
+              if all(readings[id(w)][1] < LOW_CONFIDENCE for w in line)]
     if sparse:
         for line in sparse:
             for word in line:
@@ -157,7 +157,7 @@ def read_borderless(page: _Page, deadline: _Deadline) -> list[OcrTable]:
             if deadline.passed():
                 cells.append(("", 0.0))
                 continue
-            texts = [_read_label(w.crop) for w in sorted(stack, key=lambda w: (round(w.cy / glyph), w.cx))]
+            texts = [read_label(w.crop) for w in sorted(stack, key=lambda w: (round(w.cy / glyph), w.cx))]
             cells.append(("".join(t for t, _ in texts), min(c for _, c in texts)))
         label_cells.append(cells)
     width = max((len(c) for c in label_cells), default=0)
@@ -169,7 +169,7 @@ def read_borderless(page: _Page, deadline: _Deadline) -> list[OcrTable]:
                   for i in range(len(columns))]
         for word in sorted(line, key=lambda w: w.cx):
             c = min(range(len(columns)), key=lambda i: abs(columns[i] - word.cx))
-            text, conf = read_numbers[id(word)]
+            text, conf = readings[id(word)]
             conf = min(conf, BORDERLESS_CONFIDENCE)
             if values[c][0]:  # two values in one column: the alignment failed here
                 text, conf = values[c][0] + text, min(conf, values[c][1], LOW_CONFIDENCE / 2)
@@ -193,7 +193,7 @@ def _stacks(words: list[_Word]) -> list[list[_Word]]:
     return stacks
 
 
-def _blank(page: _Page, columns: list[float], i: int, top: int, bottom: int) -> bool:
+def _blank(page: Page, columns: list[float], i: int, top: int, bottom: int) -> bool:
     """No ink in column ``i`` between ``top`` and ``bottom``: a blank value, not an unread one."""
     left = round((columns[i - 1] + columns[i]) / 2) if i else round(columns[0] - (columns[1] - columns[0]) / 2
                                                                        if len(columns) > 1 else columns[0] - 20)
