@@ -80,19 +80,22 @@ def metadata(db_name: str = "catalog") -> dict[str, Any]:
                             "warc_record_id": "WARC-Record-ID of the response record",
                             "captured_at": "抓取时间 capture time (UTC)",
                             "source": "sources.toml entry that found it", "list_title": "title in the column listing",
+                            "ocr_pages": "pictures read by OCR (NULL: none)",
                         },
                     },
                     "table_cells": {
                         "title": "table_cells 表格数据（长表）",
                         "description": "Every cell of Tables 2–4 in long form; inferred = 1 when filled from the "
                                        "accounting identities (勾稽关系). Rows: " + _key_list("row"),
-                        "facets": ["table_key", "row_key", "column_key", "inferred"],
+                        "facets": ["table_key", "row_key", "column_key", "inferred", "source"],
                         "columns": {
                             "table_key": "表: " + _key_list("table"),
                             "row_key": "行 (see the labels table for Chinese)",
                             "column_key": "列: " + _key_list("column"),
                             "value": "数值 (NULL = blank in the source, never an invented zero)",
                             "inferred": "1 = 由勾稽关系推算",
+                            "source": "读取方式: text (the document's text) | ocr (a picture, read by OCR)",
+                            "confidence": "OCR 置信度 0–100 (NULL: read from text)",
                         },
                     },
                     "issues": {

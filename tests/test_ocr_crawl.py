@@ -119,6 +119,26 @@ def test_image_reports_have_their_figures_and_no_silent_error(crawled) -> None:
           f"doubtful (null or flagged) {total['doubtful']}, silent {total['silent']}")
 
 
+def test_the_catalog_says_which_cells_ocr_read_and_how_sure_it_was(crawled) -> None:
+    archive, truth, _, _ = crawled
+    conn = sqlite3.connect(archive / "catalog.sqlite")
+    for entry in truth:
+        rid, pages = conn.execute("SELECT id, ocr_pages FROM reports WHERE url = ?", (entry["url"],)).fetchone()
+        sources = dict(conn.execute("SELECT table_key, group_concat(DISTINCT source) FROM table_cells"
+                                    " WHERE report_id = ? GROUP BY table_key", (rid,)).fetchall())
+        if entry["pictures"] is None:  # the seal report: every table from its text
+            assert pages is None and set(sources.values()) == {"text"}, sources
+            continue
+        assert pages >= 1, entry["url"]
+        read = [t for t in entry["pictures"]["in_pictures"] if t in sources]
+        assert read and all(sources[t] == "ocr" for t in read), (entry["url"], sources)
+        assert all(sources[t] == "text" for t in sources if t not in entry["pictures"]["in_pictures"]), sources
+        confidences = [c for (c,) in conn.execute("SELECT confidence FROM table_cells WHERE report_id = ?"
+                                                  " AND source = 'ocr'", (rid,))]
+        assert confidences and all(c is None or 0 <= c <= 100 for c in confidences)
+        assert sum(c is not None for c in confidences) >= 0.9 * len(confidences)
+
+
 def test_a_report_whose_text_holds_its_tables_is_not_read_by_ocr(crawled) -> None:
     archive, truth, _, _ = crawled
     conn = sqlite3.connect(archive / "catalog.sqlite")

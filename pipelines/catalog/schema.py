@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pipelines.catalog.labels import LABELS
 
-CATALOG_SCHEMA_VERSION = 1
+CATALOG_SCHEMA_VERSION = 2  # 2: table_cells.source/confidence, reports.ocr_pages (OCR provenance)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS captures (
@@ -69,7 +69,8 @@ CREATE TABLE IF NOT EXISTS reports (
     captured_at TEXT,
     warc_file TEXT,
     warc_offset INTEGER,
-    warc_record_id TEXT NOT NULL REFERENCES captures (record_id)
+    warc_record_id TEXT NOT NULL REFERENCES captures (record_id),
+    ocr_pages INTEGER
 );
 CREATE INDEX IF NOT EXISTS reports_agency_year ON reports (agency, year);
 CREATE TABLE IF NOT EXISTS sections (
@@ -90,6 +91,8 @@ CREATE TABLE IF NOT EXISTS table_cells (
     column_order INTEGER NOT NULL,
     value NUMERIC,
     inferred INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    confidence REAL,
     PRIMARY KEY (report_id, table_key, row_key, column_key)
 );
 CREATE INDEX IF NOT EXISTS table_cells_key ON table_cells (table_key, row_key, column_key);

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,22 +107,23 @@ def _insert_report(conn: sqlite3.Connection, rid: str, entry: StoreEntry) -> Non
         "INSERT INTO reports (id, url, title, agency, year, published, format, schema_version, parser_version,"
         " charset, traditional, pinyin_removed, mojibake_spans, section_count, issue_count, source, source_agency,"
         " list_title, list_date, content_type, attachment_of, payload_digest, captured_at, warc_file, warc_offset,"
-        " warc_record_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " warc_record_id, ocr_pages) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (rid, cap.url, rep.get("title"), rep.get("agency") or routing.agency, _year(rep, routing.list_title),
          rep.get("published"), rep.get("format"), rep.get("schema_version"), entry.parser_version,
          text.get("charset"), int(bool(repairs.get("traditional"))), int(repairs.get("pinyin_removed") or 0),
          len(repairs.get("mojibake_spans") or []), len(sections), len(issues), routing.source, routing.agency,
          routing.list_title, routing.list_date, cap.content_type, routing.attachment_of, cap.payload_digest,
-         cap.captured_at, cap.warc_file, cap.warc_offset, cap.record_id),
+         cap.captured_at, cap.warc_file, cap.warc_offset, cap.record_id, (text.get("ocr") or {}).get("pages")),
     )
     conn.executemany(
         "INSERT INTO sections (report_id, path, key, number, title, text) VALUES (?,?,?,?,?,?)",
         [(rid, path, *fields) for path, fields in sections],
     )
+    read = cell_sources(rep)
     conn.executemany(
         "INSERT OR REPLACE INTO table_cells (report_id, table_key, row_key, column_key, row_order, column_order,"
-        " value, inferred) VALUES (?,?,?,?,?,?,?,?)",
-        [(rid, *cell) for cell in table_cells(rep)],
+        " value, inferred, source, confidence) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        [(rid, *cell, *read(cell[0], cell[1], cell[2], cell[4])) for cell in table_cells(rep)],
     )
     conn.executemany(
         "INSERT INTO issues (report_id, position, code, table_key, row_key, column_key, detail)"
@@ -175,6 +176,26 @@ def table_cells(rep: dict[str, Any]) -> list[tuple[str, str, str, int, int, Any,
                 flag = int((table_key, row_key, column_key) in inferred)
                 out.append((table_key, row_key, column_key, r, c, _number(value), flag))
     return out
+
+
+def cell_sources(rep: dict[str, Any]) -> Callable[[str, str, str, int], tuple[str, float | None]]:
+    """How each cell of the report was read: ``("ocr", confidence)`` for a cell of a table OCR read from a picture
+    (the engine's confidence, 0–100, from ``text.ocr.cells``; None where it gave none), ``("text", None)`` for one
+    read from the document's text."""
+    ocr = ((rep.get("text") or {}).get("ocr") or {}).get("cells") or {}
+
+    def read(table: str, row: str, column: str, column_order: int) -> tuple[str, float | None]:
+        if table not in ocr:
+            return "text", None
+        conf = (ocr[table] or {}).get(row)
+        if isinstance(conf, dict):
+            value = conf.get(column)
+        elif isinstance(conf, list) and column_order < len(conf):
+            value = conf[column_order]
+        else:
+            value = None
+        return "ocr", float(value) if isinstance(value, int | float) else None
+    return read
 
 
 def _number(value: Any) -> int | float | str | None:
