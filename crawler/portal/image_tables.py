@@ -4,13 +4,15 @@
 "official")``) the way a scan of the printed report looks: 150–300 dpi, JPEG artifacts, a slight rotation,
 uneven lighting, a red seal and a pen signature over some cells. ``render_split_table`` cuts a table across
 two images (a page break), ``render_page_image`` is a whole image-only report page (narrative text and a
-table), ``render_poster`` a non-report picture (a poster or a logo) for the negative case.
+table), ``render_poster`` a non-report picture (a poster or a logo) for the negative case;
+``Degradation(ruled=False)`` prints a table without ruling lines.
 
 Every function is pure: the same arguments give the same bytes. The truth says what a perfect reader
 returns: the rectangular cell texts with spans resolved (as ``crawler.report._ocr.OcrTable``), and which
 cells are legible: a signature crossing a cell's text destroys it, so that cell is ``lost`` and a reader
 may only return it with low confidence. A red seal does not destroy the text under it (seal ink is
-translucent red over black print), so its cells stay legible.
+translucent red over black print), so its cells stay legible. ``score_table`` scores a reading against the
+truth (``score_values`` a table without ruling lines, on its values only).
 """
 
 from __future__ import annotations
@@ -161,8 +163,7 @@ def _layout(matrix, spans, key: str, scale: float, font) -> _Layout:
 
 
 def _draw_table(draw, matrix, spans, layout: _Layout, origin: tuple[int, int], scale: float, font,
-                rows: range, keep_text: set[tuple[int, int]] | None = None,
-                ruled: bool = True) -> dict[tuple[int, int], tuple]:
+                rows: range, ruled: bool = True) -> dict[tuple[int, int], tuple]:
     """Draw rows ``rows`` of the matrix at ``origin``; returns owner slot -> text box (x0, y0, x1, y1).
     A cell spanning rows outside ``rows`` is drawn clipped, its text only where its first row is drawn."""
     ox, oy = origin
@@ -190,7 +191,7 @@ def _draw_table(draw, matrix, spans, layout: _Layout, origin: tuple[int, int], s
             if ruled:
                 draw.rectangle((x0, y0, x1, y1), outline=(0, 0, 0), width=line_w)
             cell = matrix[o[0]][o[1]]
-            if cell is None or not cell.text or (o[0] < rows.start and (keep_text is None or o not in keep_text)):
+            if cell is None or not cell.text or o[0] < rows.start:
                 continue
             text_lines = layout.lines[o]
             block = len(text_lines) * leading
@@ -205,8 +206,7 @@ def _draw_table(draw, matrix, spans, layout: _Layout, origin: tuple[int, int], s
     return boxes
 
 
-def _truth(key: str, matrix, spans, rows: range, boxes, lost: set[tuple[int, int]],
-           keep_text: set[tuple[int, int]] | None = None) -> TableTruth:
+def _truth(key: str, matrix, spans, rows: range, boxes, lost: set[tuple[int, int]]) -> TableTruth:
     width = len(matrix[0])
     owner: dict[tuple[int, int], tuple[int, int]] = {}
     for r1, c1, r2, c2 in spans:
@@ -220,7 +220,7 @@ def _truth(key: str, matrix, spans, rows: range, boxes, lost: set[tuple[int, int
         for c in range(width):
             o = owner.get((r, c), (r, c))
             cell = matrix[o[0]][o[1]]
-            shown = o[0] >= rows.start or (keep_text is not None and o in keep_text)
+            shown = o[0] >= rows.start
             text = "".join(cell.text.split()) if cell is not None and shown else ""
             visible_owner = o if o[0] >= rows.start else (rows.start, o[1], "clipped")
             t_row.append(text)
@@ -325,7 +325,7 @@ def hash_seed(seed: str) -> int:
 # --- public renderers -------------------------------------------------------------------------------
 
 def _table_picture(grid: Grid, key: str, degradation: Degradation, seed: str, rows: range | None = None,
-                   keep_text: set[tuple[int, int]] | None = None, margin_pt: float = 36.0):
+                   margin_pt: float = 36.0):
     """(image, truth, layout) of a table alone on white, before the scan degradations."""
     from PIL import Image, ImageDraw
 
@@ -338,10 +338,9 @@ def _table_picture(grid: Grid, key: str, degradation: Degradation, seed: str, ro
     height = layout.ys[rows.stop] - layout.ys[rows.start]
     image = Image.new("RGB", (layout.xs[-1] + 2 * margin, height + 2 * margin), (255, 255, 255))
     draw = ImageDraw.Draw(image)
-    boxes = _draw_table(draw, matrix, spans, layout, (margin, margin), scale, font, rows, keep_text,
-                        degradation.ruled)
+    boxes = _draw_table(draw, matrix, spans, layout, (margin, margin), scale, font, rows, degradation.ruled)
     lost = _overlays(image, draw, boxes, degradation, seed, scale)
-    return image, _truth(key, matrix, spans, rows, boxes, lost, keep_text)
+    return image, _truth(key, matrix, spans, rows, boxes, lost)
 
 
 def _overlays(image, draw, boxes, degradation: Degradation, seed: str, scale: float) -> set[tuple[int, int]]:
