@@ -40,8 +40,11 @@ class PagePictures:
     def note(self, cap: Capture, seen: Mapping[str, Seen]) -> None:
         """Remember where ``cap`` is when it is a picture the crawl fetched for a report page (for a revisit: where
         the bytes it repeats are). Call it for every capture, after :func:`recognise` has seen it."""
-        described = Described.of(cap.metadata)
-        if described is None or described.routing.role != "resource" or not described.routing.resource_of:
+        metadata = cap.metadata
+        if not metadata or metadata.get("role") != "resource":  # nearly every capture: no routing record built
+            return
+        described = Described.of(metadata)
+        if described is None or not described.routing.resource_of:
             return
         url = described.routing.url or cap.url  # the address the page shows (a redirect's target is captured too)
         where = (Path(cap.warc_file), cap.offset)
