@@ -26,6 +26,8 @@ from scrapy.responsetypes import responsetypes
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import threads
 
+from crawler.diskfull import stop_crawl
+
 from .browser import BrowserCapture
 from .config import ArchiveConfig
 from .dedup import UrlRef
@@ -99,7 +101,8 @@ class WarcCaptureMiddleware:
         self.crawler = crawler
         self.cfg = cfg
         self.stats = crawler.stats
-        self.recorder = Recorder(cfg, self._inc, warcinfo_fields(crawler, cfg))
+        self.recorder = Recorder(cfg, self._inc, warcinfo_fields(crawler, cfg),
+                                 on_failure=lambda exc: stop_crawl(crawler, "WARC records", exc))
         self.browser = BrowserCapture(self.recorder) if cfg.browser_capture else None
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)

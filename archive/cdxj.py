@@ -133,11 +133,15 @@ def write_sorted_lines(lines: Iterable[str], path: Path, buffer_lines: int = SOR
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     n = 0
-    with open(tmp, "w", encoding="utf-8") as out:
-        for line in sorted_lines(lines, buffer_lines, tmp_dir=path.parent):
-            out.write(line)
-            n += 1
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as out:
+            for line in sorted_lines(lines, buffer_lines, tmp_dir=path.parent):
+                out.write(line)
+                n += 1
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk: no half index left beside
+        raise
     return n
 
 

@@ -67,10 +67,12 @@ class CaptureStamp:
 class Recorder:
     """The writer and the dedup store of one crawl, opened on first use; ``count`` receives its stats."""
 
-    def __init__(self, cfg: ArchiveConfig, count: Counter, warcinfo_fields: list[tuple[str, str]]) -> None:
+    def __init__(self, cfg: ArchiveConfig, count: Counter, warcinfo_fields: list[tuple[str, str]],
+                 on_failure: Callable[[OSError], None] | None = None) -> None:
         self.cfg = cfg
         self.count = count
         self.warcinfo_fields = warcinfo_fields
+        self.on_failure = on_failure  # the writer could not write (a full disk): called once, from its thread
         self.writer: RotatingWarcWriter | None = None
         self.dedup: DedupStore | None = None
 
@@ -89,7 +91,8 @@ class Recorder:
             self.dedup = DedupStore(dedup_path)
         threading.Thread(target=warm_up, name="archive-warm-up", daemon=True).start()
         self.writer = RotatingWarcWriter(cfg.warc_dir, cfg.index_dir, cfg.max_size, self.warcinfo_fields,
-                                         cfg.gzip_level, on_file_closed=self._file_closed)
+                                         cfg.gzip_level, on_file_closed=self._file_closed,
+                                         on_failure=self.on_failure)
         return self.writer
 
     def close(self) -> list[Path]:
@@ -99,6 +102,7 @@ class Recorder:
         self.count("archive/warc_files", len(files))
         self.count("archive/warc_bytes", self.writer.bytes_written)
         self.count("archive/write_errors", len(self.writer.errors))
+        self.count("archive/groups_not_written", self.writer.dropped)
         self.count("archive/raw_bytes", self.writer.raw_bytes)
         return files
 

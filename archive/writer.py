@@ -57,11 +57,21 @@ class _Job:
 class _OpenFile:
     name: str
     path: Path
-    fh: object
-    size: int = 0
+    fd: int  # unbuffered: a failed write leaves no bytes in a buffer that a later close would still write
+    size: int = 0  # bytes of whole record groups in the file
     # CDXJ lines in write order, spilled to a temp file so memory stays flat however big the WARC grows
     index_spool: tempfile.SpooledTemporaryFile[str] = field(
         default_factory=lambda: tempfile.SpooledTemporaryFile(max_size=4 << 20, mode="w+", encoding="utf-8"))
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """os.write until all of ``data`` is written (a write may stop short as a disk fills), or raise."""
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        if n <= 0:
+            raise OSError(28, "No space left on device (a write wrote nothing)")
+        view = view[n:]
 
 
 def link_group(built: list[BuiltRecord]) -> None:
@@ -84,7 +94,8 @@ def link_group(built: list[BuiltRecord]) -> None:
 class RotatingWarcWriter:
     def __init__(self, warc_dir: Path, index_dir: Path | None, max_size: int,
                  warcinfo_fields: Iterable[tuple[str, str]] = (), gzip_level: int = 6,
-                 on_file_closed: Callable[[Path], None] | None = None, queue_size: int = 1000) -> None:
+                 on_file_closed: Callable[[Path], None] | None = None, queue_size: int = 1000,
+                 on_failure: Callable[[OSError], None] | None = None) -> None:
         self.warc_dir = Path(warc_dir)
         self.index_dir = Path(index_dir) if index_dir else None
         self.max_size = max_size
@@ -108,6 +119,11 @@ class RotatingWarcWriter:
         self.busy_seconds = 0.0     # time the writer thread spent building, compressing and writing
         self.records_written = 0
         self.errors: list[str] = []
+        # the write that failed for want of space (or any other I/O error writing the file): no group is written
+        # after it, the file is cut back to its last whole group and left .open for the mend
+        self.failed: OSError | None = None
+        self.dropped = 0  # groups not written since
+        self.on_failure = on_failure
         self._thread = threading.Thread(target=self._run, name="archive-writer", daemon=True)
         self._thread.start()
 
@@ -148,12 +164,20 @@ class RotatingWarcWriter:
             job = self._queue.get()
             if job is None:
                 break
+            if self.failed is not None:
+                self.dropped += 1  # drained, so submit() never blocks on a full queue: the crawl is stopping
+                continue
             try:
                 if current is None or current.name != job.filename:
                     if current is not None:
-                        self._finish(current)
+                        done, current = current, None
+                        self._finish(done)
                     current = self._open(job.filename)
                 written = self._write_group(current, job)
+            except OSError as exc:  # a full disk, a quota, an I/O error: nothing more is written
+                self._fail(current, job.filename, exc)
+                current = None
+                continue
             except Exception as exc:  # the thread must survive one bad group; it is logged and counted
                 msg = f"archive writer: could not write a record group to {job.filename}: {exc!r}"
                 logger.error(msg)
@@ -171,15 +195,47 @@ class RotatingWarcWriter:
                 msg = f"archive writer: could not close {current.name}: {exc!r} (it stays .open; mend fixes it)"
                 logger.error(msg)
                 self.errors.append(msg)
+                if self.failed is None:
+                    self.failed = exc
+                    if self.on_failure is not None:
+                        self.on_failure(exc)
+
+    def _fail(self, f: _OpenFile | None, name: str, exc: OSError) -> None:
+        """Stop writing: cut the open file back to its last whole group (a truncate needs no space) and leave it
+        .open, so the next start mends, indexes and keeps it like a killed run's file."""
+        self.failed = exc
+        msg = f"archive writer: could not write a record group to {name}: {exc!r}; no more records are written"
+        logger.error(msg)
+        self.errors.append(msg)
+        if f is not None:
+            try:
+                os.ftruncate(f.fd, f.size)
+            except OSError as cut:
+                logger.error("archive writer: could not cut %s back to %d bytes: %r (the mend will)", f.path.name,
+                             f.size, cut)
+            finally:
+                os.close(f.fd)
+                f.index_spool.close()
+        if self.on_failure is not None:
+            try:
+                self.on_failure(exc)
+            except Exception as cb:
+                logger.error("archive writer: on_failure callback failed: %r", cb)
 
     def _open(self, name: str) -> _OpenFile:
         path = self.warc_dir / (name + OPEN_SUFFIX)
-        fh = open(path, "ab")  # noqa: SIM115 - kept open across groups, closed in _finish
-        f = _OpenFile(name, path, fh, size=path.stat().st_size)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        f = _OpenFile(name, path, fd, size=os.fstat(fd).st_size)
         info = warcinfo_record(name, self.warcinfo_fields, warc_date(datetime.now(UTC)))
         data = serialize(info, self.gzip_level)
-        fh.write(data)  # type: ignore[attr-defined]
-        fh.flush()  # type: ignore[attr-defined]
+        try:
+            _write_all(fd, data)
+        except OSError:
+            try:
+                os.ftruncate(fd, f.size)  # not even its warcinfo: the mend removes a file with no record
+            finally:
+                os.close(fd)
+            raise
         f.size += len(data)
         return f
 
@@ -208,8 +264,7 @@ class RotatingWarcWriter:
             chunks.append(data)
             offset += len(data)
         blob = b"".join(chunks)
-        f.fh.write(blob)  # type: ignore[attr-defined]
-        f.fh.flush()  # type: ignore[attr-defined]
+        _write_all(f.fd, blob)  # on an error _fail() cuts the file back to f.size: the group is whole or absent
         f.size += len(blob)
         self.bytes_written += len(blob)
         self.records_written += len(built)
@@ -222,15 +277,18 @@ class RotatingWarcWriter:
         return written
 
     def _finish(self, f: _OpenFile) -> None:
-        f.fh.flush()  # type: ignore[attr-defined]
-        os.fsync(f.fh.fileno())  # type: ignore[attr-defined]
-        f.fh.close()  # type: ignore[attr-defined]
+        try:
+            os.fsync(f.fd)
+        finally:
+            os.close(f.fd)
         final = self.warc_dir / f.name
         os.replace(f.path, final)
-        if self.index_dir is not None:
-            f.index_spool.seek(0)
-            write_sorted_lines(f.index_spool, index_path_for(self.index_dir, f.name))
-        f.index_spool.close()
+        try:
+            if self.index_dir is not None:
+                f.index_spool.seek(0)
+                write_sorted_lines(f.index_spool, index_path_for(self.index_dir, f.name))
+        finally:
+            f.index_spool.close()  # without its index (a full disk) the file is read directly; `scrapy index`
         self.files_closed.append(final)
         logger.info("archive: closed %s (%d bytes)", final.name, f.size)
         if self.on_file_closed:

@@ -37,6 +37,7 @@ from scrapy.http import Request, Response
 from crawler import crawllog_browser
 from crawler.crawl_events import LOGGED_AS_EVENT, classify_exception, crawl_event, describe, send_event
 from crawler.crawllog_sources import META_LOGGED
+from crawler.diskfull import stop_crawl
 from crawler.textfix.charsets import header_charset, meta_charset
 
 try:
@@ -149,17 +150,30 @@ class CrawlLog:
         line = {"time": _utc_now(), "run": self.run_id, "event": event, "url": url, "reason": reason}
         line.update({k: v for k, v in fields.items() if v is not None})
         text = json.dumps(line, ensure_ascii=False, default=str) + "\n"
+        failed: OSError | None = None
         with self._lock:
             self._counts[event] = self._counts.get(event, 0) + 1
             if self.crawler.stats is not None:
                 self.crawler.stats.inc_value(f"nianbao/crawl_log/{event}")
             if self._fh is not None:
-                self._fh.write(text)
-                self._fh.flush()
+                try:
+                    self._fh.write(text)
+                    self._fh.flush()
+                except OSError as e:  # a full disk: no more lines (each one would fail the same way)
+                    failed, fh, self._fh = e, self._fh, None
+                    try:
+                        fh.close()
+                    except OSError:
+                        pass
+        if failed is not None:  # outside the lock: stopping logs a line, which comes back here
+            stop_crawl(self.crawler, "crawl.log", failed)
 
     def spider_opened(self, spider: Any) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in spider_closed
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in spider_closed
+        except OSError as e:
+            stop_crawl(self.crawler, "crawl.log", e)
         # WARNING and up, so the flood of DEBUG records (pdfminer…) skips the handler cheaply
         self._tap = _LogTap(self)
         logging.getLogger().addHandler(self._tap)
@@ -175,7 +189,10 @@ class CrawlLog:
                    seconds=round(time.monotonic() - self._started, 1), peak_rss_mb=_peak_rss_mb())
         with self._lock:
             if self._fh is not None:
-                self._fh.close()
+                try:
+                    self._fh.close()
+                except OSError:
+                    pass  # the run_end line could not be written either: the crawl stopped for it, and said so
                 self._fh = None
 
     # --- signals ----------------------------------------------------------------------------------------

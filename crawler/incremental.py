@@ -44,7 +44,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -58,6 +58,7 @@ from scrapy.http import Request, Response
 from archive.payload import PayloadTooLarge
 from archive.reader import DamagedRecord, iter_captures
 from archive.records import sha1_of
+from crawler.diskfull import is_out_of_space, stop_crawl
 from crawler.routing import PAGE_ROLES, Routing, routing_of
 from pipelines.catalog.schema import ids_in
 from pipelines.config import CatalogConfig
@@ -120,8 +121,10 @@ Row = tuple[str, float, float, float, str | None, int | None]
 class PageState:
     """url → :data:`Row`; read whole at start, written in batches."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, on_full: Callable[[BaseException], None] | None = None) -> None:
         self.path = path
+        self.on_full = on_full  # no space to save it: called (once) instead of raising, the rows kept in memory
+        self.full = False
         path.parent.mkdir(parents=True, exist_ok=True)
         self._con = sqlite3.connect(path)
         self._con.executescript(_SCHEMA)
@@ -192,13 +195,20 @@ class PageState:
             self.flush()
 
     def flush(self) -> None:
-        if not self._dirty and not self._dirty_redirects:
+        if not self._dirty and not self._dirty_redirects or self.full:
             return
-        with self._con:
-            self._con.executemany("INSERT OR REPLACE INTO pages (url, digest, first_seen, last_checked, last_changed,"
-                                  " parent, report) VALUES (?,?,?,?,?,?,?)",
-                                  [(url, *row) for url, row in self._dirty.items()])
-            self._con.executemany("INSERT OR REPLACE INTO redirects VALUES (?,?)", self._dirty_redirects.items())
+        try:
+            with self._con:
+                self._con.executemany("INSERT OR REPLACE INTO pages (url, digest, first_seen, last_checked,"
+                                      " last_changed, parent, report) VALUES (?,?,?,?,?,?,?)",
+                                      [(url, *row) for url, row in self._dirty.items()])
+                self._con.executemany("INSERT OR REPLACE INTO redirects VALUES (?,?)", self._dirty_redirects.items())
+        except sqlite3.OperationalError as e:
+            if self.on_full is None or not is_out_of_space(e):
+                raise
+            self.full = True  # the resume catches the state up from the WARCs (catch_up_state)
+            self.on_full(e)
+            return
         self._dirty.clear()
         self._dirty_redirects.clear()
 
@@ -230,7 +240,14 @@ class IncrementalMiddleware:
         return mw
 
     def spider_opened(self, spider: Any) -> None:
-        self.state = PageState(self.config.state_path)
+        try:
+            self.state = PageState(self.config.state_path,
+                                   on_full=lambda e: stop_crawl(self.crawler, "the incremental state", e))
+        except (OSError, sqlite3.Error) as e:
+            if not is_out_of_space(e):
+                raise
+            stop_crawl(self.crawler, "the incremental state", e)
+            return
         self.known_before = {url for url in self.state.pages if self.state.is_report(url)}
         logger.info("incremental: %d reports known, refresh after %g days%s", len(self.known_before),
                     self.config.refresh_days, "" if self.config.enabled else " (NIANBAO_INCREMENTAL off: no skips)")

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import NotConfigured
+from scrapy.extensions.spiderstate import SpiderState
 from scrapy.http import Request, Response
 from scrapy.utils.request import request_from_dict
 
@@ -41,6 +42,7 @@ from archive.config import ArchiveConfig
 from archive.mend import mend_open_files
 from archive.naming import parse_warc_name
 from archive.reader import iter_captures, warc_files
+from crawler.diskfull import is_out_of_space, stop_crawl
 from crawler.incremental import IncrementalConfig, catch_up_state
 from pipelines.catalog.catchup import catch_up
 from pipelines.catalog.rebuild import rebuild
@@ -79,6 +81,9 @@ class DurableJobdir:
         if not settings.getbool("NIANBAO_DURABLE_JOBDIR", True):
             return
         settings.set("SCHEDULER", "crawler.resume.DurableScheduler", priority="addon")
+        # Scrapy's spider-state file (spider.state, pickled at close): our spider keeps no state, and writing it is
+        # one more thing to fail, with a traceback, when the crawl stops for a full disk
+        settings.set_in_component_priority_dict("EXTENSIONS", SpiderState, None)
         settings.set_in_component_priority_dict("SPIDER_MIDDLEWARES", FrontierSpiderMiddleware, 1)
         settings.set_in_component_priority_dict("DOWNLOADER_MIDDLEWARES", FrontierDownloaderMiddleware, 1)
 
@@ -125,6 +130,7 @@ class DurableScheduler:
         self._heap: list[tuple[int, int]] = []  # (-priority, row id): FIFO within a priority
         self._memory: list[Request] = []  # requests that cannot be serialised
         self._warned = False
+        self.failed = False  # the disk is full: nothing more is written, nothing more handed out
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -136,6 +142,14 @@ class DurableScheduler:
     # --- life cycle -----------------------------------------------------------------------------
     def open(self, spider: Any) -> None:
         self.spider = spider
+        try:
+            self._open()
+        except (OSError, sqlite3.Error) as e:
+            if not is_out_of_space(e):
+                raise
+            self._full(e, "the resume (mend, catalog catch-up, frontier)")
+
+    def _open(self) -> None:
         db = self.frontier.db
         self.seen = {fp for (fp,) in db.execute("SELECT fp FROM seen")}
         interrupted = self.frontier.get("run_started")
@@ -237,13 +251,24 @@ class DurableScheduler:
         self._inc("nianbao/resume/catalog_rebuilt")
 
     def close(self, reason: str) -> None:
-        if reason == "finished" and not self._heap and not self._memory:
-            self.frontier.clear()  # the next scheduled run starts afresh
-        self.frontier.close()
+        try:
+            if reason == "finished" and not self._heap and not self._memory and not self.failed:
+                self.frontier.clear()  # the next scheduled run starts afresh
+            self.frontier.close()
+        except sqlite3.Error as e:
+            if not is_out_of_space(e):
+                raise
+            logger.warning("resume: frontier not cleared (%s); the next run resumes this one", e)
+
+    def _full(self, exc: BaseException, what: str = "the frontier") -> None:
+        """No space left for the frontier: what it holds stays as it was (each change is one transaction, so a
+        request not written is one whose parent is not marked done and will be made again), and the crawl stops."""
+        self.failed = True
+        stop_crawl(self.crawler, what, exc)
 
     # --- queue ----------------------------------------------------------------------------------
     def has_pending_requests(self) -> bool:
-        return bool(self._heap or self._memory)
+        return not self.failed and bool(self._heap or self._memory)
 
     def __len__(self) -> int:
         return len(self._heap) + len(self._memory)
@@ -267,14 +292,22 @@ class DurableScheduler:
             blob = None
         db = self.frontier.db
         cur: sqlite3.Cursor | None = None
-        with db:
-            if parent is not None:
-                self.frontier.set_state(parent, "superseded")
-            if fp is not None:
-                db.execute("INSERT OR IGNORE INTO seen VALUES (?)", (fp,))
-            if blob is not None:
-                cur = db.execute("INSERT INTO requests (priority, url, blob, state, changed) VALUES (?,?,?,?,?)",
-                                 (request.priority, request.url, blob, "queued", time.time()))
+        if self.failed:
+            return False  # stopping for want of space: its parent is not marked done, so it is made again
+        try:
+            with db:
+                if parent is not None:
+                    self.frontier.set_state(parent, "superseded")
+                if fp is not None:
+                    db.execute("INSERT OR IGNORE INTO seen VALUES (?)", (fp,))
+                if blob is not None:
+                    cur = db.execute("INSERT INTO requests (priority, url, blob, state, changed) VALUES (?,?,?,?,?)",
+                                     (request.priority, request.url, blob, "queued", time.time()))
+        except sqlite3.OperationalError as e:
+            if not is_out_of_space(e):
+                raise
+            self._full(e)
+            return False
         if fp is not None:
             self.seen.add(fp)
         if blob is None:
@@ -286,6 +319,8 @@ class DurableScheduler:
         return True
 
     def next_request(self) -> Request | None:
+        if self.failed:
+            return None
         if self._memory:
             self._inc("scheduler/dequeued")
             return self._memory.pop()
@@ -296,7 +331,7 @@ class DurableScheduler:
                 continue
             request = request_from_dict(pickle.loads(row[0]), spider=self.spider)  # noqa: S301 - our own file
             request.meta[META_ID] = job_id
-            self.frontier.set_state(job_id, "taken")
+            self._set_state(job_id, "taken")  # not written (no space): still queued, so made again on resume
             self._inc("scheduler/dequeued")
             return request
         return None
@@ -304,7 +339,17 @@ class DurableScheduler:
     def mark(self, request: Request | None, state: str) -> None:
         job_id = request.meta.get(META_ID) if request is not None else None
         if job_id is not None:
+            self._set_state(job_id, state)
+
+    def _set_state(self, job_id: int, state: str) -> None:
+        if self.failed:
+            return  # a request not marked done is made again on resume: at worst fetched twice
+        try:
             self.frontier.set_state(job_id, state)
+        except sqlite3.OperationalError as e:
+            if not is_out_of_space(e):
+                raise
+            self._full(e)
 
     def _inc(self, key: str, n: int = 1) -> None:
         if self.stats is not None and n:

@@ -27,6 +27,7 @@ from scrapy.exceptions import NotConfigured
 
 from archive.lock import ArchiveLock
 from archive.recorder import CaptureStamp
+from crawler.diskfull import is_out_of_space, stop_crawl
 from crawler.items import ReportItem
 from pipelines import signals as catalog_signals
 from pipelines.catalog.identity import refresh_identity
@@ -56,6 +57,7 @@ class CatalogStorePipeline:
         self.unplaced: list[CaptureStamp] = []  # stored before the writer reported their offset
         self.stored_ids: list[str] = []  # this crawl's captures, for the summary
         self.lock: ArchiveLock | None = None
+        self.failed = False  # the disk is full: nothing more is written to the catalog
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CatalogStorePipeline:
@@ -70,11 +72,26 @@ class CatalogStorePipeline:
         # the crawl's lock on ARCHIVE_DIR (crawler/archive_lock.py), held on until the last rows are in: the lock
         # is released at engine_stopped, when this pipeline may still be writing
         self.lock = ArchiveLock.acquire(self.config.warc_dir.parent, "scrapy crawl")
-        await run_in_executor(self.executor, _open_writer, self.token, self.config.path)
+        try:
+            await run_in_executor(self.executor, _open_writer, self.token, self.config.path)
+        except (OSError, sqlite3.Error) as e:
+            if not is_out_of_space(e):
+                raise
+            self._full(e)
+            return
         self.opened = True
+
+    def _full(self, exc: BaseException) -> None:
+        """No space for the catalog: stop writing it and stop the crawl. The rows not written are made again by the
+        resume's catch-up from the WARCs, which hold every complete capture."""
+        self.failed = True
+        stop_crawl(self.crawler, "the catalog", exc)
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, ReportItem):
+            return item
+        if self.failed:
+            item.catalog_entry = None
             return item
         entry, item.catalog_entry = item.catalog_entry, None  # the entry is the catalog's now, not the item's
         if entry is None:  # ParseReportPipeline is not in ITEM_PIPELINES: parse here, on the writer
@@ -96,8 +113,14 @@ class CatalogStorePipeline:
             elif stamp is not None:
                 self.unplaced.append(stamp)
             batch.append(entry)
+        try:
+            written = await run_in_executor(self.executor, _store, self.token, batch)
+        except (OSError, sqlite3.Error) as e:
+            if not is_out_of_space(e):
+                raise
+            self._full(e)
+            return
         self.stored_ids += [e.capture.record_id for e in batch]
-        written = await run_in_executor(self.executor, _store, self.token, batch)
         if self.stats is not None:
             self.stats.inc_value("catalog/batches")
             self.stats.inc_value("catalog/stored", written)
@@ -111,9 +134,14 @@ class CatalogStorePipeline:
             try:
                 # the archive closed its writer at spider_closed: every stamp that will be placed is by now
                 placed = [(s.record_id, s.warc_file, s.offset) for s in self.unplaced if s.offset is not None]
-                filled = await run_in_executor(self.executor, _finish, self.token, self.config.warc_dir, placed)
-                if self.stats is not None:
-                    self.stats.set_value("catalog/offsets_filled", filled)
+                if not self.failed:
+                    filled = await run_in_executor(self.executor, _finish, self.token, self.config.warc_dir, placed)
+                    if self.stats is not None:
+                        self.stats.set_value("catalog/offsets_filled", filled)
+            except (OSError, sqlite3.Error) as e:
+                if not is_out_of_space(e):
+                    raise
+                self._full(e)  # crawl_runs and the identity tables are derived again by the resume
             finally:
                 await run_in_executor(self.executor, _close_writer, self.token)
                 self.opened = False

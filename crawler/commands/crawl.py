@@ -7,7 +7,7 @@ and exits with status 2, before any engine, reactor or browser starts. An unknow
 
 It also takes the lock of ``ARCHIVE_DIR`` (and ``JOBDIR``) before the crawl starts (:mod:`crawler.archive_lock`):
 when another crawl, a rebuild or an export holds it, one line names that process and the command exits with
-status 2.
+status 2. A crawl stopped by a full disk (:mod:`crawler.diskfull`) ends with that one line and status 1.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import sys
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 
 from archive.lock import ArchiveBusy
+from crawler import diskfull
 from crawler.archive_lock import crawl_locks
 
 
@@ -54,3 +55,7 @@ class Command(ScrapyCrawlCommand):
         finally:
             for lock in locks:
                 lock.release()
+        line = diskfull.stopped()
+        if line is not None:  # the reason, again, as the last line (Scrapy's stats dump comes after the log's)
+            print(f"scrapy crawl {args[0]}: {line}", file=sys.stderr)
+            self.exitcode = 1
