@@ -121,7 +121,8 @@ def test_scanned_pdf_without_text_is_reported() -> None:
     page.showPage()
     page.save()
     got = parse_report(buf.getvalue()).to_dict()
-    assert _codes(got) == ["unparsed_document"] and "no text" in got["issues"][0]["detail"]
+    # read by OCR (when installed): a page that is only a black box is no report
+    assert _codes(got) in (["not_report"], ["unparsed_document"]) and "no text" in got["issues"][0]["detail"]
     assert got["tables"] == {"active_disclosure": None, "applications": None, "review_litigation": None}
 
 

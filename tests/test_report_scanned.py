@@ -95,7 +95,7 @@ def test_a_picture_that_is_not_a_report_gives_no_figures() -> None:
     img.save(buf, format="JPEG")
     got = parse_report(buf.getvalue(), url="https://example.gov.cn/images/logo.jpg").to_dict()
     assert all(t is None for t in got["tables"].values())
-    assert [i["code"] for i in got["issues"]] == ["unparsed_document"]
+    assert [i["code"] for i in got["issues"]] == ["not_report"]
     assert "no text and no table" in got["issues"][0]["detail"]
 
 

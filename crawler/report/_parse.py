@@ -205,7 +205,9 @@ def _image_tables(report: Report, blocks: list[Block], images: list[str], url: s
     scanned = read_pictures(pictures)
     for problem in scanned.problems:
         report.issues.append(Issue("unparsed_document", detail=f"picture: {problem}"))
-    grids = [b for b in scanned.blocks if isinstance(b, Grid)]
+    # only what reads as a standard table (a poster's lettering is not one)
+    named = {id(g) for kind_grids in table_grids(scanned.blocks).values() for g in kind_grids}
+    grids = [b for b in scanned.blocks if isinstance(b, Grid) and id(b) in named]
     if grids:
         report.ocr = {"pages": scanned.pages, "cells": {}}
         grids = _repair_grids(report, grids)
@@ -230,8 +232,12 @@ def _ocr_pictures(report: Report, kind: str, pictures: list[bytes]) -> Scanned |
     for problem in scanned.problems:
         report.issues.append(Issue("unparsed_document", detail=f"{kind}: {problem}"))
     if scanned.empty:
-        report.issues.append(Issue("unparsed_document", detail=f"{kind}: OCR found no text and no table in it "
-                                                               "(not a report page?)"))
+        report.issues.append(Issue("not_report", detail=f"{kind}: OCR found no text and no table in it"))
+        return None
+    if not any(isinstance(b, Grid) for b in scanned.blocks) and not any(
+            s.section.key for s in split_sections(scanned.blocks)):
+        report.issues.append(Issue("not_report", detail=f"{kind}: OCR found text but no table and none of the "
+                                                        "report's section headings (a poster, a notice)"))
         return None
     return scanned
 

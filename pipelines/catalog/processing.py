@@ -70,8 +70,9 @@ def process_capture(body: bytes, capture: CaptureInfo, content_type_header: str 
     return StoreEntry(capture, data, version)
 
 
-# The parser's word for a picture in which OCR found neither text nor a table (crawler/report/_parse.py)
-_NOT_A_REPORT_PAGE = "no text and no table"
+# The parser's issue for a picture (image file or scanned PDF) that holds no report: no table, and neither text
+# nor any of a report's section headings (crawler/report/_parse.py, docs/schema.md)
+_NOT_A_REPORT = "not_report"
 
 
 def read_from_pictures(report: dict[str, Any], content_type: str | None, had_pictures: bool) -> bool:
@@ -79,8 +80,7 @@ def read_from_pictures(report: dict[str, Any], content_type: str | None, had_pic
     parser, or a document OCR read."""
     ocr = (report.get("text") or {}).get("ocr")
     return (had_pictures or ocr is not None or (content_type or "").startswith("image/")
-            or any(_NOT_A_REPORT_PAGE in str(issue.get("detail") or "") for issue in report.get("issues") or []
-                   if issue.get("code") == "unparsed_document"))
+            or any(issue.get("code") == _NOT_A_REPORT for issue in report.get("issues") or []))
 
 
 def nothing_of_a_report(report: dict[str, Any]) -> bool:
@@ -92,5 +92,4 @@ def nothing_of_a_report(report: dict[str, Any]) -> bool:
             return False
     if any(table is not None for table in (report.get("tables") or {}).values()):
         return False
-    return all(_NOT_A_REPORT_PAGE in str(issue.get("detail") or "") for issue in report.get("issues") or []
-               if issue.get("code") == "unparsed_document")
+    return not any(issue.get("code") == "unparsed_document" for issue in report.get("issues") or [])
