@@ -190,7 +190,10 @@ def build_index(warc_dir: Path, index_dir: Path, *, force: bool = False, merge_t
 
 
 def merge_indexes(inputs: Iterable[Path], out: Path) -> int:
-    """Merge sorted CDXJ files into one sorted file, streaming (one line per input in memory)."""
+    """Merge sorted CDXJ files into one sorted file, streaming (one line per input in memory). ``out`` is written
+    beside and renamed into place: it must be a regular file, or nothing yet."""
+    if out.exists() and not out.is_file():
+        raise ValueError(f"--merge-to {out}: not a regular file (a folder, device, pipe or socket)")
     files = [open(p, encoding="utf-8") for p in inputs if p.exists()]  # noqa: SIM115
     tmp = out.with_name(out.name + ".tmp")
     n = 0

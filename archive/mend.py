@@ -116,7 +116,10 @@ def _pid_alive(pid: int) -> bool:
 
 
 def mend_open_file(open_path: Path, index_dir: Path | None) -> MendResult:
+    """Cut ``open_path`` back to its last whole record group, close it (rename) and index it. Each step can be
+    interrupted: the file stays ``.open`` until the rename, and cutting it again finds nothing more to cut."""
     size = open_path.stat().st_size
+    logger.info("archive: mending %s (%d bytes)", open_path.name, size)
     good, records = complete_prefix(open_path)
     if good < size:
         with open(open_path, "r+b") as fh:

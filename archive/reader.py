@@ -251,6 +251,9 @@ def _iter_file(path: Path, start: int, end: int | None, on_error: ErrorHandler,
         reported.append(offset)
         on_error(DamagedRecord(name, offset, reason))
 
+    if size == 0 and start == 0 and limit is None:  # not even a warcinfo record: a file cut (or lost) whole
+        damaged(0, "empty file: not a single record")
+        return
     with open(path, "rb") as fh:
         gz = fh.read(3) == _GZIP_MAGIC
         pos: int | None = start

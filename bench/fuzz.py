@@ -1,5 +1,8 @@
 """Fuzz the code that reads untrusted bytes: decode/repair (crawler.textfix), the report parser
-(crawler.report.parse_report) and the WARC reader (archive.reader.iter_captures), each for a set time.
+(crawler.report.parse_report) and the WARC reader (archive.reader.iter_captures), each for a set time; and the
+reliability targets: WARCs cut short (``warc-cut``: every loss must be named, by the reader, rebuild and catch-up) and
+the commands' argument parsing (``commands``: bad input is a usage error or one line and a non-zero exit, never a
+traceback or a hang).
 
 Each of them promises never to raise on bad input (decode/repair/parse_report turn problems into fields and issues;
 the reader reports damaged records to its error handler and skips them; `Capture.payload` refuses a payload that
@@ -10,7 +13,8 @@ Chinese text in the encodings real portals use, and byte-level mutations (flips,
 samples (../shared/seeds, ../shared/real-samples), of a DOCX and a PDF built from them, and of WARC files written
 with warcio (one of them holding a response whose gzip payload inflates to 768 MiB, as a hostile server sends it). Failures are caught and counted rather than shrunk, so the run keeps going for its whole time.
 
-    .venv/bin/python bench/fuzz.py [--seconds 600] [--targets textfix,parser,warc] [--seed N] [--hang 20]
+    .venv/bin/python bench/fuzz.py [--seconds 600] [--targets textfix,parser,warc,warc-cut,commands] [--seed N]
+                                   [--hang 20]
                                    [--max-memory 512] [--save]
 
 Prints, per target: inputs tried, crashes found (distinct by exception type and place), and the first few crashing
@@ -243,8 +247,276 @@ def target_warc(corpus: list[bytes]) -> tuple[st.SearchStrategy[Any], Callable[[
     return st.one_of(mutated(warcs), st.binary(max_size=1024)), run
 
 
+class SilentLoss(Exception):
+    """A cut WARC lost captures and neither the reader nor the index check named a damaged record."""
+
+
+class WrongCapture(Exception):
+    """A capture read from a cut WARC is not the one the whole file holds at that place."""
+
+
+def _our_warc(pages: list[bytes], folder: Path) -> tuple[Path, Path]:
+    """A WARC written by the crawl's own writer (groups of response, request and metadata, the first naming the
+    others) and the folder of its CDXJ index."""
+    from datetime import UTC, datetime
+
+    from archive.recorder import build_group
+    from archive.records import Exchange, sha1_digest, warc_date
+    from archive.writer import RotatingWarcWriter
+
+    writer = RotatingWarcWriter(folder / "warc", folder / "index", max_size=1 << 30)
+    for i, body in enumerate(pages):
+        url = f"http://www.example.gov.cn/zfxxgk/nb/{i}.html"
+        ex = Exchange(url=url, method="GET", request_headers=[("User-Agent", "nianbao fuzz")], request_body=b"",
+                      status=200, response_headers=[("Content-Type", "text/html; charset=utf-8")], body=body,
+                      date=warc_date(datetime.now(UTC)))
+        ex.payload_digest = sha1_digest(body)
+        meta = {"role": "report", "source": "fuzz", "agency": "某某市", "discovery": [url], "list_year": 2023}
+        writer.submit(lambda ex=ex, meta=meta: build_group(ex, meta), len(body) + 2048)
+    (warc,) = writer.close()
+    return warc, folder / "index"
+
+
+def target_warc_cut(corpus: list[bytes]) -> tuple[st.SearchStrategy[Any], Callable[[Any], None]]:
+    """WARCs cut short (then, sometimes, garbage or another record after the cut): the reader must never raise,
+    never hand out a capture other than the whole file's, and name a damaged record whenever anything was lost —
+    our writer's files (record groups, CDXJ index) and warcio's. Every 25th input also goes through ``rebuild`` and
+    ``catch_up``, which must name the damage as well."""
+    import hashlib as _hashlib
+
+    from fastwarc.warc import ArchiveIterator
+
+    from archive.cdxj import cut_off
+    from archive.reader import iter_captures
+    from pipelines.catalog.catchup import catch_up
+    from pipelines.catalog.rebuild import rebuild
+
+    pages = [c[:4000] for c in corpus[:6]] or [b"<html><body>2023</body></html>"]
+    work = Path(tempfile.mkdtemp(prefix="nianbao-fuzz-cut-"))
+    ours, index_dir = _our_warc(pages, work / "ours")
+    bases: list[tuple[bytes, str, Path | None]] = [(ours.read_bytes(), ours.name, index_dir),
+                                                   (_warc_from(pages, gz=True), "warcio.warc.gz", None),
+                                                   (_warc_from(pages, gz=False), "warcio.warc", None)]
+    truth: list[dict[str, tuple[int, str]]] = []
+    boundaries: list[set[int]] = []  # where records start (and the file ends): a cut there leaves whole records
+    for data, name, _ in bases:
+        probe = work / "probe" / name
+        probe.parent.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(data)
+        truth.append({c.record_id: (c.offset, _hashlib.sha1(c.raw_payload).hexdigest())
+                      for c in iter_captures(probe)})
+        with open(probe, "rb") as fh:
+            boundaries.append({r.stream_pos for r in ArchiveIterator(fh, parse_http=False)} | {len(data)})
+        probe.unlink()
+    cut_dir = work / "cut" / "warc"
+    cut_dir.mkdir(parents=True)
+    counter = [0]
+
+    def run(args: tuple[int, float, str, bytes]) -> None:
+        which, where, tail_kind, junk = args
+        base, name, idx = bases[which]
+        cut = int(where * len(base))
+        tail = b"" if tail_kind == "none" else junk if tail_kind == "garbage" else base[cut + len(junk):]
+        data = base[:cut] + tail
+        target = cut_dir / name
+        for old in cut_dir.iterdir():
+            old.unlink()
+        target.write_bytes(data)
+        if idx is not None:  # our file's own index, as the archive keeps it beside
+            index = cut_dir.parent / "index"
+            if not index.exists():
+                index.symlink_to(idx)
+        damaged: list[Any] = []
+        read = list(iter_captures(target, errors=damaged.append))
+        damaged += cut_off(target, idx)
+        whole = truth[which]
+        for cap in read:
+            if cap.record_id in whole and tail_kind != "splice":
+                offset, digest = whole[cap.record_id]
+                if cap.offset < cut and (cap.offset, _hashlib.sha1(cap.raw_payload).hexdigest()) != (offset, digest):
+                    raise WrongCapture(f"{name}@{cap.offset}: not the capture the whole file holds there")
+        lost = set(whole) - {c.record_id for c in read}
+        # a file of another tool, without an index, cut exactly between two records holds only whole records:
+        # nothing can tell what came after. Ours names that too (its groups and its index).
+        must_say = data != base and (idx is not None or (lost and cut not in boundaries[which]))
+        if tail_kind == "none" and must_say and not damaged:
+            raise SilentLoss(f"{name} cut at {cut} of {len(base)}: {len(lost)} captures lost, nothing named")
+        counter[0] += 1
+        if counter[0] % 25 == 0 and tail_kind == "none" and must_say:
+            rebuilt = rebuild(cut_dir, work / "cut" / "rebuilt.sqlite")
+            if not rebuilt.damaged:
+                raise SilentLoss(f"rebuild of {name} cut at {cut}: nothing named")
+            caught = catch_up([target], work / "cut" / "caught.sqlite", cut_dir)
+            if not caught.damaged:
+                raise SilentLoss(f"catch-up of {name} cut at {cut}: nothing named")
+            for leftover in (work / "cut").glob("*.sqlite*"):
+                leftover.unlink()
+
+    strategy = st.tuples(st.integers(0, len(bases) - 1), st.floats(0, 1, exclude_max=True),
+                         st.sampled_from(["none", "none", "none", "garbage", "splice"]), st.binary(max_size=96))
+    return strategy, run
+
+
+# --- the commands' argument parsing -------------------------------------------------------------------------------
+
+class SilentFailure(Exception):
+    """A command failed (non-zero exit) without a line saying why."""
+
+
+_URLISH = ["http://[::1", "http://h:99999/", "http://h:port/", "http://", "https://www.example.gov.cn/",
+           "http://www.example.gov.cn/zfxxgk/nb/0.html", "http://www.example.gov.cn/zfxxgk/nb/1.html",
+           "http://例子.政务.cn/年报.html", "ftp://x/", "urn:dom:http://x/", "http://x/%zz", "http://x/\x00",
+           "http://[fe80::1%25eth0]/", "http://0x7f.1/", "http://a:b@c/", "//no-scheme/x", ""]
+_AT = ["2023", "20230101", "20231231235959", "1", "99999999999999999", "2023-01-01", "abcd", "-1", ""]
+_FLAGS: dict[str, dict[str, str]] = {
+    # flag -> kind of value ("": none); each command's own options, besides -s (set here, to the sandbox)
+    "captures": {"--warc-dir": "dir", "--json": ""},
+    "pull": {"--at": "at", "--as": "as", "-o": "out", "--output": "out", "--force": "", "--warc-dir": "dir"},
+    "report": {"--json": "", "--at": "at", "--archive-dir": "dir"},
+    "rebuild": {"--warc-dir": "dir", "--workers": "int", "--catalog": "out", "--no-index": ""},
+    "index": {"--warc-dir": "dir", "--force": "", "--merge-to": "out"},
+    "wacz": {"-o": "out", "--url-prefix": "url", "--warc-dir": "dir", "--force": ""},
+    "export": {"--format": "word", "--table": "word", "--labels": "word", "--no-excel": "", "--excel": "",
+               "-o": "out", "--catalog": "out"},
+}
+_WORDS = ["csv", "jsonl", "parquet", "xlsx", "json", "zh", "en", "fr", "reports", "key_figures", "copies,issues",
+          "nope", "", "CSV", "reports,,"]
+
+
+def _sandbox(corpus: list[bytes]) -> tuple[Path, dict[str, list[str]]]:
+    """A folder the commands may read and write: an archive (WARC, index, catalog) and odd things where a file or
+    folder is expected. Nothing a command is given points outside it (values that could write are sandbox paths)."""
+    from pipelines.catalog.rebuild import rebuild
+
+    root = Path(tempfile.mkdtemp(prefix="nianbao-fuzz-cmd-"))
+    archive = root / "archive"
+    pages = [c[:4000] for c in corpus[:4]] or [b"<html>2023</html>"]
+    warc, index = _our_warc(pages, archive)
+    rebuild(warc.parent, archive / "catalog.sqlite")
+    (root / "exists.txt").write_bytes(b"keep")
+    (root / "empty.html").write_bytes(b"")
+    (root / "page.html").write_bytes(pages[0])
+    (root / "cut.pdf").write_bytes(_pdf_from(pages[0].decode("utf-8", "replace"))[:700])
+    (root / "dir").mkdir()
+    os.mkfifo(root / "fifo")
+    (root / "link-to-fifo").symlink_to(root / "fifo")
+    (root / "corrupt.sqlite").write_bytes(b"SQLite format 3\x00" + b"\xff" * 100)
+    dirs = [str(archive / "warc"), str(root / "dir"), str(root / "missing"), str(root / "fifo"), str(root / "exists.txt"),
+            str(archive)]
+    outs = [str(root / n) for n in ("exists.txt", "new.bin", "dir", "fifo", "link-to-fifo", "missing/deeper/x",
+                                    "corrupt.sqlite", "out.wacz", "cat.sqlite")]
+    files = [str(root / n) for n in ("exists.txt", "empty.html", "page.html", "cut.pdf", "dir", "fifo", "missing.txt")]
+    return root, {"dir": dirs, "out": outs, "file": files}
+
+
+def _safe(token: str) -> str:
+    """Free text never becomes an option (``-o /etc/…``): a leading dash is prefixed."""
+    token = token.replace("\x00", "")
+    return "x" + token if token.startswith("-") else token
+
+
+@st.composite
+def _argv(draw: st.DrawFn, paths: dict[str, list[str]]) -> tuple[str, list[str]]:
+    name = draw(st.sampled_from(sorted(_FLAGS)))
+    flags = _FLAGS[name]
+    free = st.text(max_size=40).map(_safe)
+    values = {"dir": st.sampled_from(paths["dir"]), "out": st.sampled_from(paths["out"]),
+              "at": st.one_of(st.sampled_from(_AT), free), "as": st.sampled_from(["payload", "http", "warc", "x", ""]),
+              "int": st.one_of(st.sampled_from(["0", "1", "2", "-3", "999999", "x", ""]), free),
+              "url": st.one_of(st.sampled_from(_URLISH), free), "word": st.one_of(st.sampled_from(_WORDS), free)}
+    positional = st.one_of(st.sampled_from(_URLISH), st.sampled_from(paths["file"]), free)
+    argv: list[str] = []
+    for _ in range(draw(st.integers(0, 5))):
+        if draw(st.booleans()):
+            flag = draw(st.sampled_from(sorted(flags)))
+            argv.append(flag)
+            if flags[flag]:
+                argv.append(draw(values[flags[flag]]))
+        else:
+            argv.append(draw(positional))
+    return name, argv
+
+
+def target_commands(corpus: list[bytes]) -> tuple[st.SearchStrategy[Any], Callable[[Any], None]]:
+    """Every command's argument parsing and what it does with what it is given, in this process: bad input must end
+    in argparse's usage error, a UsageError or a non-zero exit with a line saying why — never an exception, and
+    never a hang (a pipe where a file is expected). ``scrapy crawl``'s part (the spider's preflight of the settings,
+    ``sources.toml`` and ``-a source``) is fuzzed with mutated sources files. ``portal`` serves until Ctrl-C and is
+    left out."""
+    import importlib
+    import io as _io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from scrapy.cmdline import ScrapyArgumentParser
+    from scrapy.commands import ScrapyHelpFormatter
+    from scrapy.exceptions import UsageError
+    from scrapy.utils.project import get_project_settings
+
+    from spiders.annual_reports import AnnualReportsSpider
+
+    root, paths = _sandbox(corpus)
+    base = get_project_settings()
+    good_sources = (ROOT / "sources.toml").read_bytes()
+
+    class _Out(_io.TextIOWrapper):
+        def __init__(self) -> None:
+            super().__init__(_io.BytesIO(), encoding="utf-8", errors="replace")
+
+    def run_command(name: str, argv: list[str]) -> None:
+        cmd = importlib.import_module(f"crawler.commands.{name}").Command()
+        settings = base.copy()
+        settings.set("ARCHIVE_DIR", str(root / "archive"), priority="cmdline")
+        settings.setdict(cmd.default_settings, priority="command")
+        cmd.settings = settings
+        parser = ScrapyArgumentParser(formatter_class=ScrapyHelpFormatter, usage=f"scrapy {name} {cmd.syntax()}",
+                                      conflict_handler="resolve", description=cmd.long_desc())
+        cmd.add_options(parser)
+        err, out = _Out(), _Out()
+        try:
+            with redirect_stderr(err), redirect_stdout(out):
+                opts, args = parser.parse_known_args(args=argv)
+                cmd.process_options(args, opts)
+                cmd.run(args, opts)
+        except UsageError:
+            return
+        except SystemExit:
+            return  # argparse's own usage error (status 2), or --help
+        if cmd.exitcode:
+            err.flush()
+            said = err.buffer.getvalue().decode("utf-8", "replace").strip()  # type: ignore[attr-defined]
+            if not said:
+                raise SilentFailure(f"scrapy {name} {' '.join(argv)}: exit {cmd.exitcode} and nothing said")
+
+    def run_preflight(sources: bytes, source: str | None, cap: str) -> None:
+        path = root / "sources-fuzz.toml"
+        path.write_bytes(sources)
+        settings = base.copy()
+        settings.set("NIANBAO_SOURCES", str(path), priority="cmdline")
+        settings.set("NIANBAO_MAX_LIST_PAGES", cap, priority="cmdline")
+        try:
+            AnnualReportsSpider.preflight(settings, source=source)
+        except ValueError:  # SourceError included: the one-line refusal scrapy crawl prints
+            return
+
+    def run(example: tuple[str, Any]) -> None:
+        kind, data = example
+        if kind == "command":
+            run_command(*data)
+        else:
+            run_preflight(*data)
+
+    sources = st.one_of(mutated([good_sources, b"", b"[[source]]\n", b"source = 1\n"]), st.binary(max_size=256))
+    strategy = st.one_of(
+        st.tuples(st.just("command"), _argv(paths)),
+        st.tuples(st.just("preflight"), st.tuples(sources, st.one_of(st.none(), st.text(max_size=20)),
+                                                  st.sampled_from(["200", "0", "-1", "x", "1e9", ""]))),
+    )
+    return strategy, run
+
+
 TARGETS: dict[str, Callable[[list[bytes]], tuple[st.SearchStrategy[Any], Callable[[Any], None]]]] = {
-    "textfix": target_textfix, "parser": target_parser, "warc": target_warc,
+    "textfix": target_textfix, "parser": target_parser, "warc": target_warc, "warc-cut": target_warc_cut,
+    "commands": target_commands,
 }
 
 

@@ -32,6 +32,8 @@ def is_url(target: str) -> bool:
 
 def report_from_file(path: str | os.PathLike[str]) -> Report:
     p = Path(path)
+    if p.exists() and not p.is_file():  # a folder, or a pipe or device a read would block on or never finish
+        raise ReportInputError(f"{p} is not a regular file")
     try:
         content = p.read_bytes()
     except OSError as e:

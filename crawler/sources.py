@@ -81,6 +81,8 @@ class Source:
 def load_sources(path: str | Path) -> list[Source]:
     """Parse and validate ``path``; raise :class:`SourceError` (file, line, field) on the first bad entry."""
     p = Path(path)
+    if p.exists() and not p.is_dir() and not p.is_file():  # a pipe would block the read for ever
+        raise SourceError(f"{p}: not a regular file (set NIANBAO_SOURCES to a sources.toml file)")
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -159,3 +159,33 @@ def test_report_command_exits_non_zero_on_empty_truncated_and_bomb(tmp_path: Pat
         proc = _scrapy("report", str(tmp_path / name))
         line = _one_line(proc, code=1)
         assert line.startswith("scrapy report: ") and said in line, line
+
+
+# --- pipes and devices where a file is expected: refused, never read (a read blocks for ever) or replaced --------------
+
+
+def test_pipes_and_devices_are_refused_where_a_file_is_expected(tmp_path: Path) -> None:
+    import os
+
+    from archive.cdxj import merge_indexes
+    from pipelines.catalog.rebuild import rebuild
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(ReportInputError, match="is not a regular file"):
+        report_from_file(fifo)
+    with pytest.raises(SourceError, match="not a regular file"):
+        load_sources(fifo)
+    (tmp_path / "warc").mkdir()
+    with pytest.raises(ValueError, match="not a regular file"):
+        rebuild(tmp_path / "warc", fifo)
+    with pytest.raises(ValueError, match="not a regular file"):
+        merge_indexes([], fifo)
+    assert fifo.is_fifo()
+    line = _one_line(_scrapy("export", "--catalog", str(fifo), "-o", str(tmp_path / "x"),
+                             "-s", f"ARCHIVE_DIR={tmp_path}"), code=1)
+    assert "is not a regular file" in line
+    line = _one_line(_scrapy("rebuild", "--warc-dir", str(tmp_path / "warc"), "--catalog", str(fifo),
+                             "-s", f"ARCHIVE_DIR={tmp_path}"), code=1)
+    assert line == f"scrapy rebuild: --catalog {fifo}: not a regular file (a folder, device, pipe or socket)"
+    assert fifo.is_fifo()

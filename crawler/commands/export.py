@@ -108,8 +108,10 @@ def _unusable(catalog: Path, out_dir: Path) -> str | None:
     """One line saying why the export cannot start (an output path that is a file, an empty catalog), or None."""
     if out_dir.exists() and not out_dir.is_dir():
         return f"-o {out_dir}: exists and is not a directory (the export writes several files into a folder)"
-    if not catalog.is_file():
+    if not catalog.exists():
         return None  # export() says there is no catalog
+    if not catalog.is_file():  # a pipe would block the read for ever
+        return f"{catalog} is not a regular file, not a catalog"
     if catalog.stat().st_size == 0:
         return f"{catalog} is empty, not a catalog (crawl first, or `scrapy rebuild` from the WARCs)"
     try:

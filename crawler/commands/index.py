@@ -10,6 +10,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from archive.cdxj import build_index
+from archive.lock import ArchiveBusy, ArchiveLock
 
 
 class Command(ScrapyCommand):
@@ -44,8 +45,14 @@ class Command(ScrapyCommand):
             print(f"scrapy index: {warc_dir}: no such directory", file=sys.stderr)
             self.exitcode = 1
             return
-        report = build_index(warc_dir, root / "index", force=opts.force,
-                             merge_to=Path(opts.merge_to) if opts.merge_to else None)
+        try:
+            with ArchiveLock.acquire(root, "scrapy index"):
+                report = build_index(warc_dir, root / "index", force=opts.force,
+                                     merge_to=Path(opts.merge_to) if opts.merge_to else None)
+        except (ArchiveBusy, ValueError, OSError) as e:
+            print(f"scrapy index: {e}", file=sys.stderr)
+            self.exitcode = 1
+            return
         print(f"index: {len(report.indexed)} WARC files indexed, {len(report.skipped)} up to date -> {root / 'index'}")
         if report.merged is not None:
             print(f"index: merged {report.lines} lines into {report.merged}")

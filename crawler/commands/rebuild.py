@@ -14,6 +14,8 @@ from archive.cdxj import build_index
 from archive.lock import ArchiveBusy, ArchiveLock
 from pipelines.config import CatalogConfig
 
+MAX_WORKERS = 64  # parser processes: more only costs memory (each holds the parser and the text models)
+
 
 class Command(ScrapyCommand):
     requires_project = True
@@ -48,8 +50,8 @@ class Command(ScrapyCommand):
 
         if args:
             raise UsageError(f"scrapy rebuild takes no positional arguments, got {' '.join(args)!r}")
-        if opts.workers < 1:
-            raise UsageError(f"--workers {opts.workers}: must be at least 1")
+        if not 1 <= opts.workers <= MAX_WORKERS:
+            raise UsageError(f"--workers {opts.workers}: must be from 1 to {MAX_WORKERS}")
         assert self.settings is not None
         config = CatalogConfig.from_settings(self.settings)
         warc_dir = Path(opts.warc_dir) if opts.warc_dir else config.warc_dir
@@ -66,6 +68,9 @@ class Command(ScrapyCommand):
         with lock:
             try:
                 result = rebuild(warc_dir, catalog, workers=opts.workers, progress=sys.stderr)
+            except ValueError as e:
+                self._fail(f"scrapy rebuild: {e}")
+                return
             except (OSError, sqlite3.Error) as e:
                 self._fail(f"scrapy rebuild: {e} (the old catalog {catalog} is left as it was)")
                 return

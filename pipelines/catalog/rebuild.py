@@ -97,6 +97,8 @@ def rebuild(
     past the end of a file that lost its tail."""
     if workers < 1:
         raise ValueError(f"--workers {workers}: must be at least 1")
+    if catalog_path.exists() and not catalog_path.is_file():  # never renamed over a device, a pipe or a folder
+        raise ValueError(f"--catalog {catalog_path}: not a regular file (a folder, device, pipe or socket)")
     started = time.monotonic()
     files = list_warcs(warc_dir)
     result = RebuildResult(catalog=catalog_path, files=len(files))
