@@ -54,7 +54,10 @@ def resumed(tmp_path_factory: pytest.TempPathFactory):
         first = subprocess.Popen(_crawl_cmd(sources, archive), cwd=ROOT, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 120
-        while sum(n for p, n in portal.hits.items() if not p.startswith("fault:")) < total // 2:
+        # half the portal fetched, and some rows stored: the parse workers start on the first item (spawned, each
+        # loading the parser, the text models and OCR), so under load the catalog can still be empty half-way
+        while (sum(n for p, n in portal.hits.items() if not p.startswith("fault:")) < total // 2
+               or _stored_rows(archive) < 2):
             assert first.poll() is None, "the first crawl ended before it could be killed: " + first.stderr.read()[-2000:]
             assert time.monotonic() < deadline, "the first crawl made no progress"
             time.sleep(0.05)
@@ -69,6 +72,21 @@ def resumed(tmp_path_factory: pytest.TempPathFactory):
         yield portal, archive, hits_at_kill, open_files, second, {"pid": first.pid, "at_kill": at_kill}
     finally:
         portal.stop()
+
+
+def _stored_rows(archive: Path) -> int:
+    """Capture rows the live crawl's catalog holds so far (0 while it is not there yet)."""
+    path = archive / "catalog.sqlite"
+    if not path.exists():
+        return 0
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
+        try:
+            return int(con.execute("SELECT count(*) FROM captures").fetchone()[0])
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return 0
 
 
 def _catalog_ids(archive: Path, into: Path) -> set[str]:

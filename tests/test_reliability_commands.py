@@ -189,3 +189,5 @@ def test_pipes_and_devices_are_refused_where_a_file_is_expected(tmp_path: Path) 
                              "-s", f"ARCHIVE_DIR={tmp_path}"), code=1)
     assert line == f"scrapy rebuild: --catalog {fifo}: not a regular file (a folder, device, pipe or socket)"
     assert fifo.is_fifo()
+    line = _one_line(_scrapy("rebuild", "--workers", "100000", "-s", f"ARCHIVE_DIR={tmp_path}"), code=2)
+    assert "--workers 100000: must be from 1 to 64" in line

@@ -168,3 +168,14 @@ def test_mend_cuts_back_to_a_whole_group(crawled: Crawled, tmp_path: Path) -> No
     damaged: list[DamagedRecord] = []
     urls = [c.url for c in iter_captures(result.path, errors=damaged.append)]
     assert damaged == [] and response.url not in urls
+
+
+def test_an_empty_file_is_named(tmp_path: Path) -> None:
+    empty = tmp_path / "warc" / "lost.warc.gz"
+    empty.parent.mkdir()
+    empty.write_bytes(b"")
+    damaged: list[DamagedRecord] = []
+    assert list(iter_captures(empty, errors=damaged.append)) == []
+    assert [(Path(d.warc_file).name, d.offset) for d in damaged] == [("lost.warc.gz", 0)]
+    result = rebuild(empty.parent, tmp_path / "catalog.sqlite")
+    assert [str(d) for d in result.damaged] == ["lost.warc.gz@0: empty file: not a single record"]
