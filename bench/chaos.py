@@ -177,6 +177,9 @@ def chaos(work: Path, *, kills: int = 10, seed: int = 1, sites: list[str] | None
             result.kills.append(landed)
             if progress:
                 print(f"  kill {len(result.kills)}: {landed}", flush=True)
+        frontier = archive / "state" / "job" / "frontier.sqlite"
+        if frontier.exists():  # what the last kill left, for a post-mortem of a failed round
+            shutil.copy(frontier, work / "frontier-before-final.sqlite")
         final = _Run(cmd)
         final.proc.wait(timeout=600)
         final.reader.join(timeout=10)

@@ -7,8 +7,9 @@ Here, with ``JOBDIR`` set (and no Redis frontier), the add-on :class:`DurableJob
 
 * every scheduled request is a row (``queued`` → ``taken`` → ``processed`` or ``dropped``; a retry or redirect
   copy supersedes its parent), with the fingerprint in a ``seen`` table written in the same transaction;
-* ``processed`` is set by :class:`FrontierSpiderMiddleware` once the callback's output was fully handed to the
-  engine (its follow-up requests are rows by then); ``dropped`` by :class:`FrontierDownloaderMiddleware` when a
+* ``processed`` is set by :class:`FrontierSpiderMiddleware` once the callback is done and every request it yielded
+  is a row (in the transaction that queues the last of them: Scrapy buffers a callback's output, so the callback
+  ends before its last requests reach the scheduler); ``dropped`` by :class:`FrontierDownloaderMiddleware` when a
   request finally failed or was ignored;
 * on start, if the previous run did not finish, requests ``queued`` or ``taken`` are queued again, and so are
   ``processed`` ones whose response never reached a WARC (it was still in the writer's queue at the kill; the
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 META_ID = "nianbao_job_id"
+META_PARENT = "nianbao_job_parent"  # on a request a callback yielded: the row of the request whose callback it was
 _SCHEMA = """
 PRAGMA journal_mode=WAL;
 PRAGMA synchronous=NORMAL;
@@ -131,6 +133,8 @@ class DurableScheduler:
         self._memory: list[Request] = []  # requests that cannot be serialised
         self._warned = False
         self.failed = False  # the disk is full: nothing more is written, nothing more handed out
+        self._children: dict[int, int] = {}  # row id -> requests its callback yielded that are not queued yet
+        self._finished: set[int] = set()  # rows whose callback is done, waiting for their requests to be queued
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -273,12 +277,39 @@ class DurableScheduler:
     def __len__(self) -> int:
         return len(self._heap) + len(self._memory)
 
+    # --- a callback's requests, and when its own request is done ------------------------------------------
+    def child_yielded(self, job_id: int) -> None:
+        self._children[job_id] = self._children.get(job_id, 0) + 1
+
+    def callback_done(self, job_id: int) -> None:
+        if self._children.get(job_id, 0) > 0:
+            self._finished.add(job_id)  # marked processed with its last request (enqueue_request)
+        else:
+            self._children.pop(job_id, None)
+            self._set_state(job_id, "processed")
+
+    def _origin_due(self, origin: int | None) -> int | None:
+        """``origin`` (the row whose callback yielded the request being queued) when this request was its last
+        one outstanding and its callback is done: it is to be marked processed with this request."""
+        if origin is None or origin not in self._children:
+            return None
+        self._children[origin] -= 1
+        if self._children[origin] > 0 or origin not in self._finished:
+            return None
+        del self._children[origin]
+        self._finished.discard(origin)
+        return origin
+
     def enqueue_request(self, request: Request) -> bool:
+        origin = request.meta.pop(META_PARENT, None)
+        done = self._origin_due(origin)
         fp: str | None = None
         if not request.dont_filter:
             fp = self.fingerprinter.fingerprint(request).hex()
             if fp in self.seen:
                 self._inc("dupefilter/filtered")
+                if done is not None:
+                    self._set_state(done, "processed")
                 return False
         parent = request.meta.pop(META_ID, None)
         try:
@@ -303,6 +334,8 @@ class DurableScheduler:
                 if blob is not None:
                     cur = db.execute("INSERT INTO requests (priority, url, blob, state, changed) VALUES (?,?,?,?,?)",
                                      (request.priority, request.url, blob, "queued", time.time()))
+                if done is not None:  # its callback's last request is in: the callback's own request is done
+                    self.frontier.set_state(done, "processed")
         except sqlite3.OperationalError as e:
             if not is_out_of_space(e):
                 raise
@@ -364,7 +397,12 @@ def _scheduler(crawler: Crawler) -> DurableScheduler | None:
 
 
 class FrontierSpiderMiddleware:
-    """Outermost spider middleware: a request is ``processed`` once its callback's output was all consumed."""
+    """Outermost spider middleware: a request is ``processed`` once its callback's output was all consumed and every
+    request in it is in the frontier. Scrapy hands a callback's output to the engine through a queue of its own
+    (``CONCURRENT_ITEMS`` workers, twice as many items buffered), so the callback can be done while its last requests
+    are not queued yet; marked ``processed`` then, a kill in between lost them for good (a listing's next page, and
+    every report on it). Each request this middleware passes on carries its parent's row id (``nianbao_job_parent``);
+    the scheduler marks the parent ``processed`` in the transaction that queues its last one."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -374,22 +412,41 @@ class FrontierSpiderMiddleware:
         return cls(crawler)
 
     def process_spider_output(self, response: Response, result: Iterable[Any]) -> Iterable[Any]:
-        yield from result
-        self._done(response)
+        parent = self._parent(response)
+        for o in result:
+            self._adopt(parent, o)
+            yield o
+        self._done(parent)
 
     async def process_spider_output_async(self, response: Response, result: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        parent = self._parent(response)
         async for o in result:
+            self._adopt(parent, o)
             yield o
-        self._done(response)
+        self._done(parent)
 
     def process_spider_exception(self, response: Response, exception: Exception) -> None:
-        self._done(response)
+        self._done(self._parent(response))
         return None
 
-    def _done(self, response: Response | None) -> None:
+    def _parent(self, response: Response | None) -> tuple[DurableScheduler, int] | None:
         scheduler = _scheduler(self.crawler)
-        if scheduler is not None and response is not None:
-            scheduler.mark(response.request, "processed")
+        request = response.request if response is not None else None
+        job_id = request.meta.get(META_ID) if request is not None else None
+        return (scheduler, job_id) if scheduler is not None and job_id is not None else None
+
+    @staticmethod
+    def _adopt(parent: tuple[DurableScheduler, int] | None, output: Any) -> None:
+        if parent is not None and isinstance(output, Request):
+            scheduler, job_id = parent
+            output.meta[META_PARENT] = job_id
+            scheduler.child_yielded(job_id)
+
+    @staticmethod
+    def _done(parent: tuple[DurableScheduler, int] | None) -> None:
+        if parent is not None:
+            scheduler, job_id = parent
+            scheduler.callback_done(job_id)
 
 
 class FrontierDownloaderMiddleware:

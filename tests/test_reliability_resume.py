@@ -153,3 +153,57 @@ def test_every_request_waiting_for_robots_txt_obeys_it(tmp_path: Path) -> None:
     fetched = [path for _method, path, _headers in site.hits]
     assert "/final.html" in fetched and "/robots.txt" in fetched
     assert [p for p in fetched if p.startswith("/private/")] == []
+
+
+def test_a_callback_is_done_only_when_its_requests_are_in_the_frontier(tmp_path: Path) -> None:
+    """Scrapy hands a callback's output to the engine through a buffer (2 x CONCURRENT_ITEMS): the callback ends,
+    and its request was marked processed, while its last requests were not queued yet. A kill then lost them for
+    good: a listing's next page and every report on it (found by bench/chaos.py)."""
+    from types import SimpleNamespace
+
+    from scrapy import Request, Spider
+    from scrapy.http import HtmlResponse
+    from scrapy.utils.test import get_crawler
+
+    from crawler.resume import DurableScheduler, FrontierSpiderMiddleware
+
+    def frontier(jobdir: Path) -> tuple[DurableScheduler, FrontierSpiderMiddleware]:
+        crawler = get_crawler(Spider, {"JOBDIR": str(jobdir), "CATALOG_ENABLED": False,
+                                       "ARCHIVE_DIR": str(tmp_path / "data")})
+        crawler._apply_settings()
+        scheduler = DurableScheduler.from_crawler(crawler)
+        scheduler.open(Spider("s"))
+        crawler.engine = SimpleNamespace(_slot=SimpleNamespace(scheduler=scheduler))  # what _scheduler() reads
+        return scheduler, FrontierSpiderMiddleware.from_crawler(crawler)
+
+    def state(scheduler: DurableScheduler, url: str) -> str:
+        return scheduler.frontier.db.execute("SELECT state FROM requests WHERE url = ?", (url,)).fetchone()[0]
+
+    scheduler, middleware = frontier(tmp_path / "job")
+    scheduler.enqueue_request(Request("http://example.org/list"))
+    listing = scheduler.next_request()
+    assert listing is not None
+    response = HtmlResponse(listing.url, body=b"<html></html>", request=listing)
+    children = [Request(f"http://example.org/r{i}") for i in range(10)]
+    output = list(middleware.process_spider_output(response, iter(children)))  # the buffer took it all
+    assert output == children
+    assert state(scheduler, listing.url) == "taken", "marked processed before its requests were queued"
+    for child in children[:6]:
+        assert scheduler.enqueue_request(child)
+    assert state(scheduler, listing.url) == "taken"
+    scheduler.frontier.close()  # killed here: 4 requests of the listing were never queued
+
+    again, again_mw = frontier(tmp_path / "job")
+    queued = {url for (url,) in again.frontier.db.execute("SELECT url FROM requests WHERE state = 'queued'")}
+    assert listing.url in queued, "the listing is not fetched again: its last 4 requests are lost"
+    listing_again = again.next_request()
+    while listing_again is not None and listing_again.url != listing.url:
+        listing_again = again.next_request()
+    assert listing_again is not None
+    response = HtmlResponse(listing.url, body=b"<html></html>", request=listing_again)
+    fresh = [Request(f"http://example.org/r{i}") for i in range(10)]
+    list(again_mw.process_spider_output(response, iter(fresh)))
+    queued_now = [again.enqueue_request(child) for child in fresh]
+    assert queued_now == [False] * 6 + [True] * 4  # the six queued before the kill are seen; the four are new
+    assert state(again, listing.url) == "processed"
+    again.frontier.close()
