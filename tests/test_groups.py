@@ -129,7 +129,7 @@ def _store(path: Path, reports: list[dict[str, Any]]) -> sqlite3.Connection:
                      (r["id"], r["url"], r.get("title"), r["agency"], r["year"], "2021", r["issues"], r["source"],
                       r["col"], r["ctype"], r.get("attachment_of"), r["at"], record))
         conn.executemany("INSERT INTO table_cells (report_id, table_key, row_key, column_key, row_order, column_order,"
-                         " value, inferred) VALUES (?,?,?,?,0,0,?,0)", [(r["id"], *c) for c in r["cells"]])
+                         " value, inferred, source) VALUES (?,?,?,?,0,0,?,0,'text')", [(r["id"], *c) for c in r["cells"]])
         if r.get("text"):
             conn.execute("INSERT INTO sections (report_id, path, key, text) VALUES (?, '001', 'overview', ?)",
                          (r["id"], r["text"]))
