@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import BinaryIO
 
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
@@ -259,7 +260,7 @@ def _iter_file(path: Path, start: int, end: int | None, on_error: ErrorHandler,
         pos: int | None = start
         yielded = 0
         while pos is not None and pos < size and (end is None or pos < end):
-            state = _FileState(name, path, gz, size, groups)
+            state = _FileState(name, path, gz, size, groups, damaged)
             fh.seek(pos)
             failure: str | None = None
             try:
@@ -347,9 +348,12 @@ class _FileState:
     whose member was cut inside its headers as an empty one, and a member cut in its trailer as whole. A capture is
     kept back until its request/metadata are seen."""
 
-    def __init__(self, name: str, path: Path, gz: bool, size: int, groups: _Groups) -> None:
+    def __init__(self, name: str, path: Path, gz: bool, size: int, groups: _Groups,
+                 report: Callable[[int, str], None]) -> None:
         self.name, self.path, self.gz, self.size = name, path, gz, size
         self.groups = groups
+        self.report = report  # a damaged stretch found while the walk goes on (an uncompressed record's end)
+        self._check: BinaryIO | None = None  # a second handle on an uncompressed file, to check record ends
         self.pending: Capture | None = None
         self.last_request: _Request | None = None
         self.last_end: int | None = None      # end of the last complete record taken
@@ -362,9 +366,18 @@ class _FileState:
             pos = rec.stream_pos
             if self.held is not None:  # its member ended where this record starts
                 held, self.held = self.held, None
-                ready = self._take(held, pos)
-                if ready is not None:
-                    yield ready
+                record_end: int | None = pos
+                if not self.gz:  # no gzip CRC: its own end must be where its Content-Length says
+                    record_end = self._plain_end(held)
+                    if record_end is None:
+                        self.report(held.pos, "record's block does not end where its Content-Length says (cut, "
+                                              "then other bytes)")
+                    elif record_end < pos:
+                        self.report(record_end, "unreadable bytes between records")
+                if record_end is not None:
+                    ready = self._take(held, record_end)
+                    if ready is not None:
+                        yield ready
             self.stopped_at = pos
             if end is not None and pos >= end:
                 return
@@ -378,7 +391,10 @@ class _FileState:
     def finish(self, fh) -> Iterator[Capture]:  # type: ignore[no-untyped-def]
         held, self.held = self.held, None
         if held is not None:
-            record_end = self.stopped_at if self.stopped_at is not None else self._record_end(fh, held)
+            if self.gz:
+                record_end = self.stopped_at if self.stopped_at is not None else self._record_end(fh, held)
+            else:
+                record_end = self._plain_end(held)
             if record_end is not None:
                 ready = self._take(held, record_end)
                 if ready is not None:
@@ -388,18 +404,33 @@ class _FileState:
         if self.pending is not None:
             cap, self.pending = self.pending, None
             yield cap
+        if self._check is not None:
+            self._check.close()
+            self._check = None
 
     def _record_end(self, fh, rec: _Record) -> int | None:  # type: ignore[no-untyped-def]
-        """Where the last record read ends, or None when it is cut short."""
-        if self.gz:
-            return _member_end(fh, rec.pos, True, self.size)
+        """Where the last record read (of a gzip file) ends, or None when its member is cut short."""
+        return _member_end(fh, rec.pos, True, self.size)
+
+    def _plain_end(self, rec: _Record) -> int | None:
+        """Where a record of an uncompressed file ends: after its headers, its Content-Length and the CRLF CRLF that
+        must follow; None when those are not there (the file was cut inside it, whatever came after)."""
+        if self._check is None:
+            self._check = open(self.path, "rb")  # noqa: SIM115 - closed by finish()
+        fh = self._check
         fh.seek(rec.pos)
-        head = fh.read(1 << 16)
+        head = fh.read(8192)  # WARC headers are short; a long one is read whole below
         sep = head.find(b"\r\n\r\n")
         if sep < 0:
+            head += fh.read(1 << 16)
+            sep = head.find(b"\r\n\r\n")
+        if sep < 0:
             return None
-        record_end = rec.pos + sep + 4 + rec.content_length + 4
-        return record_end if record_end <= self.size else None
+        block_end = rec.pos + sep + 4 + rec.content_length
+        fh.seek(block_end)
+        if fh.read(4) != b"\r\n\r\n":
+            return None
+        return block_end + 4
 
     def _take(self, rec: _Record, record_end: int) -> Capture | None:
         h, block, pos = rec.headers, rec.block, rec.pos

@@ -179,3 +179,30 @@ def test_an_empty_file_is_named(tmp_path: Path) -> None:
     assert [(Path(d.warc_file).name, d.offset) for d in damaged] == [("lost.warc.gz", 0)]
     result = rebuild(empty.parent, tmp_path / "catalog.sqlite")
     assert [str(d) for d in result.damaged] == ["lost.warc.gz@0: empty file: not a single record"]
+
+
+def test_an_uncompressed_record_cut_then_followed_by_other_bytes_is_named_not_read(tmp_path: Path) -> None:
+    """No gzip CRC in an uncompressed WARC: a record cut inside its block and followed by other bytes (a second
+    write after a crash, a bad splice) looked whole to FastWARC, and its payload was handed on with those bytes in it
+    (found by bench/fuzz.py --targets warc-cut)."""
+    import io
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    buf = io.BytesIO()
+    writer = WARCWriter(buf, gzip=False)
+    bodies = [b"<html>first report</html>" * 20, b"<html>second report</html>" * 20]
+    for i, body in enumerate(bodies):
+        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(body)))],
+                                protocol="HTTP/1.1")
+        writer.write_record(writer.create_warc_record(f"http://example.gov.cn/{i}.html", "response",
+                                                      payload=io.BytesIO(body), http_headers=http))
+    data = buf.getvalue()
+    cut = data.rindex(b"second report") + 5
+    spliced = tmp_path / "spliced.warc"
+    spliced.write_bytes(data[:cut] + b"\x00JUNK" * 200)  # long enough to fill the block's Content-Length
+    damaged: list[DamagedRecord] = []
+    caps = list(iter_captures(spliced, errors=damaged.append))
+    assert [c.payload for c in caps] == [bodies[0]]  # the second one is not handed on with junk in it
+    assert damaged and damaged[0].offset == data.index(b"WARC/1", 10)
