@@ -103,6 +103,7 @@ LABELS: tuple[tuple[str, str, str, str], ...] = (
     ("issue", "unsupported_attachment", "附件格式无法转换", "attachment format not supported"),
     ("issue", "converter_fallback", "改用备用转换工具", "read with the fallback converter"),
     ("issue", "ocr_low_confidence", "图片文字识别置信度低（数值未采用）", "OCR confidence too low (value not used)"),
+    ("issue", "not_report", "图片中无表格、无报告内容（非年报）", "picture with no table and no report text (not a report)"),
     # cross-year checks (crossyear_checks; docs/schema.md "Cross-year checks")
     ("issue", "carryover_mismatch", "上年结转与上一年度结转下年度继续办理不一致",
      "carried over (Y) differs from carried forward (Y-1)"),
