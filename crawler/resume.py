@@ -228,7 +228,7 @@ class DurableScheduler:
         config = CatalogConfig.from_settings(self.crawler.settings)
         if not config.enabled:
             return None
-        result = catch_up(recent, config.path, warc_dir, dedup)
+        result = catch_up(recent, config.path, warc_dir, dedup, seconds=config.parse_seconds)
         if result.needs_rebuild is None:
             logger.info("resume: catalog caught up: %s", result.summary_line())
             for key in ("records", "known", "parsed", "stored", "stale"):
@@ -248,7 +248,7 @@ class DurableScheduler:
         config = CatalogConfig.from_settings(self.crawler.settings)
         if not config.enabled or not warc_dir.is_dir():
             return
-        result = rebuild(warc_dir, config.path)
+        result = rebuild(warc_dir, config.path, seconds=config.parse_seconds)
         logger.info("resume: catalog rebuilt from the WARCs: %s", result.summary_lines()[0])
         for damaged in result.damaged:
             logger.warning("resume: damaged WARC record skipped: %s", damaged)

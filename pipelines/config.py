@@ -7,6 +7,8 @@ from pathlib import Path
 
 from scrapy.settings import BaseSettings
 
+from pipelines.catalog.timelimit import DEFAULT_PARSE_TIME_LIMIT, parse_time_limit
+
 
 @dataclass(frozen=True)
 class CatalogConfig:
@@ -16,6 +18,7 @@ class CatalogConfig:
     batch_size: int
     summary: bool
     store_process: bool = True  # CATALOG_STORE_PROCESS: the catalog writer in its own process, not a thread
+    parse_seconds: float | None = DEFAULT_PARSE_TIME_LIMIT  # CATALOG_PARSE_TIME_LIMIT (None: no limit)
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> CatalogConfig:
@@ -31,4 +34,5 @@ class CatalogConfig:
             batch_size=batch_size,
             summary=settings.getbool("CATALOG_SUMMARY_ENABLED", True),
             store_process=settings.getbool("CATALOG_STORE_PROCESS", True),
+            parse_seconds=parse_time_limit(settings.get("CATALOG_PARSE_TIME_LIMIT")),
         )

@@ -8,6 +8,10 @@ thread inside the crawl process instead (one core, no process start-up).
 A worker process that dies on a document (a segfault in a C extension, the OOM killer) costs that one document,
 stored as a failed capture with the reason; the pool is started again for the next item.
 
+No document holds a worker for ever: ``CATALOG_PARSE_TIME_LIMIT`` (:mod:`pipelines.catalog.timelimit`) stops a parse
+that runs past it (a failed capture: "parse stopped: parse time limit of … s ran out"), and a worker stuck in C code
+past the limit and a grace period ends itself, which is then a worker that died on the document.
+
 A report page's pictures (``item.resources``, fetched and archived with it by the spider) go to the parser with it:
 OCR of tables published as pictures runs here, in the workers, and only for pages that have such pictures.
 
@@ -19,8 +23,10 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from concurrent.futures import Executor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -31,6 +37,7 @@ from crawler.items import ReportItem
 from pipelines.catalog.capture_info import CaptureInfo, content_type_of, header_value, payload_digest
 from pipelines.catalog.processing import parser_version, process_capture
 from pipelines.catalog.store import StoreEntry
+from pipelines.catalog.timelimit import died_reason
 from pipelines.catalog.workers import worker_pool
 from pipelines.config import CatalogConfig
 from pipelines.offthread import run_in_executor
@@ -73,9 +80,12 @@ def parse_workers(setting: Any, cpu_count: int | None = None) -> int:
 
 
 class ParseReportPipeline:
-    def __init__(self, stats: StatsCollector | None, workers: int = 0) -> None:
+    def __init__(self, stats: StatsCollector | None, workers: int = 0, seconds: float | None = None) -> None:
         self.stats = stats
         self.workers = workers
+        self.seconds = seconds  # CATALOG_PARSE_TIME_LIMIT (None: no limit); enforced in worker processes only
+        # in a worker process a parse stuck in C code past the limit ends the process (timelimit's hard stage)
+        self.job = partial(process_capture, seconds=seconds, hard=workers > 0)
         self.executor: Executor = self._new_executor()
         self.runner = run_in_executor  # how a job's result comes back to the event loop (tests use asyncio's)
 
@@ -92,7 +102,7 @@ class ParseReportPipeline:
         config = CatalogConfig.from_settings(crawler.settings)
         if not config.enabled:
             raise NotConfigured("CATALOG_ENABLED is off")
-        return cls(crawler.stats, parse_workers(crawler.settings.get("CATALOG_PARSE_WORKERS")))
+        return cls(crawler.stats, parse_workers(crawler.settings.get("CATALOG_PARSE_WORKERS")), config.parse_seconds)
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, ReportItem):
@@ -101,8 +111,9 @@ class ParseReportPipeline:
         entry: StoreEntry | None = None
         for attempt in (1, 2):
             executor = self.executor
+            started = time.monotonic()
             try:
-                entry = await self.runner(executor, process_capture, body, info, raw_ctype, item.resources or None)
+                entry = await self.runner(executor, self.job, body, info, raw_ctype, item.resources or None)
                 break
             except BrokenProcessPool as exc:
                 # a document killed a worker; every item in flight in that pool sees the same error. Each is tried
@@ -112,9 +123,9 @@ class ParseReportPipeline:
                 if self.stats is not None:
                     self.stats.inc_value("catalog/parse_worker_died")
                 if attempt == 2:
-                    logger.error("parse worker died twice on %s: %s", info.url, exc or "BrokenProcessPool")
-                    entry = StoreEntry(info, None, parser_version(),
-                                       f"parse worker died on this document: {exc or 'BrokenProcessPool'}")
+                    reason = died_reason(exc, self.seconds, time.monotonic() - started)
+                    logger.error("%s: %s", info.url, reason)
+                    entry = StoreEntry(info, None, parser_version(), reason)
         assert entry is not None
         item.catalog_entry = entry
         if self.stats is not None:

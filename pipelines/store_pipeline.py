@@ -18,6 +18,7 @@ import sqlite3
 import uuid
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +97,8 @@ class CatalogStorePipeline:
         entry, item.catalog_entry = item.catalog_entry, None  # the entry is the catalog's now, not the item's
         if entry is None:  # ParseReportPipeline is not in ITEM_PIPELINES: parse here, on the writer
             info, body, raw_ctype = capture_from_item(item)
-            entry = await run_in_executor(self.executor, process_capture, body, info, raw_ctype)
+            entry = await run_in_executor(self.executor, partial(process_capture, seconds=self.config.parse_seconds),
+                                          body, info, raw_ctype)
         self.batch.append((entry, item.archived))
         if len(self.batch) >= self.config.batch_size:
             await self._flush()

@@ -67,7 +67,8 @@ class Command(ScrapyCommand):
             return
         with lock:
             try:
-                result = rebuild(warc_dir, catalog, workers=opts.workers, progress=sys.stderr)
+                result = rebuild(warc_dir, catalog, workers=opts.workers, progress=sys.stderr,
+                                 seconds=config.parse_seconds)
             except ValueError as e:
                 self._fail(f"scrapy rebuild: {e}")
                 return

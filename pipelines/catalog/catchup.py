@@ -38,6 +38,7 @@ from pipelines.catalog.recognise import (
 from pipelines.catalog.runs import refresh_runs
 from pipelines.catalog.schema import ids_in, open_catalog, transaction
 from pipelines.catalog.store import StoreEntry, place_captures, store_entries
+from pipelines.catalog.timelimit import DEFAULT_PARSE_TIME_LIMIT
 
 
 @dataclass
@@ -64,11 +65,11 @@ class CatchUpResult:
 
 
 def catch_up(files: Iterable[Path], catalog_path: Path, warc_dir: Path, dedup_path: Path | None = None,
-             index_dir: Path | None = None) -> CatchUpResult:
+             index_dir: Path | None = None, seconds: float | None = DEFAULT_PARSE_TIME_LIMIT) -> CatchUpResult:
     """Add to the catalog at ``catalog_path`` what ``files`` (the killed run's WARCs, already mended) hold and it
     does not; ``warc_dir`` is where the catalog's WARC file names live (older originals of revisits). Damaged
     records are named in :attr:`CatchUpResult.damaged` as a rebuild names them (``index_dir``: default
-    ``<warc_dir>/../index``)."""
+    ``<warc_dir>/../index``). ``seconds``: a parse's time limit (:mod:`pipelines.catalog.timelimit`)."""
     started = time.monotonic()
     if index_dir is None and (warc_dir.parent / "index").is_dir():
         index_dir = warc_dir.parent / "index"
@@ -121,7 +122,7 @@ def catch_up(files: Iterable[Path], catalog_path: Path, warc_dir: Path, dedup_pa
                 if candidate is None:
                     continue
                 result.parsed += 1
-                entry = parse_candidate(candidate)
+                entry = parse_candidate(candidate, seconds)
                 if isinstance(entry, Awaiting):
                     pictures.wait(entry)
                 elif entry is not None:
@@ -133,7 +134,7 @@ def catch_up(files: Iterable[Path], catalog_path: Path, warc_dir: Path, dedup_pa
             for lost in cut_off(path, index_dir):
                 damaged(lost)
         for candidate in pictures.candidates(linked, seen):
-            entry = parse_candidate(candidate)
+            entry = parse_candidate(candidate, seconds)
             if isinstance(entry, StoreEntry):
                 batch.append(entry)
         result.unresolved.extend(pictures.unresolved)

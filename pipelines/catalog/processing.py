@@ -18,6 +18,7 @@ from typing import Any
 from crawler.report import PARSER_VERSION, parse_report
 from pipelines.catalog.capture_info import CaptureInfo
 from pipelines.catalog.store import StoreEntry
+from pipelines.catalog.timelimit import ParseTimeLimit, time_limit
 
 FORMATS = frozenset({"2021", "2019", "legacy", "unknown"})
 REQUIRED_KEYS = ("schema_version", "source", "title", "agency", "year", "published", "format", "text", "sections",
@@ -49,15 +50,21 @@ def validate_report(report: dict[str, Any]) -> list[str]:
 
 
 def process_capture(body: bytes, capture: CaptureInfo, content_type_header: str | None,
-                    resources: Mapping[str, bytes] | None = None) -> StoreEntry:
+                    resources: Mapping[str, bytes] | None = None, *, seconds: float | None = None,
+                    hard: bool = False) -> StoreEntry:
     """Repair → parse → validate one report capture (``resources``: its pictures, absolute URL → bytes). A parser
     failure becomes an entry with ``error`` set (stored as a failed capture and counted), never an exception that
-    would stop a crawl or a rebuild."""
+    would stop a crawl or a rebuild. ``seconds``: the parse's time limit (``CATALOG_PARSE_TIME_LIMIT``,
+    :mod:`pipelines.catalog.timelimit`; ``hard`` in a worker process, which may be ended past it)."""
     version = parser_version()
     headers = {"Content-Type": content_type_header} if content_type_header else {}
     try:
-        report = parse_report(body, url=capture.url, content_type=content_type_header, headers=headers,
-                              resources=resources or None)
+        with time_limit(seconds, hard=hard):
+            report = parse_report(body, url=capture.url, content_type=content_type_header, headers=headers,
+                                  resources=resources or None)
+    except ParseTimeLimit as exc:  # not parsed: the bytes stay in the WARC, a rebuild with a longer limit reads them
+        return StoreEntry(capture, None, version, f"parse stopped: {exc} ({len(body)} bytes"
+                          f"{f', {len(resources)} pictures' if resources else ''})")
     except Exception as exc:  # the parser must not take the crawl down with one bad document
         return StoreEntry(capture, None, version, f"parse failed: {type(exc).__name__}: {exc}")
     report.source = capture.source_dict()

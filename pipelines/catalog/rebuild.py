@@ -19,8 +19,9 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -30,6 +31,7 @@ from archive.naming import parse_warc_name
 from archive.reader import DamagedRecord, iter_captures, warc_files
 from pipelines.catalog.identity import IdentityResult, refresh_identity
 from pipelines.catalog.pictures import PagePictures
+from pipelines.catalog.processing import parser_version
 from pipelines.catalog.recognise import (
     Awaiting,
     Candidate,
@@ -42,6 +44,7 @@ from pipelines.catalog.recognise import (
 from pipelines.catalog.runs import refresh_runs
 from pipelines.catalog.schema import open_catalog
 from pipelines.catalog.store import StoreEntry, store_entries
+from pipelines.catalog.timelimit import DEFAULT_PARSE_TIME_LIMIT, died_reason
 from pipelines.catalog.workers import die_with_parent
 
 BATCH_SIZE = 200
@@ -90,11 +93,14 @@ def rebuild(
     workers: int = 1,
     progress: TextIO | None = None,
     index_dir: Path | None = None,
+    seconds: float | None = DEFAULT_PARSE_TIME_LIMIT,
 ) -> RebuildResult:
     """Rebuild ``catalog_path`` from every WARC under ``warc_dir`` with ``workers`` parser processes. Every damaged
     record is in :attr:`RebuildResult.damaged` (file, offset, why): cut short, garbage, a record group cut between
     its records, or a capture the file's CDXJ index (under ``index_dir``, default ``<warc_dir>/../index``) lists
-    past the end of a file that lost its tail."""
+    past the end of a file that lost its tail. ``seconds``: the time limit of one capture's parse
+    (``CATALOG_PARSE_TIME_LIMIT``, :mod:`pipelines.catalog.timelimit`; ``None``: none); a worker that dies on a
+    capture (a crash in C code, the limit's hard stage) costs that capture, stored as failed, as in a crawl."""
     if workers < 1:
         raise ValueError(f"--workers {workers}: must be at least 1")
     if catalog_path.exists() and not catalog_path.is_file():  # never renamed over a device, a pipe or a folder
@@ -118,7 +124,7 @@ def rebuild(
         for candidates in (lambda: _candidates(files, result, meter, index if index.is_dir() else None, pictures,
                                                linked, seen),
                            lambda: pictures.candidates(linked, seen)):
-            for entry in _parse_all(candidates(), workers):
+            for entry in _parse_all(candidates(), workers, seconds):
                 if entry is None:
                     continue
                 if isinstance(entry, Awaiting):
@@ -201,24 +207,66 @@ def _candidates(files: list[Path], result: RebuildResult, meter: _Progress, inde
         meter.file_done(path)
 
 
-def _parse_all(candidates: Iterable[Candidate], workers: int) -> Iterator[StoreEntry | Awaiting | None]:
-    if workers == 1:
+def _parse_all(candidates: Iterable[Candidate], workers: int,
+               seconds: float | None) -> Iterator[StoreEntry | Awaiting | None]:
+    if workers == 1:  # in this process: the soft limit only (the hard stage would end the rebuild)
         for c in candidates:
-            yield parse_candidate(c)
+            yield parse_candidate(c, seconds)
         return
     window = workers * 4  # bounded: memory stays flat however many captures the WARCs hold
+    pool = _pool(workers)
+    try:
+        pending: dict[Future[StoreEntry | Awaiting | None], Candidate] = {}
+        for c in candidates:
+            pending[pool.submit(parse_candidate, c, seconds, True)] = c
+            if len(pending) >= window:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                broken = yield from _results(done, pending)
+                if broken:  # the pool is broken: every future in it ends, with its result or the same error
+                    broken += yield from _results(list(pending), pending)
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    yield from _alone(broken, seconds)
+                    pool = _pool(workers)
+        broken = yield from _results(set(pending), pending)
+        yield from _alone(broken, seconds)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
     # forked (the parser, imported with this module, is loaded once here, not in each worker), and killed with
     # the rebuild if it is killed (no worker left parsing for nobody)
-    with ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
-        pending: set[Future[StoreEntry | Awaiting | None]] = set()
-        for c in candidates:
-            pending.add(pool.submit(parse_candidate, c))
-            if len(pending) >= window:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    yield fut.result()
-        for fut in pending:
-            yield fut.result()
+    return ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(),))
+
+
+def _results(done: Iterable[Future[StoreEntry | Awaiting | None]],
+             pending: dict[Future[StoreEntry | Awaiting | None], Candidate]
+             ) -> Generator[StoreEntry | Awaiting | None, None, list[Candidate]]:
+    """Yield the results of ``done`` (taken out of ``pending``); return the candidates whose worker died."""
+    broken: list[Candidate] = []
+    for fut in done:
+        c = pending.pop(fut)
+        try:
+            result = fut.result()
+        except BrokenProcessPool:
+            broken.append(c)
+            continue
+        yield result
+    return broken
+
+
+def _alone(candidates: list[Candidate], seconds: float | None) -> Iterator[StoreEntry | Awaiting | None]:
+    """Candidates that were in a pool when a worker died: each again in a pool of its own, so that a second death is
+    its own; that one is stored as a failed capture, as the crawl stores it
+    (:class:`pipelines.parse_pipeline.ParseReportPipeline`)."""
+    for c in candidates:
+        with _pool(1) as pool:
+            started = time.monotonic()
+            try:
+                yield pool.submit(parse_candidate, c, seconds, True).result()
+            except BrokenProcessPool as exc:
+                yield StoreEntry(c.capture, None, parser_version(),
+                                 died_reason(exc, seconds, time.monotonic() - started))
 
 
 # --- progress -------------------------------------------------------------------------------------------------

@@ -221,7 +221,7 @@ def _html_text(body: bytes, ctype_header: str | None, charset: str | None = None
 # --- parsing, in worker processes -------------------------------------------------------------------------
 
 
-def parse_candidate(c: Candidate) -> StoreEntry | Awaiting | None:
+def parse_candidate(c: Candidate, seconds: float | None = None, hard: bool = False) -> StoreEntry | Awaiting | None:
     """Parse one candidate (in a worker process); ``None`` when it is a detail page whose report is its
     attachments (the spider yields those instead of the page); :class:`Awaiting` when it is a report page whose
     pictures have not been gathered yet."""
@@ -231,7 +231,8 @@ def parse_candidate(c: Candidate) -> StoreEntry | Awaiting | None:
         pictures = _shown_pictures(c)
         if pictures:
             return Awaiting(c.capture.record_id, c.capture.warc_file or "", c.capture.warc_offset, pictures)
-    return process_capture(c.body, c.capture, c.content_type_header, dict(c.resources or ()))
+    return process_capture(c.body, c.capture, c.content_type_header, dict(c.resources or ()), seconds=seconds,
+                           hard=hard)
 
 
 def _shown_pictures(c: Candidate) -> tuple[str, ...]:
