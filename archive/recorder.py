@@ -75,6 +75,10 @@ class Recorder:
         self.on_failure = on_failure  # the writer could not write (a full disk): called once, from its thread
         self.writer: RotatingWarcWriter | None = None
         self.dedup: DedupStore | None = None
+        # offsets of groups the writer thread wrote before the crawl thread remembered their payload (a fast writer
+        # finishes a group between submit() and remember_payload()): record id -> offset, taken by remember_payload
+        self._early: dict[str, int] = {}
+        self._early_lock = threading.Lock()
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -134,10 +138,15 @@ class Recorder:
                 stamp.warc_file, stamp.offset = w.warc_file, w.offset
             if dedup is None:
                 return
-            for ex in exchanges:
-                ref = dedup.payloads.get(ex.payload_digest) if ex.payload_digest and ex.revisit is None else None
-                if ref is not None and ref.record_id in offsets:
-                    ref.offset = offsets[ref.record_id].offset
+            with self._early_lock:
+                for ex in exchanges:
+                    if not _original(ex) or ex.record_id not in offsets:
+                        continue
+                    ref = dedup.payloads.get(ex.payload_digest or "")
+                    if ref is not None and ref.record_id == ex.record_id:
+                        ref.offset = offsets[ex.record_id].offset
+                    elif ref is None:  # not remembered yet: remember_payload takes it
+                        self._early[ex.record_id] = offsets[ex.record_id].offset
         return done
 
     # --- deduplication --------------------------------------------------------------------------
@@ -154,10 +163,11 @@ class Recorder:
 
     def remember_payload(self, ex: Exchange, warc_file: str) -> None:
         """A full 2xx capture becomes the original later identical payloads refer to."""
-        if (self.dedup is not None and ex.revisit is None and ex.body and ex.payload_digest
-                and 200 <= ex.status < 300 and not ex.truncated):
-            self.dedup.remember_payload(PayloadRef(ex.payload_digest, cached_target_uri(ex.url), ex.date,
-                                                   ex.record_id, warc_file))
+        if self.dedup is not None and _original(ex):
+            assert ex.payload_digest is not None
+            with self._early_lock:  # the writer thread may be setting this group's offset right now
+                self.dedup.remember_payload(PayloadRef(ex.payload_digest, cached_target_uri(ex.url), ex.date,
+                                                       ex.record_id, warc_file, self._early.pop(ex.record_id, None)))
 
     def remember_url(self, ex: Exchange, etag: str | None, last_modified: str | None, warc_file: str) -> None:
         """A 2xx GET capture (full or revisit) and its validators, for the next run's conditional request."""
@@ -174,6 +184,11 @@ class Recorder:
         if ex.method != "GET":
             return
         self.dedup.remember_url(UrlRef(ex.url, payload, etag, last_modified), warc_file)
+
+
+def _original(ex: Exchange) -> bool:
+    """A full 2xx capture: the original later identical payloads refer to (the dedup store remembers it)."""
+    return bool(ex.revisit is None and ex.body and ex.payload_digest and 200 <= ex.status < 300 and not ex.truncated)
 
 
 def index_info(ex: Exchange, record: Any) -> IndexInfo:
