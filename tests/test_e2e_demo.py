@@ -5,35 +5,20 @@ from __future__ import annotations
 
 import gzip
 import sqlite3
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.portal import start_portal
-from tests.conftest import ROOT
+from tests.conftest import DemoCrawl
 
 
 @pytest.fixture(scope="module")
-def crawled(tmp_path_factory: pytest.TempPathFactory):
-    tmp = tmp_path_factory.mktemp("e2e")
-    portal = start_portal(host="127.0.0.1", port=0, seed=7)
-    try:
-        sources = tmp / "sources.toml"
-        portal.write_sources(sources)
-        archive = tmp / "data"
-        proc = subprocess.run(
-            [sys.executable, "-m", "scrapy", "crawl", "annual_reports",
-             "-s", f"NIANBAO_SOURCES={sources}", "-s", f"ARCHIVE_DIR={archive}", "-s", "LOG_LEVEL=INFO"],
-            cwd=ROOT, capture_output=True, text=True, timeout=600,
-        )
-        assert proc.returncode == 0, proc.stderr[-4000:]
-        yield portal, archive, proc
-    finally:
-        portal.stop()
+def crawled(demo_crawl: DemoCrawl) -> tuple[Any, Path, Any]:
+    """The session's crawl of the demo portal (tests/conftest.py): read only."""
+    return demo_crawl.portal, demo_crawl.archive, demo_crawl.proc
 
 
 def _warc_records(archive: Path) -> list[tuple[str, str, int | None]]:

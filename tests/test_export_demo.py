@@ -18,31 +18,17 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from crawler.portal import start_portal
 from pipelines.catalog.agencies import agency_id, match_key
 from pipelines.catalog.labels import APPLICANT_COLUMNS
 from pipelines.export import export
 from pipelines.key_figures import FIGURES, headings
-from tests.conftest import ROOT, catalog_dump
+from tests.conftest import ROOT, DemoCrawl, catalog_dump
 
 
 @pytest.fixture(scope="module")
-def crawled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]], str]:
-    tmp = tmp_path_factory.mktemp("export-demo")
-    portal = start_portal(host="127.0.0.1", port=0, seed=7)
-    try:
-        sources = tmp / "sources.toml"
-        portal.write_sources(sources)
-        archive = tmp / "data"
-        proc = subprocess.run(
-            [sys.executable, "-m", "scrapy", "crawl", "annual_reports", "-s", f"NIANBAO_SOURCES={sources}",
-             "-s", f"ARCHIVE_DIR={archive}", "-s", "LOG_LEVEL=WARNING"],
-            cwd=ROOT, capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, proc.stderr[-4000:]
-        truth = list(portal.ground_truth)
-    finally:
-        portal.stop()
-    return archive, truth, proc.stdout
+def crawled(demo_crawl: DemoCrawl) -> tuple[Path, list[dict[str, Any]], str]:
+    """The session's crawl of the demo portal (tests/conftest.py): read only."""
+    return demo_crawl.archive, list(demo_crawl.portal.ground_truth), demo_crawl.proc.stdout
 
 
 def _members(archive: Path) -> dict[str, dict[str, Any]]:
