@@ -83,9 +83,15 @@ def _trailing_values(row: list[str]) -> int:
     return k
 
 
+MIN_NAMED = 3  # columns a header must name, in the official order, to place values when it does not name all seven
+
+
 def header_columns(header: list[list[str]], width: int) -> dict[int, int]:
-    """Grid column -> applicant column, from the lowest header word above each column; {} unless all seven
-    columns are found, each once."""
+    """Grid column -> applicant column, from the lowest header word above each column: all seven columns, each
+    found once; or at least :data:`MIN_NAMED` named in the official order left to right, the others placed by
+    their offset from the nearest named one, and left out where that falls outside the grid (a PDF whose table
+    ran off the page's right edge lost its 总计 column: its values are then null, never taken from the next
+    column). Else {}."""
     colmap: dict[int, int] = {}
     for j in range(width):
         leaf = next((h[j] for h in reversed(header) if j < len(h) and h[j] and not _is_value(h[j])), "")
@@ -97,7 +103,37 @@ def header_columns(header: list[list[str]], width: int) -> dict[int, int]:
                     continue  # one header cell spanning two columns
                 return {}
             colmap[j] = idx
-    return colmap if len(colmap) == NCOL else {}
+    if len(colmap) == NCOL:
+        return colmap
+    order = [colmap[j] for j in sorted(colmap)]
+    if len(colmap) < MIN_NAMED or order != sorted(order):
+        return {}
+    # a column the header does not name (a misprinted 自然入, an empty 总计 cell) sits where its neighbours say,
+    # when the grid has a column there; one it has not (cut off at the page's edge) stays out of the map
+    for idx in sorted(set(range(NCOL)) - set(colmap.values())):
+        near = min(colmap, key=lambda j: (abs(colmap[j] - idx), j))
+        j = near + idx - colmap[near]
+        if 0 <= j < width and j not in colmap:
+            colmap[j] = idx
+    order = [colmap[j] for j in sorted(colmap)]
+    return colmap if order == sorted(order) else {}
+
+
+def named_columns(header: list[list[str]], width: int) -> dict[int, int]:
+    """Grid column -> applicant column for each column whose lowest header word names one (any number of them)."""
+    named: dict[int, int] = {}
+    for j in range(width):
+        leaf = next((h[j] for h in reversed(header) if j < len(h) and h[j] and not _is_value(h[j])), "")
+        idx = app_column(leaf) if len(leaf) <= 12 else None
+        if idx is not None:
+            named[j] = idx
+    return named
+
+
+def named_elsewhere(named: dict[int, int], width: int, length: int) -> bool:
+    """The header names a column where reading a row's last seven cells would put another: those are then not the
+    seven columns (a table cut at the page's edge), and the row is not read that way."""
+    return length == width and any(colmap_at != j - (width - NCOL) for j, colmap_at in named.items())
 
 
 ColumnMap = tuple[int, dict[int, int]]  # (grid width, grid column -> applicant column)
@@ -129,6 +165,7 @@ def grid_rows(grid: Grid, inherited: ColumnMap | None = None) -> tuple[list[RowO
         colmap = header_columns(header, width) if header else {}
         return [], ((width, colmap) if colmap else inherited)
     colmap = header_columns(rows[:first_data], width) if rect and first_data > 0 else {}
+    header_names = named_columns(rows[:first_data], width) if rect and first_data > 0 and not colmap else {}
     if not colmap and inherited and rect and inherited[0] == width:
         colmap = inherited[1]
     out: list[RowObs] = []
@@ -136,19 +173,21 @@ def grid_rows(grid: Grid, inherited: ColumnMap | None = None) -> tuple[list[RowO
         if not data:
             continue
         raw = "|".join(row)
-        slots: list[int] | None = None
+        slots: list[int | None] | None = None
         if colmap and len(row) == width and all(_is_value(row[j]) for j in colmap):
             label = _join_label(c for j, c in enumerate(row) if j not in colmap)
             key, score = match_app_row(label) if label else (None, 0.0)
-            slots = sorted(colmap, key=lambda j: colmap[j])
-        elif k >= NCOL:
+            where = {column: j for j, column in colmap.items()}
+            slots = [where.get(column) for column in range(NCOL)]  # None: a column the grid does not have
+        elif k >= NCOL and not named_elsewhere(header_names, width, len(row)):
             end = len(row)
             while end - (len(row) - k) > NCOL and is_blank(row[end - 1]):
                 end -= 1  # padding cells after the total (markdown rows with a trailing empty column)
             slots = list(range(end - NCOL, end))
         if slots is not None:
-            values, bad = _read_values([row[j] for j in slots])
-            conf = [grid.confidence[i][j] for j in slots] if grid.confidence is not None else None
+            values, bad = _read_values(["" if j is None else row[j] for j in slots])
+            conf = ([0.0 if j is None else grid.confidence[i][j] for j in slots] if grid.confidence is not None
+                    else None)
             out.append(RowObs(key, [values], raw, label, score, bad, conf=conf))
         else:
             first = next((j for j, c in enumerate(row) if _is_numeric(c)), len(row) - k)

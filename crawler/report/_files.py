@@ -15,6 +15,12 @@ class AttachmentError(Exception):
     """The attachment cannot be read; the message says why."""
 
 
+# A markdown table slot covered by the cell to its left / above it (a colspan / rowspan), as the PDF reader prints
+# them; the text reader resolves them into one cell's slots (crawler/report/_plaintext.py).
+SPAN_LEFT = "⇐"
+SPAN_UP = "⇑"
+
+
 def md_row(cells: list[str]) -> str:
     """A table row as a markdown line (the text reader's table form)."""
     return "| " + " | ".join(c.replace("|", "｜").replace("\n", "") for c in cells) + " |"

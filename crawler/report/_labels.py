@@ -72,7 +72,7 @@ APP_START_RE = re.compile("|".join(f"(?P<{key}>{p})" for key, p in _APP_STARTS))
 
 # Table 3 columns, matched on the lowest header cell of each column.
 _APP_COLUMN_KEYWORDS: tuple[tuple[int, str], ...] = (
-    (0, r"自然人"), (1, r"商业"), (2, r"科研"), (3, r"公益"), (4, r"法律服务"), (6, r"总计|合计"), (5, r"其他"),
+    (0, r"自然人"), (1, r"商业"), (2, r"科研"), (3, r"公益"), (4, r"法律服务"), (6, r"总计|合计"), (5, r"其[他它]"),
 )  # fmt: skip
 _APP_COLUMN_RES = tuple((i, re.compile(p)) for i, p in _APP_COLUMN_KEYWORDS)
 
@@ -104,7 +104,7 @@ _FIELD_RES = tuple((key, re.compile(p)) for key, p in _FIELD_KEYWORDS)
 _REVIEW_GROUP_KEYWORDS = (("litigation_direct", r"未经复议|直接起诉"), ("litigation_after_review", r"复议后"),
                           ("review", r"行政复议"))
 REVIEW_GROUP_RES = tuple((k, re.compile(p)) for k, p in _REVIEW_GROUP_KEYWORDS)
-_REVIEW_COLUMN_KEYWORDS = ((0, r"维持"), (1, r"纠正"), (2, r"其他"), (3, r"尚未|审结"), (4, r"总计|合计"))
+_REVIEW_COLUMN_KEYWORDS = ((0, r"维持"), (1, r"纠正"), (2, r"其[他它]"), (3, r"尚未|审结"), (4, r"总计|合计"))
 REVIEW_COLUMN_RES = tuple((i, re.compile(p)) for i, p in _REVIEW_COLUMN_KEYWORDS)
 
 
@@ -147,6 +147,10 @@ def match_review_group(label: str) -> tuple[str | None, float]:
 
 @lru_cache(maxsize=4096)
 def app_column(label: str) -> int | None:
+    """The applicant column a header word names (其他 and 其它 both: portals print either); ``None`` for the group
+    heading 法人或其他组织, which names no one column."""
+    if "法人" in label:
+        return None
     for idx, rx in _APP_COLUMN_RES:
         if rx.search(label):
             return idx

@@ -18,8 +18,11 @@ pdfplumber (pdfminer) instead, which gives the same text from the file alone.
 - A table's rows are its cells grouped by top edge, one slot per distinct left edge in the table (``""``
   where a cell spanning from an earlier column or row covers the slot); a cell's text is the characters
   whose centre lies in it, lines joined without a separator.
-- Text outside tables: characters clustered into lines by top edge (within ``SNAP``), left to right, a space
+- Text outside tables: characters clustered into lines by their vertical middles, left to right, a space
   where the gap exceeds ``SNAP`` points.
+- A table missing its top or bottom rule (continued from the page before; a first row marked ``border-top:none``)
+  is closed where three vertical rules or more start or end together; a cell past the page's edge is marked
+  ``CUT`` (its number may be cut short).
 """
 
 from __future__ import annotations
@@ -27,13 +30,18 @@ from __future__ import annotations
 import bisect
 import ctypes
 import io
+import re
 import threading
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from crawler.report._files import AttachmentError, md_row
+from crawler.report._digits import is_blank, read_number
+from crawler.report._files import SPAN_LEFT, SPAN_UP, AttachmentError, md_row
+from crawler.report._labels import match_active_row, match_app_row, match_review_group
+from crawler.textfix.charmodel import simplified_char
 
 if TYPE_CHECKING:
     from pypdfium2 import PdfPage
@@ -45,6 +53,10 @@ JOIN = 3.0
 MIN_EDGE = 3.0
 MAX_PAGES = 200  # a report is a few pages; more is not a report, and reading it would only cost time
 MAX_OBJECTS = 100_000  # path objects per page (nested ones included): past this the page's rules are not read
+
+# A cell that runs past the page's edge (a table wider than the page) shows only part of what it holds: "204" can
+# print as "20". Its text gets this mark, so that no number is read from it (the parser reports the cell).
+CUT = "✂"
 
 _LOCK = threading.Lock()  # PDFium is not thread-safe
 
@@ -86,7 +98,7 @@ Cell = tuple[float, float, float, float]  # x0, top, x1, bottom
 def pdf_text(content: bytes) -> str:
     import pypdfium2 as pdfium
 
-    out: list[str] = []
+    pages: list[list[str | _TablePiece]] = []
     with _LOCK:
         try:
             doc = pdfium.PdfDocument(content)
@@ -99,7 +111,7 @@ def pdf_text(content: bytes) -> str:
             for index in range(count):
                 page = doc[index]
                 try:
-                    out.extend(_pdfminer_page(content, index) if _loses_runs(page) else _page_pieces(page))
+                    pages.append(list(_pdfminer_page(content, index)) if _loses_runs(page) else _page_pieces(page))
                 finally:
                     page.close()
         except AttachmentError:
@@ -108,7 +120,8 @@ def pdf_text(content: bytes) -> str:
             raise AttachmentError(f"unreadable PDF: {type(e).__name__}: {e}") from e
         finally:
             doc.close()
-    return "\n".join(out)
+    _join_split_rows(pages)
+    return "\n".join(str(piece) for page in pages for piece in page)
 
 
 def _loses_runs(page: PdfPage) -> bool:
@@ -155,12 +168,17 @@ def _pdfminer_page(content: bytes, index: int) -> list[str]:
         body = page.filter(outside) if boxes else page
         pieces: list[tuple[float, str]] = [(float(line["top"]), line["text"]) for line in body.extract_text_lines()]
         for t in tables:
-            rows = [md_row([(c or "") for c in row]) for row in t.extract()]
+            texts: dict[Cell, str] = {}
+            for row, printed in zip(t.rows, t.extract(), strict=True):
+                for cell, text in zip(row.cells, printed, strict=True):
+                    if cell is not None:
+                        texts[tuple(float(v) for v in cell)] = text or ""  # type: ignore[index]
+            rows = [md_row(slots) for slots in _slot_texts(list(texts), texts.__getitem__)]
             pieces.append((float(t.bbox[1]), "\n" + "\n".join(rows) + "\n"))
     return [text for _, text in sorted(pieces, key=lambda p: p[0])]
 
 
-def _page_pieces(page: PdfPage) -> list[str]:
+def _page_pieces(page: PdfPage) -> list[str | _TablePiece]:
     height = float(page.get_height())
     chars = _chars(page, height)
     tables = _tables(_edges(page, height))
@@ -170,14 +188,98 @@ def _page_pieces(page: PdfPage) -> list[str]:
         x, y = c.h_mid, c.v_mid
         return not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)
 
-    pieces: list[tuple[float, str]] = [(top, text) for top, text in _lines([c for c in chars if outside(c)])]
+    pieces: list[tuple[float, str | _TablePiece]] = [
+        (top, text) for top, text in _lines([c for c in chars if outside(c)])]
     if tables:
         by_mid = sorted(chars, key=lambda c: c.v_mid)
         mids = [c.v_mid for c in by_mid]
+        width = float(page.get_width())
+
+        def text(cell: Cell) -> str:
+            inside = _cell_text(cell, by_mid, mids)
+            if cell[0] < -SNAP or cell[2] > width + SNAP or cell[1] < -SNAP or cell[3] > height + SNAP:
+                return inside + CUT  # past the page's edge: what is printed there is not all of it
+            return inside
+
         for table, box in zip(tables, boxes, strict=True):
-            rows = [md_row([_cell_text(cell, by_mid, mids) if cell else "" for cell in row]) for row in _rows(table)]
-            pieces.append((box[1], "\n" + "\n".join(rows) + "\n"))
-    return [text for _, text in sorted(pieces, key=lambda p: p[0])]
+            pieces.append((box[1], _TablePiece(tuple(sorted({c[0] for c in table})), _slot_texts(table, text))))
+    return [piece for _, piece in sorted(pieces, key=lambda p: p[0])]
+
+
+@dataclass(slots=True)
+class _TablePiece:
+    xs: tuple[float, ...]  # the slots' left edges
+    rows: list[list[str]]
+
+    def __str__(self) -> str:
+        return "\n" + "\n".join(md_row(slots) for slots in self.rows) + "\n"
+
+
+def _join_split_rows(pages: list[list[str | _TablePiece]]) -> None:
+    """A table row that a page break cut in two (Word and LibreOffice let a row break across pages: ``20`` at the
+    foot of one page, ``4`` at the head of the next, for 204) is put back together: where the last table of a page
+    and the first piece of the next that is not a short line (a page number) are tables with the same columns,
+    and the next table's first row has no label of its own — none at all, or a fragment no row of the form
+    matches while the two halves joined match one — each of its slots is appended to the slot above."""
+    for before, after in zip(pages, pages[1:], strict=False):
+        last = next((p for p in reversed(before) if not (isinstance(p, str) and _furniture(p))), None)
+        first_at = next((i for i, p in enumerate(after) if not (isinstance(p, str) and _furniture(p))), None)
+        if not isinstance(last, _TablePiece) or first_at is None:
+            continue
+        first = after[first_at]
+        if not isinstance(first, _TablePiece) or not last.rows or not first.rows:
+            continue
+        upper, lower = last.rows[-1], first.rows[0]
+        # the lower row's slots by the upper table's columns (the same left edge): the two pages' tables may cut
+        # their columns differently where spans differ, but every slot of the lower row that holds something must
+        # be one of the upper table's columns
+        at = {i: j for i, x in enumerate(first.xs) for j, y in enumerate(last.xs) if abs(x - y) <= SNAP}
+        if any(i not in at for i, c in enumerate(lower) if c.strip() and c not in (SPAN_LEFT, SPAN_UP)):
+            continue
+        placed = [""] * len(upper)
+        for i, c in enumerate(lower):
+            if i in at and c.strip() and c not in (SPAN_LEFT, SPAN_UP):
+                placed[at[i]] = _joined(placed[at[i]], c)
+        if not _continues(upper, placed):
+            continue
+        last.rows[-1] = [_joined(a, b) for a, b in zip(upper, placed, strict=True)]
+        del first.rows[0]
+        if not first.rows:
+            del after[first_at]
+
+
+def _furniture(line: str) -> bool:
+    """A line a page prints around its body: a page number (— 6 —, 第6页, 6/12), nothing else."""
+    return bool(re.fullmatch(r"\s*[-—–－]*\s*(第\s*)?\d{1,3}\s*(页|/\s*\d{1,3})?\s*[-—–－]*\s*", line))
+
+
+def _label_of(row: list[str]) -> str:
+    cells = [c for c in row if c not in (SPAN_LEFT, SPAN_UP) and c.strip()
+             and read_number(unicodedata.normalize("NFKC", c)) is None and not is_blank(c)]
+    return "".join(dict.fromkeys(cells))
+
+
+def _matches(label: str) -> bool:
+    simple = "".join(simplified_char(ch) for ch in label)  # the text repair makes Traditional labels Simplified later
+    return any(match(simple)[0] is not None for match in (match_app_row, match_active_row, match_review_group))
+
+
+def _continues(upper: list[str], lower: list[str]) -> bool:
+    if not any(c.strip() and c not in (SPAN_LEFT, SPAN_UP) for c in lower):
+        return False
+    label = _label_of(lower)
+    if not label:
+        return True  # a row of the form always has a label: this is the foot of the row above
+    joined = _label_of([_joined(a, b) for a, b in zip(upper, lower, strict=True)])
+    return not _matches(label) and _matches(joined)
+
+
+def _joined(upper: str, lower: str) -> str:
+    if lower in (SPAN_LEFT, SPAN_UP) or not lower.strip():
+        return upper
+    if upper in (SPAN_LEFT, SPAN_UP) or not upper.strip():
+        return lower
+    return upper + lower
 
 
 def _chars(page: PdfPage, height: float) -> list[_Char]:
@@ -212,7 +314,7 @@ def _chars(page: PdfPage, height: float) -> list[_Char]:
 def _lines(chars: list[_Char]) -> Iterator[tuple[float, str]]:
     """(top, text) per line: characters clustered by top edge, left to right, words split at gaps and blanks
     (a blank character only splits: runs of them are one space, none at either end)."""
-    for line in _cluster(sorted(chars, key=lambda c: c.top), lambda c: c.top):
+    for line in _rows_of(chars):
         line.sort(key=lambda c: c.x0)
         parts: list[str] = []
         prev: _Char | None = None
@@ -227,6 +329,23 @@ def _lines(chars: list[_Char]) -> Iterator[tuple[float, str]]:
             prev, blank = c, False
         if parts:
             yield min(c.top for c in line if c.text != " "), "".join(parts)
+
+
+def _rows_of(chars: list[_Char]) -> list[list[_Char]]:
+    """Characters grouped into printed lines by their vertical middles: a character whose middle is within
+    ``max(SNAP, 0.4 × its height)`` of the previous one's (in middle order) is on its line. Not by top edge:
+    PDFium's box of a full-width full stop, minus or comma starts lower or higher than its digits' by more than
+    ``SNAP`` (``１６９６０７６．５９`` came out as two lines, ``－８`` as ``８－``), while their middles stay close;
+    lines are a leading (≥ the font size) apart."""
+    rows: list[list[_Char]] = []
+    last: float | None = None
+    for c in sorted(chars, key=lambda c: c.top + c.bottom):
+        mid = (c.top + c.bottom) / 2
+        if last is None or mid - last > max(SNAP, 0.4 * (c.bottom - c.top)):
+            rows.append([])
+        rows[-1].append(c)
+        last = mid
+    return rows
 
 
 def _cluster(items: list[T], key: Callable[[T], float]) -> list[list[T]]:
@@ -331,8 +450,34 @@ def _merge(edges: list[_Edge], vertical: bool) -> list[_Edge]:
     return [e for e in joined if e.end - e.start >= MIN_EDGE]
 
 
+def _open_ends(verticals: list[_Edge], horizontals: list[_Edge]) -> list[_Edge]:
+    """The rules a table left out at its top or bottom: where three vertical rules or more that cross a horizontal
+    rule start (or end) at one height with no horizontal rule there, the line joining them. A table continued
+    from the page before, or one whose first row's cells say ``border-top:none`` (Word's HTML marks every row
+    but the first so, and a row copied out of a table keeps it), prints its first row open at the top; without
+    the line that row is no cell and its label and numbers come out as loose text."""
+    crossing = [v for v in verticals
+                if any(v.start + SNAP < h.pos < v.end + SNAP and h.start - SNAP <= v.pos <= h.end + SNAP
+                       for h in horizontals)]
+    added: list[_Edge] = []
+    for ends in (lambda v: v.start, lambda v: v.end):
+        for group in _cluster(sorted(crossing, key=ends), ends):
+            if len(group) < 3:
+                continue
+            y = sum(ends(v) for v in group) / len(group)
+            x0, x1 = min(v.pos for v in group), max(v.pos for v in group)
+            covered = sum(max(0.0, min(h.end, x1) - max(h.start, x0)) for h in horizontals
+                          if abs(h.pos - y) <= SNAP)
+            if covered < 0.9 * (x1 - x0):
+                added.append(_Edge(False, y, x0, x1))
+    return added
+
+
 def _tables(raw_edges: list[_Edge]) -> list[list[Cell]]:
     verticals, horizontals = _merge(raw_edges, True), _merge(raw_edges, False)
+    closing = _open_ends(verticals, horizontals)
+    if closing:
+        horizontals = _merge(horizontals + closing, False)
     for n, e in enumerate(verticals + horizontals):
         e.ident = n
     # intersections: point -> (ids of the vertical edges through it, ids of the horizontal ones)
@@ -410,6 +555,32 @@ def _group_cells(cells: list[Cell]) -> list[list[Cell]]:
 
 def _bbox(cells: list[Cell]) -> Cell:
     return (min(c[0] for c in cells), min(c[1] for c in cells), max(c[2] for c in cells), max(c[3] for c in cells))
+
+
+def _slot_texts(cells: list[Cell], text: Callable[[Cell], str]) -> list[list[str]]:
+    """The table as rows of slot texts. A slot no cell starts in but one covers (a colspan or rowspan) is
+    :data:`SPAN_LEFT` when that cell also covers the slot to its left, else :data:`SPAN_UP`: the text reader gives
+    such slots the covering cell's text and identity, as an HTML grid fills a spanned cell's slots (a slot covered by
+    a label is then not taken for a blank value cell, and a number spanning two slots is one cell)."""
+    xs = sorted({c[0] for c in cells})
+    out: list[list[str]] = []
+    texts: dict[Cell, str] = {}
+    for row in _rows(cells):
+        top = next(c[1] for c in row if c is not None)
+        slots: list[str] = []
+        for i, cell in enumerate(row):
+            if cell is not None:
+                texts[cell] = texts.get(cell) or text(cell)
+                slots.append(texts[cell])
+                continue
+            x = xs[i]
+            cover = next((c for c in cells if c[0] - SNAP <= x < c[2] - SNAP and c[1] - SNAP <= top < c[3] - SNAP), None)
+            if cover is None:
+                slots.append("")
+            else:  # a cell of this row spanning columns, or one from a row above spanning rows
+                slots.append(SPAN_LEFT if abs(cover[1] - top) <= SNAP else SPAN_UP)
+        out.append(slots)
+    return out
 
 
 def _rows(cells: list[Cell]) -> list[list[Cell | None]]:

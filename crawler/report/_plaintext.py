@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from crawler.report._blocks import Block, Grid, cell_text, line_text
+from crawler.report._files import SPAN_LEFT, SPAN_UP
 
 _DUMP_RULE = re.compile(r"^=+\s*正文\s*=+$")
 _DUMP_FIELD = re.compile(r"^(标题|发布时间|文号|发布机构|栏目|原文链接|来源|发文机关|成文日期)\s*[:：]\s*(.*)$")
@@ -80,5 +81,32 @@ def _markdown_table(lines: list[str], i: int, blocks: list[Block]) -> int:
         inner = raw[1:-1] if raw.endswith("|") else raw[1:]
         rows.append([cell_text(c) for c in inner.split("|")])
     if rows:
-        blocks.append(Grid(rows))
+        blocks.append(_spanned(rows))
     return i
+
+
+def _spanned(rows: list[list[str]]) -> Grid:
+    """A markdown table's grid; slots marked as covered by the cell to the left or above (the PDF reader's
+    ``SPAN_LEFT`` / ``SPAN_UP``) take that cell's text and identity, as an HTML table's spans do."""
+    if not any(c in (SPAN_LEFT, SPAN_UP) for row in rows for c in row):
+        return Grid(rows)
+    out: list[list[str]] = []
+    ids: list[list[int]] = []
+    serial = 0
+    for r, row in enumerate(rows):
+        texts: list[str] = []
+        rid: list[int] = []
+        for c, cell in enumerate(row):
+            source = None
+            if cell == SPAN_LEFT and c > 0:
+                source = (texts[c - 1], rid[c - 1])
+            elif cell == SPAN_UP and r > 0 and c < len(out[r - 1]):
+                source = (out[r - 1][c], ids[r - 1][c])
+            if source is None:
+                serial += 1
+                source = ("" if cell in (SPAN_LEFT, SPAN_UP) else cell, serial)
+            texts.append(source[0])
+            rid.append(source[1])
+        out.append(texts)
+        ids.append(rid)
+    return Grid(out, ids)

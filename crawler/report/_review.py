@@ -67,6 +67,8 @@ def grid_review(grid: Grid) -> tuple[dict[str, Values] | None, str | None, Confi
                 return groups, None, ({g: conf_of(i, js) for g, js in slots.items()} if grid.confidence else None)
             cells = [_value(c) for c in row[len(row) - k:]]
             while len(cells) > 15 and row[len(row) - len(cells)] == "":
+                if _under_a_result_word(rows[:i], len(row) - len(cells)):
+                    return None, "|".join(row), None  # a column of the table, not padding: no reading places it
                 cells.pop(0)
             if len(cells) == 15:
                 first = len(row) - 15
@@ -77,6 +79,9 @@ def grid_review(grid: Grid) -> tuple[dict[str, Values] | None, str | None, Confi
             label = "".join(dict.fromkeys(c for c in row[: len(row) - k] if c))
             vals = [_value(c) for c in row[len(row) - 5:]]
             last5 = range(len(row) - 5, len(row))
+            over = [_result_over(rows[:i], j) for j in last5]
+            if any(w is not None and w != n for n, w in enumerate(over)):
+                continue  # the header puts other columns over these five cells: they do not line up with it
             if label:
                 key, _ = match_review_group(label)
                 if key is not None and any(row[len(row) - 5:]):
@@ -99,6 +104,23 @@ def grid_review(grid: Grid) -> tuple[dict[str, Values] | None, str | None, Confi
         return (dict(zip(REVIEW_GROUPS, fives, strict=True)), None,
                 dict(zip(REVIEW_GROUPS, fives_conf, strict=True)) if grid.confidence is not None else None)
     return None, None, None
+
+
+def _result_over(header: list[list[str]], j: int) -> int | None:
+    """The result column (0-4) the lowest header word over slot ``j`` names, if one does."""
+    for h in reversed(header):
+        if j < len(h) and h[j]:
+            idx = review_column(h[j])
+            if idx is not None:
+                return idx
+    return None
+
+
+def _under_a_result_word(header: list[list[str]], j: int) -> bool:
+    """Whether a header row names a result column (维持, 纠正, …) over slot ``j``: a blank there is a cell of the
+    table (a PDF whose empty columns collapsed no longer lines its cells up with the header), not a label's
+    padding to drop."""
+    return any(j < len(h) and h[j] and review_column(h[j]) is not None for h in header)
 
 
 def _rect_mapping(header: list[list[str]], row: list[str]) -> tuple[dict[str, Values], dict[str, list[int]]] | None:
