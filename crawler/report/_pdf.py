@@ -563,22 +563,27 @@ def _slot_texts(cells: list[Cell], text: Callable[[Cell], str]) -> list[list[str
     such slots the covering cell's text and identity, as an HTML grid fills a spanned cell's slots (a slot covered by
     a label is then not taken for a blank value cell, and a number spanning two slots is one cell)."""
     xs = sorted({c[0] for c in cells})
+    grid = _rows(cells)
+    tops = [next(c[1] for c in row if c is not None) for row in grid]
+    covered: dict[tuple[int, int], Cell] = {}  # (row, slot) -> the cell covering it; work: the grid's size
+    for c in cells:
+        for r in range(bisect.bisect_left(tops, c[1] - SNAP), bisect.bisect_left(tops, c[3] - SNAP)):
+            for i in range(bisect.bisect_left(xs, c[0] - SNAP), bisect.bisect_left(xs, c[2] - SNAP)):
+                covered.setdefault((r, i), c)
     out: list[list[str]] = []
     texts: dict[Cell, str] = {}
-    for row in _rows(cells):
-        top = next(c[1] for c in row if c is not None)
+    for r, row in enumerate(grid):
         slots: list[str] = []
         for i, cell in enumerate(row):
             if cell is not None:
                 texts[cell] = texts.get(cell) or text(cell)
                 slots.append(texts[cell])
                 continue
-            x = xs[i]
-            cover = next((c for c in cells if c[0] - SNAP <= x < c[2] - SNAP and c[1] - SNAP <= top < c[3] - SNAP), None)
+            cover = covered.get((r, i))
             if cover is None:
                 slots.append("")
             else:  # a cell of this row spanning columns, or one from a row above spanning rows
-                slots.append(SPAN_LEFT if abs(cover[1] - top) <= SNAP else SPAN_UP)
+                slots.append(SPAN_LEFT if abs(cover[1] - tops[r]) <= SNAP else SPAN_UP)
         out.append(slots)
     return out
 
