@@ -179,7 +179,9 @@ def grid_rows(grid: Grid, inherited: ColumnMap | None = None) -> tuple[list[RowO
             key, score = match_app_row(label) if label else (None, 0.0)
             where = {column: j for j, column in colmap.items()}
             slots = [where.get(column) for column in range(NCOL)]  # None: a column the grid does not have
-        elif k >= NCOL and not named_elsewhere(header_names, width, len(row)):
+        elif k >= NCOL and not colmap and not named_elsewhere(header_names, width, len(row)):
+            # (a header that names the seven columns where this row has no numbers says its cells are not
+            # the last seven: a PDF whose body cells do not line up with the header)
             end = len(row)
             while end - (len(row) - k) > NCOL and is_blank(row[end - 1]):
                 end -= 1  # padding cells after the total (markdown rows with a trailing empty column)
