@@ -10,6 +10,6 @@ from __future__ import annotations
 from crawler.report._model import Issue, Report, Section, Subsection
 from crawler.report._parse import parse_report
 
-PARSER_VERSION = "1.3.0"
+PARSER_VERSION = "1.4.0"
 
 __all__ = ["PARSER_VERSION", "Issue", "Report", "Section", "Subsection", "parse_report"]
