@@ -51,6 +51,15 @@ def _items() -> list[ReportItem]:
     return items
 
 
+def _slow_item() -> ReportItem:
+    """A report page with a ~2 MB table: about a second of parsing, so that a worker is surely busy with it."""
+    row = "<tr><td>（一）某某类别的名称很长的一行</td>" + "<td>1</td>" * 7 + "</tr>"
+    body = ("<html><head><title>2023年政府信息公开工作年度报告</title></head><body><p>一、总体情况</p><table>"
+            + row * 12000 + "</table></body></html>").encode()
+    return ReportItem(url="http://127.0.0.1/slow.html", body=body, status=200,
+                      headers={"Content-Type": ["text/html; charset=utf-8"]}, routing=ROUTING)
+
+
 def _pipeline(workers: int) -> tuple[ParseReportPipeline, Stats]:
     stats = Stats()
     pipe = ParseReportPipeline(stats, workers)  # type: ignore[arg-type]
@@ -111,9 +120,9 @@ def test_a_killed_worker_costs_a_retry_not_the_document() -> None:
         try:
             warm = _items()[:1]
             await pipe.process_item(warm[0])  # the worker is up and has imported the parser
-            items = _items()
+            items = [_slow_item(), *_items()]  # the first keeps the worker busy for about a second
             pending = [asyncio.ensure_future(pipe.process_item(item)) for item in items]
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)
             assert _kill_workers(pipe.executor) == 1
             done = await asyncio.gather(*pending)
         finally:
