@@ -11,15 +11,18 @@ import random
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from crawler.portal import generate_report
 from crawler.portal.variants import check_parse, random_combination, render_variant
 from crawler.report import parse_report
-from crawler.report._applications import NCOL, header_columns, named_columns, named_elsewhere
+from crawler.report._applications import header_columns, named_columns, named_elsewhere
+from crawler.report._digits import read_number
 from crawler.report._labels import app_column
-from crawler.report._pdf import CUT, _Char, _Edge, _rows_of, _tables
+from crawler.report._pdf import CUT, _Char, _Edge, _rows_of, _tables, pdf_text
+from tests.test_report_pdf import _canvas_pdf
 
 
 def _char(text: str, x0: float, top: float, bottom: float) -> _Char:
@@ -74,7 +77,6 @@ def test_a_header_that_places_columns_elsewhere_forbids_the_last_seven_reading()
     assert named == {4: 1, 5: 2}
     assert named_elsewhere(named, 8, 8), "the last seven cells would put 商业企业 in column 3, not 4"
     assert not named_elsewhere({j: j - 1 for j in range(1, 8)}, 8, 8)
-    assert NCOL == 7
 
 
 def _soffice() -> str | None:
@@ -109,8 +111,19 @@ def test_variants_printed_to_pdf_by_libreoffice_have_no_wrong_value(tmp_path: Pa
     assert wrong == []
 
 
-def test_a_cell_past_the_page_edge_is_marked() -> None:
-    assert CUT == "✂"
-    from crawler.report._digits import is_blank, read_number
+def test_a_cell_past_the_page_edge_is_marked_and_read_as_no_number() -> None:
+    def draw(c: Any) -> None:  # a 2×3 table whose last column runs past the right edge of the A4 page (595 pt)
+        xs, ys = [300, 420, 540, 660], [700, 670, 640]
+        c.setFont("STSong-Light", 10)
+        for y in ys:
+            c.line(xs[0], y, xs[-1], y)
+        for x in xs:
+            c.line(x, ys[0], x, ys[-1])
+        for x, text in zip(xs, ["规章", "3", "204"], strict=False):
+            c.drawString(x + 5, 650, text)
 
-    assert read_number("20" + CUT) is None and not is_blank(CUT)
+    text = pdf_text(_canvas_pdf(draw))
+    row = next(line for line in text.splitlines() if "规章" in line)
+    assert row.split("|")[2].strip() == "3", "a cell inside the page is read as printed"
+    assert row.split("|")[3].strip().endswith(CUT), "the cell past the edge is marked"
+    assert read_number(row.split("|")[3].strip()) is None

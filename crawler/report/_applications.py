@@ -94,8 +94,7 @@ def header_columns(header: list[list[str]], width: int) -> dict[int, int]:
     column). Else {}."""
     colmap: dict[int, int] = {}
     for j in range(width):
-        leaf = next((h[j] for h in reversed(header) if j < len(h) and h[j] and not _is_value(h[j])), "")
-        idx = app_column(leaf) if len(leaf) <= 12 else None
+        idx = _leaf_column(header, j)
         if idx is not None:
             if idx in colmap.values():
                 prev = next(k for k, v in colmap.items() if v == idx)
@@ -121,13 +120,13 @@ def header_columns(header: list[list[str]], width: int) -> dict[int, int]:
 
 def named_columns(header: list[list[str]], width: int) -> dict[int, int]:
     """Grid column -> applicant column for each column whose lowest header word names one (any number of them)."""
-    named: dict[int, int] = {}
-    for j in range(width):
-        leaf = next((h[j] for h in reversed(header) if j < len(h) and h[j] and not _is_value(h[j])), "")
-        idx = app_column(leaf) if len(leaf) <= 12 else None
-        if idx is not None:
-            named[j] = idx
-    return named
+    return {j: idx for j in range(width) if (idx := _leaf_column(header, j)) is not None}
+
+
+def _leaf_column(header: list[list[str]], j: int) -> int | None:
+    """The applicant column the lowest header word above grid column ``j`` names, if it names one."""
+    leaf = next((h[j] for h in reversed(header) if j < len(h) and h[j] and not _is_value(h[j])), "")
+    return app_column(leaf) if len(leaf) <= 12 else None
 
 
 def named_elsewhere(named: dict[int, int], width: int, length: int) -> bool:
@@ -179,9 +178,9 @@ def grid_rows(grid: Grid, inherited: ColumnMap | None = None) -> tuple[list[RowO
             key, score = match_app_row(label) if label else (None, 0.0)
             where = {column: j for j, column in colmap.items()}
             slots = [where.get(column) for column in range(NCOL)]  # None: a column the grid does not have
+        # not when a header placed the columns and this row does not fit it, nor when the header names a column
+        # where the last seven would put another: a PDF whose body cells do not line up with its header
         elif k >= NCOL and not colmap and not named_elsewhere(header_names, width, len(row)):
-            # (a header that names the seven columns where this row has no numbers says its cells are not
-            # the last seven: a PDF whose body cells do not line up with the header)
             end = len(row)
             while end - (len(row) - k) > NCOL and is_blank(row[end - 1]):
                 end -= 1  # padding cells after the total (markdown rows with a trailing empty column)

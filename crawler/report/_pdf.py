@@ -15,9 +15,10 @@ pdfplumber (pdfminer) instead, which gives the same text from the file alone.
   up to ``JOIN`` are joined; edges shorter than ``MIN_EDGE`` are dropped.
 - Intersections of vertical and horizontal edges (within ``SNAP``); a cell is the smallest rectangle whose
   four corners are intersections joined by edges; cells sharing corners form a table (two cells at least).
-- A table's rows are its cells grouped by top edge, one slot per distinct left edge in the table (``""``
-  where a cell spanning from an earlier column or row covers the slot); a cell's text is the characters
-  whose centre lies in it, lines joined without a separator.
+- A table's rows are its cells grouped by top edge, one slot per distinct left edge in the table (``SPAN_LEFT``
+  or ``SPAN_UP`` where a cell spanning from an earlier column or row covers the slot, ``""`` where none does); a
+  cell's text is the characters whose centre lies in it, lines joined without a separator. A row a page break
+  cut in two is joined back (:func:`_join_split_rows`).
 - Text outside tables: characters clustered into lines by their vertical middles, left to right, a space
   where the gap exceeds ``SNAP`` points.
 - A table missing its top or bottom rule (continued from the page before; a first row marked ``border-top:none``)
@@ -248,9 +249,12 @@ def _join_split_rows(pages: list[list[str | _TablePiece]]) -> None:
             del after[first_at]
 
 
+_PAGE_NUMBER = re.compile(r"\s*[-—–－]*\s*(第\s*)?\d{1,3}\s*(页|/\s*\d{1,3})?\s*[-—–－]*\s*")
+
+
 def _furniture(line: str) -> bool:
     """A line a page prints around its body: a page number (— 6 —, 第6页, 6/12), nothing else."""
-    return bool(re.fullmatch(r"\s*[-—–－]*\s*(第\s*)?\d{1,3}\s*(页|/\s*\d{1,3})?\s*[-—–－]*\s*", line))
+    return bool(_PAGE_NUMBER.fullmatch(line))
 
 
 def _label_of(row: list[str]) -> str:
@@ -312,7 +316,7 @@ def _chars(page: PdfPage, height: float) -> list[_Char]:
 
 
 def _lines(chars: list[_Char]) -> Iterator[tuple[float, str]]:
-    """(top, text) per line: characters clustered by top edge, left to right, words split at gaps and blanks
+    """(top, text) per line: characters grouped into lines (:func:`_rows_of`), left to right, words split at gaps and blanks
     (a blank character only splits: runs of them are one space, none at either end)."""
     for line in _rows_of(chars):
         line.sort(key=lambda c: c.x0)
@@ -571,13 +575,11 @@ def _slot_texts(cells: list[Cell], text: Callable[[Cell], str]) -> list[list[str
             for i in range(bisect.bisect_left(xs, c[0] - SNAP), bisect.bisect_left(xs, c[2] - SNAP)):
                 covered.setdefault((r, i), c)
     out: list[list[str]] = []
-    texts: dict[Cell, str] = {}
     for r, row in enumerate(grid):
         slots: list[str] = []
         for i, cell in enumerate(row):
-            if cell is not None:
-                texts[cell] = texts.get(cell) or text(cell)
-                slots.append(texts[cell])
+            if cell is not None:  # a cell is in the grid once: where it starts
+                slots.append(text(cell))
                 continue
             cover = covered.get((r, i))
             if cover is None:

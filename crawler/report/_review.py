@@ -67,8 +67,10 @@ def grid_review(grid: Grid) -> tuple[dict[str, Values] | None, str | None, Confi
                 return groups, None, ({g: conf_of(i, js) for g, js in slots.items()} if grid.confidence else None)
             cells = [_value(c) for c in row[len(row) - k:]]
             while len(cells) > 15 and row[len(row) - len(cells)] == "":
-                if _under_a_result_word(rows[:i], len(row) - len(cells)):
-                    return None, "|".join(row), None  # a column of the table, not padding: no reading places it
+                if _result_over(rows[:i], len(row) - len(cells)) is not None:
+                    # a header names a result column over this blank: a cell of the table (a PDF whose empty
+                    # columns collapsed no longer lines up with its header), not a label's padding to drop
+                    return None, "|".join(row), None
                 cells.pop(0)
             if len(cells) == 15:
                 first = len(row) - 15
@@ -114,13 +116,6 @@ def _result_over(header: list[list[str]], j: int) -> int | None:
             if idx is not None:
                 return idx
     return None
-
-
-def _under_a_result_word(header: list[list[str]], j: int) -> bool:
-    """Whether a header row names a result column (维持, 纠正, …) over slot ``j``: a blank there is a cell of the
-    table (a PDF whose empty columns collapsed no longer lines its cells up with the header), not a label's
-    padding to drop."""
-    return any(j < len(h) and h[j] and review_column(h[j]) is not None for h in header)
 
 
 def _rect_mapping(header: list[list[str]], row: list[str]) -> tuple[dict[str, Values], dict[str, list[int]]] | None:
