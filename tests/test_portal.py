@@ -208,8 +208,11 @@ def test_scrapy_portal_serves_in_the_foreground_and_writes_sources(tmp_path: Pat
     import signal
 
     out = tmp_path / "sources.toml"
+    # Ctrl-C is SIGINT at its default in the child even when the test runner ignores it (a shell starts background
+    # jobs with SIGINT ignored, the child inherits that, and Python then installs no KeyboardInterrupt handler)
     proc = subprocess.Popen([sys.executable, "-m", "scrapy", "portal", "--port", "0", "--sources-out", str(out),
-                             "--sites", "trs"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--sites", "trs"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline()
