@@ -175,14 +175,13 @@ def chaos(work: Path, *, kills: int = 10, seed: int = 1, sites: list[str] | None
                 break
             run.kill()
             result.kills.append(landed)
+            _post_mortem(work, len(result.kills), archive, run)
             if progress:
                 print(f"  kill {len(result.kills)}: {landed}", flush=True)
-        frontier = archive / "state" / "job" / "frontier.sqlite"
-        if frontier.exists():  # what the last kill left, for a post-mortem of a failed round
-            shutil.copy(frontier, work / "frontier-before-final.sqlite")
         final = _Run(cmd)
         final.proc.wait(timeout=600)
         final.reader.join(timeout=10)
+        _post_mortem(work, len(result.kills) + 1, archive, final)
         result.exit_status = final.proc.returncode
         result.stderr_tail = "".join(final.lines[-40:])
         _check(result, archive, portal)
@@ -190,6 +189,27 @@ def chaos(work: Path, *, kills: int = 10, seed: int = 1, sites: list[str] | None
         portal.stop()
         result.seconds = time.monotonic() - started
     return result
+
+
+def _post_mortem(work: Path, n: int, archive: Path, run: _Run) -> None:
+    """What run ``n`` left, for the post-mortem of a failed round: its log, and consistent copies (WAL included)
+    of the frontier and the incremental state as the next run finds them."""
+    folder = work / "runs"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{n:02d}.log").write_text("".join(run.lines), encoding="utf-8")
+    for name, path in (("frontier", archive / "state" / "job" / "frontier.sqlite"),
+                       ("incremental", archive / "state" / "incremental.sqlite")):
+        if not path.exists():
+            continue
+        src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        dst = sqlite3.connect(folder / f"{n:02d}-{name}.sqlite")
+        try:
+            src.backup(dst)
+        except sqlite3.Error as e:  # a kill can leave it mid-transaction; the next run's own open recovers it
+            (folder / f"{n:02d}-{name}.error").write_text(str(e), encoding="utf-8")
+        finally:
+            src.close()
+            dst.close()
 
 
 def _check(result: ChaosResult, archive: Path, portal: object) -> None:

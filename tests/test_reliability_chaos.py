@@ -19,13 +19,7 @@ def test_ten_kills_then_the_catalog_is_the_ground_truth_once(tmp_path: Path, see
     assert len(result.kills) == 10 and not any("finished first" in k for k in result.kills), summary
     assert {"mend", "startup", "catch-up"} & set(result.kills), summary  # some kills hit the resume itself
     assert result.exit_status == 0, result.stderr_tail
-    assert result.extra == [] and result.twice == [] and result.wrong == [], summary
+    assert result.lost == [] and result.extra == [] and result.twice == [] and result.wrong == [], summary
     assert result.bad_warcs == [] and result.open_left == [], summary
     assert result.refused == 0 and result.robots_hits == 0, summary
     assert result.rebuild_equal, summary
-    if result.lost:
-        # A known, open defect (issue 16, closing note of 2026-12-07): in 1 of 4 full-suite runs one report of 20
-        # was missing from the WARCs after the 10 kills (startup, pages+1, catch-up, pages+3, catch-up, pages+1,
-        # mend, pages+2, mend, pages+1); 6 rounds of bench/chaos.py and 3 reruns did not reproduce it. Reported here
-        # as an expected failure, with what was lost, until it is found; bench/chaos.py stays strict.
-        pytest.xfail(f"known rare loss after kills, issue 16: lost {result.lost}\n{summary}")

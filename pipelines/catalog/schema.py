@@ -256,7 +256,11 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite may have rolled it back itself (a full disk, an I/O error)
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the error that stopped the block is the one to report
         raise
     conn.execute("COMMIT")
 
