@@ -296,8 +296,10 @@ def _frontier_crawl(scheduler: Any, middleware: Any, done: list[str]) -> None:
 def test_a_kill_at_any_statement_of_the_frontier_loses_no_report(tmp_path: Path) -> None:
     """The crawl above is killed (a forked copy exits at once, as SIGKILL leaves it) before each SQL statement the
     frontier runs, one kill point per copy; after each, a resumed crawl on the same JOBDIR must end with every
-    report's callback done — the moved one at its new address. Before frontier changes were real transactions,
-    the kill points between a fingerprint and its row, and between a parent superseded and its hop, lost one."""
+    report's callback done — the moved one at its new address. Then the same for the resumed run itself, recovery
+    included, after a first kill half-way. Before frontier changes were real transactions, the kill points between
+    a fingerprint and its row, and between a parent superseded and its hop, lost reports."""
+    import shutil
     from types import SimpleNamespace
 
     from scrapy import Spider
@@ -305,18 +307,13 @@ def test_a_kill_at_any_statement_of_the_frontier_loses_no_report(tmp_path: Path)
 
     from crawler.resume import DurableScheduler, FrontierSpiderMiddleware
 
-    def frontier(jobdir: Path) -> tuple[DurableScheduler, FrontierSpiderMiddleware]:
+    def run(jobdir: Path, die_at: int | None = None, done: list[str] | None = None) -> int:
+        """One run of the crawl on ``jobdir`` (opening it resumes what a killed run left), dying before its
+        ``die_at``-th statement, the resume's included (None: to the end); returns how many statements ran."""
         crawler = get_crawler(Spider, {"JOBDIR": str(jobdir), "CATALOG_ENABLED": False,
                                        "ARCHIVE_DIR": str(jobdir.parent / "data")})
         crawler._apply_settings()
         scheduler = DurableScheduler.from_crawler(crawler)
-        scheduler.open(Spider("s"))
-        crawler.engine = SimpleNamespace(_slot=SimpleNamespace(scheduler=scheduler))
-        return scheduler, FrontierSpiderMiddleware.from_crawler(crawler)
-
-    def first_run(jobdir: Path, die_at: int | None) -> int:
-        """The crawl, dying before statement ``die_at`` (None: to the end); returns how many statements ran."""
-        scheduler, middleware = frontier(jobdir)
         count = 0
 
         def trace(_sql: str) -> None:
@@ -326,29 +323,49 @@ def test_a_kill_at_any_statement_of_the_frontier_loses_no_report(tmp_path: Path)
                 os._exit(9)
 
         scheduler.frontier.db.set_trace_callback(trace)
-        _frontier_crawl(scheduler, middleware, [])
+        scheduler.open(Spider("s"))
+        crawler.engine = SimpleNamespace(_slot=SimpleNamespace(scheduler=scheduler))
+        _frontier_crawl(scheduler, FrontierSpiderMiddleware.from_crawler(crawler), [] if done is None else done)
         scheduler.frontier.db.set_trace_callback(None)
         scheduler.frontier.close()
         return count
 
-    total = first_run(tmp_path / "whole" / "job", None)
-    assert total > 20
-    reports = {"http://example.org/r1-moved", "http://example.org/r2", "http://example.org/r3"}
-    lost: dict[int, set[str]] = {}
-    for k in range(1, total + 1):
-        jobdir = tmp_path / f"k{k}" / "job"
+    def killed(jobdir: Path, die_at: int) -> None:
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child never returns
             try:
-                first_run(jobdir, k)
+                run(jobdir, die_at)
             finally:
                 os._exit(0)
         _, status = os.waitpid(pid, 0)
-        assert os.waitstatus_to_exitcode(status) == 9, f"kill point {k} was not reached"
-        scheduler, middleware = frontier(jobdir)
+        assert os.waitstatus_to_exitcode(status) == 9, f"kill point {die_at} was not reached"
+
+    reports = {"http://example.org/r1-moved", "http://example.org/r2", "http://example.org/r3"}
+
+    def lost_after(jobdir: Path) -> set[str]:
         done: list[str] = []
-        _frontier_crawl(scheduler, middleware, done)
-        scheduler.frontier.close()
-        if reports - set(done):
-            lost[k] = reports - set(done)
-    assert lost == {}, f"of {total} kill points, these lost reports: {lost}"
+        run(jobdir, done=done)
+        return reports - set(done)
+
+    total = run(tmp_path / "whole" / "job")
+    assert total > 20
+    lost: dict[str, set[str]] = {}
+    for k in range(1, total + 1):
+        jobdir = tmp_path / f"k{k}" / "job"
+        killed(jobdir, k)
+        if missing := lost_after(jobdir):
+            lost[f"first run, statement {k}"] = missing
+    half = tmp_path / "half" / "job"  # killed half-way: the next run has a recovery to do
+    killed(half, total // 2)
+    counted = tmp_path / "resumed"
+    shutil.copytree(half.parent, counted)
+    resumed_total = run(counted / "job")
+    assert resumed_total > 5
+    for k in range(1, resumed_total + 1):
+        jobdir = tmp_path / f"r{k}"
+        shutil.copytree(half.parent, jobdir)
+        killed(jobdir / "job", k)
+        if missing := lost_after(jobdir / "job"):
+            lost[f"resumed run, statement {k}"] = missing
+    print(f"kill points: {total} in the first run, {resumed_total} in the resumed one")
+    assert lost == {}, f"of {total} + {resumed_total} kill points, these lost reports: {lost}"
