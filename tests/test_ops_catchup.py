@@ -94,3 +94,42 @@ def test_catch_up_asks_for_a_rebuild_when_an_original_is_unknown(killed, tmp_pat
     shutil.copy(warc / FILE_3, alone / FILE_3)  # the killed run's revisits; their originals known to no one
     result = catch_up([alone / FILE_3], empty, alone)
     assert result.needs_rebuild and "original" in result.needs_rebuild
+
+
+def test_the_original_of_a_revisit_is_found_past_a_dedup_store_a_kill_left_mid_write(tmp_path: Path) -> None:
+    """A kill while the dedup store takes in what a mended WARC holds (``DedupStore.absorb``, one transaction)
+    leaves ``dedup.sqlite-journal`` behind, a hot rollback journal. The catch-up looked the originals of revisits up
+    on a read-only connection, which cannot roll a journal back: "attempt to write a readonly database", a
+    traceback, and every later resume of the crawl failed the same way (bench/chaos.py, kill at a resume's start).
+    The store must read as it was before the interrupted transaction."""
+    import os
+
+    from archive.dedup import DedupStore, PayloadRef
+    from pipelines.catalog.catchup import _OriginalFinder
+
+    warc_dir = tmp_path / "warc"
+    warc_dir.mkdir()
+    (warc_dir / "A.warc.gz").write_bytes(b"")
+    dedup = tmp_path / "dedup.sqlite"
+    store = DedupStore(dedup)
+    store.remember_payload(PayloadRef("sha1:AAA", "http://example.org/a", "2026-01-01T00:00:00Z", "<urn:a>",
+                                      "A.warc.gz", 1234))
+    store.save_file("A.warc.gz")
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - dies mid-transaction, as a SIGKILL during absorb leaves it
+        con = sqlite3.connect(dedup)
+        con.execute("PRAGMA cache_size=1")  # spill to the file: the journal is hot, not just in memory
+        con.executemany("INSERT INTO payloads VALUES (?,?,?,?,?,?)",
+                        [(f"sha1:{i:040d}", "http://example.org/x" * 20, "d", f"<urn:{i}>", "B.warc.gz", i)
+                         for i in range(3000)])
+        os._exit(9)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 9
+    assert (tmp_path / "dedup.sqlite-journal").exists()  # the hot journal the kill left
+    catalog = open_catalog(tmp_path / "catalog.sqlite")
+    try:
+        finder = _OriginalFinder(catalog, warc_dir, dedup)
+        assert finder.find("<urn:a>", "sha1:AAA") == (warc_dir / "A.warc.gz", 1234)
+        assert finder.find(None, f"sha1:{1:040d}") is None  # the interrupted transaction's rows are not there
+    finally:
+        catalog.close()

@@ -181,7 +181,9 @@ class _OriginalFinder:
                 return self.warc_dir / row[0], int(row[1])
         if self.dedup_path is None or not digest:
             return None
-        con = sqlite3.connect(f"file:{self.dedup_path}?mode=ro", uri=True)
+        # not read-only: a kill inside one of the store's transactions (the absorb after a mend) leaves a hot
+        # rollback journal, which only a connection that may write can roll back before reading
+        con = sqlite3.connect(self.dedup_path, timeout=30)
         try:
             row = con.execute("SELECT record_id, warc_file, offset FROM payloads WHERE digest = ?",
                               (digest,)).fetchone()
