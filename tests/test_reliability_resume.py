@@ -18,7 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,31 +156,40 @@ def test_every_request_waiting_for_robots_txt_obeys_it(tmp_path: Path) -> None:
     assert [p for p in fetched if p.startswith("/private/")] == []
 
 
-def test_a_callback_is_done_only_when_its_requests_are_in_the_frontier(tmp_path: Path) -> None:
-    """Scrapy hands a callback's output to the engine through a buffer (2 x CONCURRENT_ITEMS): the callback ends,
-    and its request was marked processed, while its last requests were not queued yet. A kill then lost them for
-    good: a listing's next page and every report on it (found by bench/chaos.py)."""
+def _frontier(jobdir: Path, trace: Callable[[str], None] | None = None) -> tuple[Any, Any]:
+    """A ``DurableScheduler`` on ``jobdir`` opened as a crawl opens it (resuming what a killed run left; the archive
+    in ``jobdir``'s sibling ``data``), and the spider middleware that marks callbacks done; ``trace`` sees each SQL
+    statement the frontier runs, the resume's included."""
     from types import SimpleNamespace
 
-    from scrapy import Request, Spider
-    from scrapy.http import HtmlResponse
+    from scrapy import Spider
     from scrapy.utils.test import get_crawler
 
     from crawler.resume import DurableScheduler, FrontierSpiderMiddleware
 
-    def frontier(jobdir: Path) -> tuple[DurableScheduler, FrontierSpiderMiddleware]:
-        crawler = get_crawler(Spider, {"JOBDIR": str(jobdir), "CATALOG_ENABLED": False,
-                                       "ARCHIVE_DIR": str(tmp_path / "data")})
-        crawler._apply_settings()
-        scheduler = DurableScheduler.from_crawler(crawler)
-        scheduler.open(Spider("s"))
-        crawler.engine = SimpleNamespace(_slot=SimpleNamespace(scheduler=scheduler))  # what _scheduler() reads
-        return scheduler, FrontierSpiderMiddleware.from_crawler(crawler)
+    crawler = get_crawler(Spider, {"JOBDIR": str(jobdir), "CATALOG_ENABLED": False,
+                                   "ARCHIVE_DIR": str(jobdir.parent / "data")})
+    crawler._apply_settings()
+    scheduler = DurableScheduler.from_crawler(crawler)
+    scheduler.frontier.db.set_trace_callback(trace)
+    scheduler.open(Spider("s"))
+    crawler.engine = SimpleNamespace(_slot=SimpleNamespace(scheduler=scheduler))  # what _scheduler() reads
+    return scheduler, FrontierSpiderMiddleware.from_crawler(crawler)
+
+
+def test_a_callback_is_done_only_when_its_requests_are_in_the_frontier(tmp_path: Path) -> None:
+    """Scrapy hands a callback's output to the engine through a buffer (2 x CONCURRENT_ITEMS): the callback ends,
+    and its request was marked processed, while its last requests were not queued yet. A kill then lost them for
+    good: a listing's next page and every report on it (found by bench/chaos.py)."""
+    from scrapy import Request
+    from scrapy.http import HtmlResponse
+
+    from crawler.resume import DurableScheduler
 
     def state(scheduler: DurableScheduler, url: str) -> str:
         return scheduler.frontier.db.execute("SELECT state FROM requests WHERE url = ?", (url,)).fetchone()[0]
 
-    scheduler, middleware = frontier(tmp_path / "job")
+    scheduler, middleware = _frontier(tmp_path / "job")
     scheduler.enqueue_request(Request("http://example.org/list"))
     listing = scheduler.next_request()
     assert listing is not None
@@ -194,7 +203,7 @@ def test_a_callback_is_done_only_when_its_requests_are_in_the_frontier(tmp_path:
     assert state(scheduler, listing.url) == "taken"
     scheduler.frontier.close()  # killed here: 4 requests of the listing were never queued
 
-    again, again_mw = frontier(tmp_path / "job")
+    again, again_mw = _frontier(tmp_path / "job")
     queued = {url for (url,) in again.frontier.db.execute("SELECT url FROM requests WHERE state = 'queued'")}
     assert listing.url in queued, "the listing is not fetched again: its last 4 requests are lost"
     listing_again = again.next_request()
@@ -212,16 +221,12 @@ def test_a_callback_is_done_only_when_its_requests_are_in_the_frontier(tmp_path:
 
 _KILLED_MID_ENQUEUE = r"""
 import os, sys
-from types import SimpleNamespace
-from scrapy import Request, Spider
-from scrapy.utils.test import get_crawler
-from crawler.resume import DurableScheduler
+from pathlib import Path
+from scrapy import Request
+from tests.test_reliability_resume import _frontier
 
-jobdir, data, case = sys.argv[1:4]
-crawler = get_crawler(Spider, {"JOBDIR": jobdir, "CATALOG_ENABLED": False, "ARCHIVE_DIR": data})
-crawler._apply_settings()
-scheduler = DurableScheduler.from_crawler(crawler)
-scheduler.open(Spider("s"))
+jobdir, case = sys.argv[1:3]
+scheduler, _ = _frontier(Path(jobdir))
 scheduler.enqueue_request(Request("http://example.org/old"))
 taken = scheduler.next_request()
 assert taken is not None
@@ -245,24 +250,15 @@ def test_a_kill_inside_one_frontier_change_leaves_none_of_it(tmp_path: Path, cas
     its row queued. The frontier's connection runs in autocommit mode, where ``with db:`` opens no transaction, so
     each statement committed on its own; killed between them, a resumed crawl found the fingerprint seen and no
     row — the request filtered as a duplicate for good — or the parent superseded and no hop: the report it led to
-    was lost (bench/chaos.py lost a hanweb report and a trs redirect target this way, 1 round in ~50)."""
-    from types import SimpleNamespace
+    was lost (bench/chaos.py lost a hanweb report and a trs redirect target this way, about 1 round in 190)."""
+    from scrapy import Request
 
-    from scrapy import Request, Spider
-    from scrapy.utils.test import get_crawler
-
-    from crawler.resume import DurableScheduler
-
-    jobdir, data = tmp_path / "job", tmp_path / "data"
-    child = subprocess.run([sys.executable, "-c", _KILLED_MID_ENQUEUE, str(jobdir), str(data), case], cwd=ROOT,
+    jobdir = tmp_path / "job"
+    child = subprocess.run([sys.executable, "-c", _KILLED_MID_ENQUEUE, str(jobdir), case], cwd=ROOT,
                            capture_output=True, text=True, timeout=120)
     assert child.returncode == 9, child.stderr  # it died inside enqueue_request, as a SIGKILL would leave it
 
-    crawler = get_crawler(Spider, {"JOBDIR": str(jobdir), "CATALOG_ENABLED": False, "ARCHIVE_DIR": str(data)})
-    crawler._apply_settings()
-    resumed = DurableScheduler.from_crawler(crawler)
-    resumed.open(Spider("s"))
-    crawler.engine = SimpleNamespace(_slot=SimpleNamespace(scheduler=resumed))
+    resumed, _ = _frontier(jobdir)
     try:
         rows = dict(resumed.frontier.db.execute("SELECT url, state FROM requests").fetchall())
         assert rows == {"http://example.org/old": "queued"}, rows  # the taken parent is fetched again
@@ -300,20 +296,10 @@ def test_a_kill_at_any_statement_of_the_frontier_loses_no_report(tmp_path: Path)
     included, after a first kill half-way. Before frontier changes were real transactions, the kill points between
     a fingerprint and its row, and between a parent superseded and its hop, lost reports."""
     import shutil
-    from types import SimpleNamespace
-
-    from scrapy import Spider
-    from scrapy.utils.test import get_crawler
-
-    from crawler.resume import DurableScheduler, FrontierSpiderMiddleware
 
     def run(jobdir: Path, die_at: int | None = None, done: list[str] | None = None) -> int:
         """One run of the crawl on ``jobdir`` (opening it resumes what a killed run left), dying before its
         ``die_at``-th statement, the resume's included (None: to the end); returns how many statements ran."""
-        crawler = get_crawler(Spider, {"JOBDIR": str(jobdir), "CATALOG_ENABLED": False,
-                                       "ARCHIVE_DIR": str(jobdir.parent / "data")})
-        crawler._apply_settings()
-        scheduler = DurableScheduler.from_crawler(crawler)
         count = 0
 
         def trace(_sql: str) -> None:
@@ -322,10 +308,8 @@ def test_a_kill_at_any_statement_of_the_frontier_loses_no_report(tmp_path: Path)
             if count == die_at:
                 os._exit(9)
 
-        scheduler.frontier.db.set_trace_callback(trace)
-        scheduler.open(Spider("s"))
-        crawler.engine = SimpleNamespace(_slot=SimpleNamespace(scheduler=scheduler))
-        _frontier_crawl(scheduler, FrontierSpiderMiddleware.from_crawler(crawler), [] if done is None else done)
+        scheduler, middleware = _frontier(jobdir, trace)
+        _frontier_crawl(scheduler, middleware, [] if done is None else done)
         scheduler.frontier.db.set_trace_callback(None)
         scheduler.frontier.close()
         return count
